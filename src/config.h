@@ -1,0 +1,141 @@
+/* The validated, immutable configuration snapshot: main file + devices file. */
+#ifndef TLSRELAY_CONFIG_H
+#define TLSRELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "log.h"
+
+enum proto {
+	PROTO_SMTP,
+	PROTO_POP3,
+	PROTO_IMAP,
+	PROTO_COUNT
+};
+
+enum lan_tls_mode {
+	LAN_TLS_PLAIN,		/* STARTTLS/STLS offered when a certificate is set */
+	LAN_TLS_IMPLICIT,
+};
+
+enum upstream_tls_mode {
+	UPSTREAM_TLS_IMPLICIT,
+	UPSTREAM_TLS_STARTTLS,
+};
+
+/* How a device's session is authenticated upstream. */
+enum auth_mode {
+	AUTH_PASSTHROUGH,	/* the device's own credentials go upstream */
+};
+
+/* An IPv4 or IPv6 network; a single address has the full prefix. */
+struct cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];	/* network byte order, host bits zero */
+	unsigned	prefix;		/* 0..32 or 0..128 */
+};
+
+struct device {
+	char		*name;
+	struct cidr	*addrs;
+	size_t		 naddrs;
+	unsigned	 protocols;	/* bit (1u << PROTO_x) per allowed protocol */
+	int32_t		 sunset;	/* civil day number, see date_parse() */
+	char		*owner;		/* may be NULL */
+	char		*notes;		/* may be NULL */
+	enum auth_mode	 auth;
+	bool		 plaintext_auth; /* AUTH allowed without LAN TLS */
+	int		 line;		/* line in the devices file */
+};
+
+struct listener_conf {
+	char		*name;
+	enum proto	 proto;
+	char		*address;	/* numeric IPv4/IPv6 address */
+	uint16_t	 port;
+	enum lan_tls_mode tls;
+	int		 line;
+};
+
+struct upstream_conf {
+	bool		 configured;
+	char		*host;		/* connected to, verified and sent as SNI */
+	uint16_t	 port;
+	enum upstream_tls_mode tls;
+	int		 min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+	char		*ca_file;	/* NULL: system store */
+	char		*ca_path;	/* NULL: system store */
+};
+
+struct lan_tls_conf {
+	char		*certificate;	/* NULL: no LAN TLS */
+	char		*key;
+	int		 min_version;	/* TLS1_VERSION .. TLS1_3_VERSION */
+	char		*ciphers;	/* OpenSSL cipher list for TLS <= 1.2 */
+};
+
+struct limits {
+	unsigned	 max_sessions;
+	unsigned	 max_sessions_per_device;
+	unsigned	 line_length;		/* bytes, including CRLF */
+	unsigned	 prelogin_timeout;	/* seconds */
+	unsigned	 idle_timeout;		/* seconds */
+	unsigned	 upstream_timeout;	/* seconds: DNS, connect, each reply */
+	unsigned	 drain_timeout;		/* seconds, at SIGTERM */
+};
+
+struct log_conf {
+	enum log_target	 target;
+	int		 facility;	/* LOG_MAIL, LOG_DAEMON, LOG_LOCAL0.. */
+	int		 level;		/* LOG_ERR .. LOG_DEBUG */
+};
+
+struct config {
+	int		 refcount;
+	char		*file;		/* main file as given */
+	char		*devices_file;	/* resolved against the main file's dir */
+	char		*server_name;	/* greetings and upstream EHLO */
+	unsigned	 warn_days;
+	unsigned	 max_sunset_days; /* 0: no limit */
+	struct log_conf	 log;
+	struct limits	 limits;
+	struct lan_tls_conf lan_tls;
+	struct listener_conf *listeners;
+	size_t		 nlisteners;
+	struct upstream_conf upstreams[PROTO_COUNT];
+	struct device	*devices;
+	size_t		 ndevices;
+
+	/* Built by tls_config_load() after parsing; freed with the config. */
+	SSL_CTX		*lan_ctx;	/* NULL when no LAN certificate */
+	SSL_CTX		*upstream_ctx[PROTO_COUNT];
+};
+
+/* Every problem found while loading, each "file:line: message". */
+struct config_errors {
+	char		**msgs;
+	size_t		 n;
+};
+
+/*
+ * Parse and validate the main file and the devices file it names. On
+ * success returns a config with refcount 1 (TLS contexts not yet built);
+ * on failure returns NULL and errs holds every error found.
+ */
+struct config	*config_load(const char *path, struct config_errors *errs);
+struct config	*config_ref(struct config *cfg);
+void		 config_unref(struct config *cfg);
+
+void		 config_errors_add(struct config_errors *errs, const char *fmt,
+		    ...) __attribute__((format(printf, 2, 3)));
+void		 config_errors_clear(struct config_errors *errs);
+
+const char	*proto_name(enum proto proto);	/* "smtp", "pop3", "imap" */
+const char	*auth_mode_name(enum auth_mode mode);
+const char	*tls_version_name(int version);	/* "TLSv1.2" */
+
+#endif

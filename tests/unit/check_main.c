@@ -1,0 +1,22 @@
+/* Runs every unit suite; exit status 0 only when all checks pass. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+/* Build the runner from every module's suite and run it. */
+int
+main(void)
+{
+	SRunner *runner;
+	int failed;
+
+	runner = srunner_create(config_suite());
+	srunner_add_suite(runner, devices_suite());
+	srunner_add_suite(runner, log_suite());
+	srunner_add_suite(runner, sasl_suite());
+	srunner_add_suite(runner, smtp_parse_suite());
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

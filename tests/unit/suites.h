@@ -1,0 +1,13 @@
+/* One Check suite per module; the runner in check_main.c runs them all. */
+#ifndef TLSRELAY_SUITES_H
+#define TLSRELAY_SUITES_H
+
+#include <check.h>
+
+Suite	*config_suite(void);
+Suite	*devices_suite(void);
+Suite	*log_suite(void);
+Suite	*sasl_suite(void);
+Suite	*smtp_parse_suite(void);
+
+#endif
