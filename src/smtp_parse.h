@@ -1,4 +1,4 @@
-/* SMTP syntax: command verbs, reply lines, and DATA line classification. */
+/* SMTP syntax: command verbs and reply lines. */
 #ifndef TLSRELAY_SMTP_PARSE_H
 #define TLSRELAY_SMTP_PARSE_H
 

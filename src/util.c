@@ -28,7 +28,7 @@ xreallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		fatal("reallocarray");
 	}
-	p = realloc(p, n * size ? n * size : 1);
+	p = realloc(p, (n * size) != 0 ? n * size : 1);
 	if (p == NULL)
 		fatal("realloc");
 	return p;

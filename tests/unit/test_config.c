@@ -1,0 +1,556 @@
+/* Unit tests for config.c: the config corpus, defaults and parsed values. */
+#include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "devices.h"
+#include "suites.h"
+#include "util.h"
+
+#define EXPECT_PREFIX	"# expect: "
+#define EXPECT_MAX	8	/* "# expect:" lines per bad file */
+#define EXPECT_LEN	512
+#define GOOD_MIN	5	/* files the good corpus holds at least */
+#define BAD_MIN		40	/* files the bad corpus holds at least */
+
+/* The "# expect:" lines at the top of a bad config file. */
+struct expectations {
+	char	text[EXPECT_MAX][EXPECT_LEN];
+	size_t	n;
+};
+
+static const char *srcdir(void);
+static char	*source_path(const char *relative);
+static char	**corpus_list(const char *dir, size_t *n);
+static void	corpus_free(char **names, size_t n);
+static int	name_cmp(const void *a, const void *b);
+static void	expectations_read(const char *path, struct expectations *exp);
+static bool	errors_contain(const struct config_errors *errs,
+		    const char *needle);
+static void	report_add(char **report, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	errors_report(char **report, const struct config_errors *errs);
+static void	bad_file_check(const char *dir, const char *name,
+		    char **report);
+static struct config *good_load(const char *name);
+static char	*good_dir(void);
+
+/* The source root, from the environment the test harness sets. */
+static const char *
+srcdir(void)
+{
+	const char *dir = getenv("TLSRELAY_SRCDIR");
+
+	ck_assert_msg(dir != NULL && dir[0] != '\0',
+	    "TLSRELAY_SRCDIR is not set: run the tests with 'make check', or "
+	    "set it to the source root");
+	return dir;
+}
+
+/* A path under the source root (caller frees). */
+static char *
+source_path(const char *relative)
+{
+	char *path;
+
+	xasprintf(&path, "%s/%s", srcdir(), relative);
+	return path;
+}
+
+/* The sorted names of the *.conf files in dir (caller frees). */
+static char **
+corpus_list(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t len;
+
+	ck_assert_msg(d != NULL, "cannot open %s", dir);
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		names = xreallocarray(names, *n + 1, sizeof(*names));
+		names[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, *n, sizeof(*names), name_cmp);
+	return names;
+}
+
+/* Free what corpus_list returned. */
+static void
+corpus_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Order file names alphabetically. */
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read the "# expect: <substring>" lines that open a bad file. */
+static void
+expectations_read(const char *path, struct expectations *exp)
+{
+	FILE *fp = fopen(path, "r");
+	char line[EXPECT_LEN + sizeof(EXPECT_PREFIX) - 1];
+
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	exp->n = 0;
+	while (exp->n < EXPECT_MAX && fgets(line, sizeof(line), fp) != NULL &&
+	    strncmp(line, EXPECT_PREFIX, strlen(EXPECT_PREFIX)) == 0) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(exp->text[exp->n++], EXPECT_LEN, "%s",
+		    line + strlen(EXPECT_PREFIX));
+	}
+	fclose(fp);
+}
+
+/* Does any error message contain needle? */
+static bool
+errors_contain(const struct config_errors *errs, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		if (strstr(errs->msgs[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+/* Append a formatted line to a growing failure report. */
+static void
+report_add(char **report, const char *fmt, ...)
+{
+	va_list ap;
+	char *line, *joined;
+
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&line, fmt, ap), 0);
+	va_end(ap);
+	xasprintf(&joined, "%s%s\n", *report != NULL ? *report : "", line);
+	free(line);
+	free(*report);
+	*report = joined;
+}
+
+/* Append every error message to the report, indented. */
+static void
+errors_report(char **report, const struct config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		report_add(report, "    got: %s", errs->msgs[i]);
+}
+
+/* Load one bad file and report what it failed to produce. */
+static void
+bad_file_check(const char *dir, const char *name, char **report)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct expectations exp;
+	struct config *cfg;
+	char *path;
+	size_t i;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	expectations_read(path, &exp);
+	cfg = config_load(path, &errs);
+	if (exp.n == 0)
+		report_add(report, "%s: no '# expect:' line", name);
+	if (cfg != NULL || errs.n == 0)
+		report_add(report, "%s: loaded without errors", name);
+	for (i = 0; i < exp.n; i++) {
+		if (errors_contain(&errs, exp.text[i]))
+			continue;
+		report_add(report, "%s: no error contains \"%s\"", name,
+		    exp.text[i]);
+		errors_report(report, &errs);
+	}
+	config_unref(cfg);
+	config_errors_clear(&errs);
+	free(path);
+}
+
+/* Load a file of the good corpus, failing the test on any error. */
+static struct config *
+good_load(const char *name)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+	char *path, *report = NULL;
+
+	xasprintf(&path, "%s/tests/conf/good/%s", srcdir(), name);
+	cfg = config_load(path, &errs);
+	errors_report(&report, &errs);
+	ck_assert_msg(cfg != NULL && errs.n == 0, "%s failed to load:\n%s",
+	    path, report != NULL ? report : "");
+	free(report);
+	free(path);
+	return cfg;
+}
+
+/* The absolute, resolved directory of the good corpus (caller frees). */
+static char *
+good_dir(void)
+{
+	char *path = source_path("tests/conf/good");
+	char *dir = realpath(path, NULL);
+
+	ck_assert_ptr_nonnull(dir);
+	free(path);
+	return dir;
+}
+
+/* Every file of the good corpus loads with no error at all. */
+START_TEST(test_good_corpus)
+{
+	char *dir = source_path("tests/conf/good");
+	char **names;
+	size_t i, n;
+
+	names = corpus_list(dir, &n);
+	ck_assert_uint_ge(n, GOOD_MIN);
+	for (i = 0; i < n; i++)
+		config_unref(good_load(names[i]));
+	corpus_free(names, n);
+	free(dir);
+}
+END_TEST
+
+/* Every file of the bad corpus fails with each error it announces. */
+START_TEST(test_bad_corpus)
+{
+	char *dir = source_path("tests/conf/bad");
+	char **names, *report = NULL;
+	size_t i, n;
+
+	names = corpus_list(dir, &n);
+	ck_assert_uint_ge(n, BAD_MIN);
+	for (i = 0; i < n; i++)
+		bad_file_check(dir, names[i], &report);
+	ck_assert_msg(report == NULL, "bad corpus:\n%s", report);
+	corpus_free(names, n);
+	free(dir);
+}
+END_TEST
+
+/* The sample configuration shipped in conf/ loads. */
+START_TEST(test_sample_config)
+{
+	struct config_errors errs = { NULL, 0 };
+	char *path = source_path("conf/tlsrelayd.conf"), *report = NULL;
+	struct config *cfg;
+
+	cfg = config_load(path, &errs);
+	errors_report(&report, &errs);
+	ck_assert_msg(cfg != NULL, "%s:\n%s", path, report);
+	ck_assert_str_eq(cfg->upstreams[PROTO_SMTP].host, "smtp.office365.com");
+	ck_assert_uint_eq(cfg->upstreams[PROTO_SMTP].port, 587);
+	ck_assert_int_eq(cfg->upstreams[PROTO_SMTP].tls, UPSTREAM_TLS_STARTTLS);
+	ck_assert_str_eq(cfg->upstreams[PROTO_POP3].host,
+	    "outlook.office365.com");
+	ck_assert_uint_eq(cfg->upstreams[PROTO_POP3].port, 995);
+	ck_assert_int_eq(cfg->upstreams[PROTO_POP3].tls, UPSTREAM_TLS_IMPLICIT);
+	ck_assert_str_eq(cfg->upstreams[PROTO_IMAP].host,
+	    "outlook.office365.com");
+	ck_assert_uint_eq(cfg->upstreams[PROTO_IMAP].port, 993);
+	ck_assert_int_eq(cfg->upstreams[PROTO_IMAP].tls, UPSTREAM_TLS_IMPLICIT);
+	ck_assert_uint_gt(cfg->ndevices, 0);
+	config_unref(cfg);
+	free(path);
+}
+END_TEST
+
+/* A file with only the required keys gets every default. */
+START_TEST(test_defaults)
+{
+	struct config *cfg = good_load("minimal.conf");
+	char *dir = good_dir(), *devices;
+	const struct device *dev;
+	size_t p;
+
+	ck_assert_int_eq(cfg->refcount, 1);
+	ck_assert_ptr_nonnull(strstr(cfg->file, "tests/conf/good/minimal.conf"));
+	xasprintf(&devices, "%s/minimal.devices", dir);
+	ck_assert_str_eq(cfg->devices_file, devices);
+	ck_assert_str_eq(cfg->server_name, "relay.example.org");
+	ck_assert_uint_eq(cfg->warn_days, 30);
+	ck_assert_uint_eq(cfg->max_sunset_days, 0);
+	ck_assert_int_eq(cfg->log.target, LOG_TARGET_AUTO);
+	ck_assert_int_eq(cfg->log.facility, LOG_MAIL);
+	ck_assert_int_eq(cfg->log.level, LOG_INFO);
+	ck_assert_uint_eq(cfg->limits.max_sessions, 1000);
+	ck_assert_uint_eq(cfg->limits.max_sessions_per_device, 20);
+	ck_assert_uint_eq(cfg->limits.line_length, 2048);
+	ck_assert_uint_eq(cfg->limits.prelogin_timeout, 60);
+	ck_assert_uint_eq(cfg->limits.idle_timeout, 300);
+	ck_assert_uint_eq(cfg->limits.upstream_timeout, 30);
+	ck_assert_uint_eq(cfg->limits.drain_timeout, 30);
+	ck_assert_ptr_null(cfg->lan_tls.certificate);
+	ck_assert_ptr_null(cfg->lan_tls.key);
+	ck_assert_int_eq(cfg->lan_tls.min_version, TLS1_VERSION);
+	ck_assert_str_eq(cfg->lan_tls.ciphers, "DEFAULT:@SECLEVEL=0");
+	ck_assert_uint_eq(cfg->nlisteners, 1);
+	ck_assert_int_eq(cfg->listeners[0].tls, LAN_TLS_PLAIN);
+	ck_assert_int_eq(cfg->listeners[0].line, 5);
+	ck_assert(cfg->upstreams[PROTO_SMTP].configured);
+	ck_assert_int_eq(cfg->upstreams[PROTO_SMTP].min_version,
+	    TLS1_2_VERSION);
+	ck_assert_ptr_null(cfg->upstreams[PROTO_SMTP].ca_file);
+	ck_assert_ptr_null(cfg->upstreams[PROTO_SMTP].ca_path);
+	for (p = PROTO_POP3; p < PROTO_COUNT; p++)
+		ck_assert(!cfg->upstreams[p].configured);
+	ck_assert_uint_eq(cfg->ndevices, 1);
+	dev = &cfg->devices[0];
+	ck_assert_int_eq(dev->auth, AUTH_PASSTHROUGH);
+	ck_assert(!dev->plaintext_auth);
+	ck_assert_ptr_null(dev->owner);
+	ck_assert_ptr_null(dev->notes);
+	ck_assert_int_eq(dev->line, 3);
+	ck_assert_ptr_null(cfg->lan_ctx);
+	config_unref(cfg);
+	free(devices);
+	free(dir);
+}
+END_TEST
+
+/* Every key of the main file is parsed into the right field. */
+START_TEST(test_full_main)
+{
+	struct config *cfg = good_load("full.conf");
+	char *dir = good_dir(), *want;
+
+	ck_assert_uint_eq(cfg->warn_days, 45);
+	ck_assert_uint_eq(cfg->max_sunset_days, 36500);
+	ck_assert_int_eq(cfg->log.target, LOG_TARGET_STDERR);
+	ck_assert_int_eq(cfg->log.facility, LOG_LOCAL3);
+	ck_assert_int_eq(cfg->log.level, LOG_DEBUG);
+	ck_assert_uint_eq(cfg->limits.max_sessions, 500);
+	ck_assert_uint_eq(cfg->limits.max_sessions_per_device, 5);
+	ck_assert_uint_eq(cfg->limits.line_length, 4096);
+	ck_assert_uint_eq(cfg->limits.prelogin_timeout, 20);
+	ck_assert_uint_eq(cfg->limits.idle_timeout, 600);
+	ck_assert_uint_eq(cfg->limits.upstream_timeout, 15);
+	ck_assert_uint_eq(cfg->limits.drain_timeout, 10);
+	xasprintf(&want, "%s/certs/lan.pem", dir);
+	ck_assert_str_eq(cfg->lan_tls.certificate, want);
+	free(want);
+	ck_assert_str_eq(cfg->lan_tls.key, "/etc/tlsrelay/lan.key");
+	ck_assert_int_eq(cfg->lan_tls.min_version, TLS1_1_VERSION);
+	ck_assert_str_eq(cfg->lan_tls.ciphers, "HIGH:@SECLEVEL=1");
+	ck_assert(cfg->upstreams[PROTO_SMTP].configured);
+	ck_assert_str_eq(cfg->upstreams[PROTO_SMTP].host, "smtp.office365.com");
+	ck_assert_uint_eq(cfg->upstreams[PROTO_SMTP].port, 587);
+	ck_assert_int_eq(cfg->upstreams[PROTO_SMTP].tls, UPSTREAM_TLS_STARTTLS);
+	ck_assert_int_eq(cfg->upstreams[PROTO_SMTP].min_version,
+	    TLS1_3_VERSION);
+	xasprintf(&want, "%s/ca/bundle.pem", dir);
+	ck_assert_str_eq(cfg->upstreams[PROTO_SMTP].ca_file, want);
+	free(want);
+	ck_assert_str_eq(cfg->upstreams[PROTO_SMTP].ca_path, "/etc/ssl/certs");
+	ck_assert(cfg->upstreams[PROTO_POP3].configured);
+	ck_assert_uint_eq(cfg->upstreams[PROTO_POP3].port, 995);
+	ck_assert_int_eq(cfg->upstreams[PROTO_POP3].tls, UPSTREAM_TLS_IMPLICIT);
+	ck_assert_int_eq(cfg->upstreams[PROTO_POP3].min_version,
+	    TLS1_2_VERSION);
+	ck_assert(cfg->upstreams[PROTO_IMAP].configured);
+	ck_assert_str_eq(cfg->upstreams[PROTO_IMAP].host,
+	    "outlook.office365.com");
+	config_unref(cfg);
+	free(dir);
+}
+END_TEST
+
+/* Listeners are parsed in order with every field. */
+START_TEST(test_full_listeners)
+{
+	struct config *cfg = good_load("full.conf");
+	const struct listener_conf *l = cfg->listeners;
+
+	ck_assert_uint_eq(cfg->nlisteners, 4);
+	ck_assert_str_eq(l[0].name, "smtp");
+	ck_assert_int_eq(l[0].proto, PROTO_SMTP);
+	ck_assert_str_eq(l[0].address, "0.0.0.0");
+	ck_assert_uint_eq(l[0].port, 25);
+	ck_assert_int_eq(l[0].tls, LAN_TLS_PLAIN);
+	ck_assert_int_eq(l[0].line, 31);
+	ck_assert_str_eq(l[1].name, "smtps");
+	ck_assert_str_eq(l[1].address, "::");
+	ck_assert_uint_eq(l[1].port, 465);
+	ck_assert_int_eq(l[1].tls, LAN_TLS_IMPLICIT);
+	ck_assert_int_eq(l[2].proto, PROTO_POP3);
+	ck_assert_int_eq(l[2].tls, LAN_TLS_PLAIN);
+	ck_assert_int_eq(l[3].proto, PROTO_IMAP);
+	ck_assert_str_eq(l[3].address, "2001:db8::1");
+	ck_assert_int_eq(l[3].line, 34);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Devices are parsed with every field, addresses as networks. */
+START_TEST(test_full_devices)
+{
+	struct config *cfg = good_load("full.conf");
+	const struct device *d = cfg->devices;
+	char text[64];
+	int32_t day;
+
+	ck_assert_uint_eq(cfg->ndevices, 2);
+	ck_assert_str_eq(d[0].name, "copier-2f");
+	ck_assert_uint_eq(d[0].naddrs, 2);
+	cidr_format(&d[0].addrs[0], text, sizeof(text));
+	ck_assert_str_eq(text, "192.0.2.10");
+	cidr_format(&d[0].addrs[1], text, sizeof(text));
+	ck_assert_str_eq(text, "2001:db8:1::/64");
+	ck_assert_uint_eq(d[0].protocols,
+	    (1u << PROTO_SMTP) | (1u << PROTO_IMAP));
+	ck_assert(date_parse("2028-02-29", &day));
+	ck_assert_int_eq(d[0].sunset, day);
+	ck_assert_str_eq(d[0].owner, "facilities@example.org");
+	ck_assert_str_eq(d[0].notes, "Ricoh MP C3004, replace Q2 2027");
+	ck_assert_int_eq(d[0].auth, AUTH_PASSTHROUGH);
+	ck_assert(d[0].plaintext_auth);
+	ck_assert_int_eq(d[0].line, 3);
+	ck_assert_str_eq(d[1].name, "ups_room.B");
+	ck_assert_uint_eq(d[1].naddrs, 3);
+	ck_assert_int_eq(d[1].addrs[2].family, AF_INET);
+	cidr_format(&d[1].addrs[2], text, sizeof(text));
+	ck_assert_str_eq(text, "203.0.113.7");
+	ck_assert_uint_eq(d[1].protocols, 1u << PROTO_POP3);
+	ck_assert_ptr_null(d[1].owner);
+	ck_assert(!d[1].plaintext_auth);
+	config_unref(cfg);
+}
+END_TEST
+
+/* A file with two errors in two files reports exactly both. */
+START_TEST(test_all_errors_reported)
+{
+	struct config_errors errs = { NULL, 0 };
+	char *path = source_path("tests/conf/bad/two-errors.conf");
+
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "two-errors.conf:6: "));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[1], "two-errors.devices:5: "));
+	config_errors_clear(&errs);
+	free(path);
+}
+END_TEST
+
+/* A missing main file is named with the system's reason. */
+START_TEST(test_missing_file)
+{
+	static const char *const paths[] = {
+		"/nonexistent-tlsrelay/tlsrelayd.conf",
+		"/tmp/nonexistent-tlsrelay.conf",
+	};
+	struct config_errors errs = { NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < nitems(paths); i++) {
+		ck_assert_ptr_null(config_load(paths[i], &errs));
+		ck_assert_uint_eq(errs.n, 1);
+		ck_assert_ptr_nonnull(strstr(errs.msgs[0], paths[i]));
+		ck_assert_ptr_nonnull(strstr(errs.msgs[0],
+		    "No such file or directory"));
+		config_errors_clear(&errs);
+	}
+}
+END_TEST
+
+/* Errors accumulate and clearing frees them all. */
+START_TEST(test_errors_clear)
+{
+	struct config_errors errs = { NULL, 0 };
+
+	config_errors_add(&errs, "%s:%d: %s", "a.conf", 3, "first");
+	config_errors_add(&errs, "second");
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msgs[0], "a.conf:3: first");
+	ck_assert_str_eq(errs.msgs[1], "second");
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_null(errs.msgs);
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* Names of protocols, auth modes and TLS versions. */
+START_TEST(test_names)
+{
+	ck_assert_str_eq(proto_name(PROTO_SMTP), "smtp");
+	ck_assert_str_eq(proto_name(PROTO_POP3), "pop3");
+	ck_assert_str_eq(proto_name(PROTO_IMAP), "imap");
+	ck_assert_str_eq(proto_name(PROTO_COUNT), "unknown");
+	ck_assert_str_eq(auth_mode_name(AUTH_PASSTHROUGH), "passthrough");
+	ck_assert_str_eq(tls_version_name(TLS1_VERSION), "TLSv1");
+	ck_assert_str_eq(tls_version_name(TLS1_1_VERSION), "TLSv1.1");
+	ck_assert_str_eq(tls_version_name(TLS1_2_VERSION), "TLSv1.2");
+	ck_assert_str_eq(tls_version_name(TLS1_3_VERSION), "TLSv1.3");
+	ck_assert_str_eq(tls_version_name(SSL3_VERSION), "unknown");
+	ck_assert_str_eq(tls_version_name(0), "unknown");
+}
+END_TEST
+
+/* References keep the snapshot alive; the last one frees TLS contexts. */
+START_TEST(test_refcount)
+{
+	struct config *cfg = good_load("full.conf");
+
+	ck_assert_ptr_eq(config_ref(cfg), cfg);
+	ck_assert_int_eq(cfg->refcount, 2);
+	cfg->lan_ctx = SSL_CTX_new(TLS_server_method());
+	cfg->upstream_ctx[PROTO_IMAP] = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(cfg->lan_ctx);
+	config_unref(cfg);
+	ck_assert_int_eq(cfg->refcount, 1);
+	ck_assert_str_eq(cfg->server_name, "relay.example.org");
+	config_unref(cfg);
+	config_unref(NULL);
+}
+END_TEST
+
+/* The config module's suite. */
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_test(tc, test_good_corpus);
+	tcase_add_test(tc, test_bad_corpus);
+	tcase_add_test(tc, test_sample_config);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_main);
+	tcase_add_test(tc, test_full_listeners);
+	tcase_add_test(tc, test_full_devices);
+	tcase_add_test(tc, test_all_errors_reported);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_errors_clear);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_refcount);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,174 @@
+/* Unit tests for smtp_parse.c: command verbs and reply lines. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp_parse.h"
+#include "suites.h"
+#include "util.h"
+
+static void	assert_verb(const char *, enum smtp_verb, const char *);
+static void	assert_reply(const char *, int, bool, const char *);
+static void	assert_bad_reply(const char *);
+
+/* Parse line and compare its verb and argument. */
+static void
+assert_verb(const char *line, enum smtp_verb verb, const char *arg)
+{
+	const char *got = NULL;
+
+	ck_assert_int_eq(smtp_parse_verb(line, &got), verb);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, arg);
+}
+
+/* Parse a valid reply line and compare its parts. */
+static void
+assert_reply(const char *line, int code, bool last, const char *text)
+{
+	struct smtp_reply_line r;
+
+	ck_assert_msg(smtp_parse_reply_line(line, strlen(line), &r),
+	    "refused \"%s\"", line);
+	ck_assert_int_eq(r.code, code);
+	ck_assert(r.last == last);
+	ck_assert_str_eq(r.text, text);
+}
+
+/* Check that a reply line is refused. */
+static void
+assert_bad_reply(const char *line)
+{
+	struct smtp_reply_line r;
+
+	ck_assert_msg(!smtp_parse_reply_line(line, strlen(line), &r),
+	    "accepted \"%s\"", line);
+}
+
+/* Every verb is recognised, with or without an argument. */
+START_TEST(test_verbs_all)
+{
+	static const struct {
+		const char	*line;
+		enum smtp_verb	 verb;
+	} v[] = {
+		{ "HELO", SMTP_VERB_HELO }, { "EHLO", SMTP_VERB_EHLO },
+		{ "STARTTLS", SMTP_VERB_STARTTLS }, { "AUTH", SMTP_VERB_AUTH },
+		{ "MAIL", SMTP_VERB_MAIL }, { "RCPT", SMTP_VERB_RCPT },
+		{ "DATA", SMTP_VERB_DATA }, { "BDAT", SMTP_VERB_BDAT },
+		{ "RSET", SMTP_VERB_RSET }, { "NOOP", SMTP_VERB_NOOP },
+		{ "QUIT", SMTP_VERB_QUIT }, { "HELP", SMTP_VERB_HELP },
+		{ "VRFY", SMTP_VERB_VRFY }, { "EXPN", SMTP_VERB_EXPN },
+	};
+	char line[32];
+	size_t i;
+
+	for (i = 0; i < nitems(v); i++) {
+		assert_verb(v[i].line, v[i].verb, "");
+		snprintf(line, sizeof line, "%s x y", v[i].line);
+		assert_verb(line, v[i].verb, "x y");
+	}
+}
+END_TEST
+
+/* Verbs match in any case. */
+START_TEST(test_verbs_case)
+{
+	assert_verb("ehlo printer.lan", SMTP_VERB_EHLO, "printer.lan");
+	assert_verb("Mail FROM:<a@b>", SMTP_VERB_MAIL, "FROM:<a@b>");
+	assert_verb("starttls", SMTP_VERB_STARTTLS, "");
+	assert_verb("qUiT", SMTP_VERB_QUIT, "");
+}
+END_TEST
+
+/* The argument is everything after the first space. */
+START_TEST(test_verbs_args)
+{
+	assert_verb("MAIL FROM:<a>", SMTP_VERB_MAIL, "FROM:<a>");
+	assert_verb("RCPT TO:<x@y> NOTIFY=NEVER", SMTP_VERB_RCPT,
+	    "TO:<x@y> NOTIFY=NEVER");
+	assert_verb("AUTH PLAIN AHVzZXIAcGFzcw==", SMTP_VERB_AUTH,
+	    "PLAIN AHVzZXIAcGFzcw==");
+	assert_verb("EHLO ", SMTP_VERB_EHLO, "");
+	assert_verb("BDAT 100 LAST", SMTP_VERB_BDAT, "100 LAST");
+	ck_assert_int_eq(smtp_parse_verb("NOOP", NULL), SMTP_VERB_NOOP);
+}
+END_TEST
+
+/* Anything not exactly a verb followed by a space or the end is unknown. */
+START_TEST(test_verbs_unknown)
+{
+	assert_verb("EHLOx", SMTP_VERB_UNKNOWN, "");
+	assert_verb("EHL", SMTP_VERB_UNKNOWN, "");
+	assert_verb("", SMTP_VERB_UNKNOWN, "");
+	assert_verb(" EHLO", SMTP_VERB_UNKNOWN, "EHLO");
+	assert_verb("EHLO\tx", SMTP_VERB_UNKNOWN, "");
+	assert_verb("MAIL:FROM:<a>", SMTP_VERB_UNKNOWN, "");
+	assert_verb("XCLIENT ADDR=1.2.3.4", SMTP_VERB_UNKNOWN, "ADDR=1.2.3.4");
+	assert_verb("STARTTLSX", SMTP_VERB_UNKNOWN, "");
+}
+END_TEST
+
+/* Continuation, last and bare reply lines are valid. */
+START_TEST(test_reply_valid)
+{
+	assert_reply("250-SIZE 35882577", 250, false, "SIZE 35882577");
+	assert_reply("250 OK", 250, true, "OK");
+	assert_reply("250 ", 250, true, "");
+	assert_reply("250-", 250, false, "");
+	assert_reply("250", 250, true, "");
+	assert_reply("220 ready", 220, true, "ready");
+	assert_reply("334 VXNlcm5hbWU6", 334, true, "VXNlcm5hbWU6");
+	assert_reply("421-4.7.0 closing", 421, false, "4.7.0 closing");
+	assert_reply("599 x", 599, true, "x");
+}
+END_TEST
+
+/* Lines that are not reply lines are refused. */
+START_TEST(test_reply_invalid)
+{
+	static const char *const bad[] = {
+		"2500", "250x", "abc", "150 x", "650 x", "050 x", "", "2",
+		"25", "25 OK", "2a0 OK", "25a", " 250 OK", "250\tOK", "250_OK",
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(bad); i++)
+		assert_bad_reply(bad[i]);
+}
+END_TEST
+
+/* Only len bytes of the line are considered. */
+START_TEST(test_reply_length)
+{
+	struct smtp_reply_line r;
+
+	ck_assert(smtp_parse_reply_line("250x", 3, &r));
+	ck_assert_int_eq(r.code, 250);
+	ck_assert(r.last);
+	ck_assert_str_eq(r.text, "");
+	ck_assert(!smtp_parse_reply_line("250 OK", 2, &r));
+}
+END_TEST
+
+/* Build the SMTP parsing suite. */
+Suite *
+smtp_parse_suite(void)
+{
+	Suite *s = suite_create("smtp_parse");
+	TCase *tc;
+
+	tc = tcase_create("verbs");
+	tcase_add_test(tc, test_verbs_all);
+	tcase_add_test(tc, test_verbs_case);
+	tcase_add_test(tc, test_verbs_args);
+	tcase_add_test(tc, test_verbs_unknown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replies");
+	tcase_add_test(tc, test_reply_valid);
+	tcase_add_test(tc, test_reply_invalid);
+	tcase_add_test(tc, test_reply_length);
+	suite_add_tcase(s, tc);
+	return s;
+}
