@@ -1,0 +1,289 @@
+/* The daemon's process-wide state: loop, signals, reload, drain. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "devices.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "tls.h"
+#include "util.h"
+
+#define DAILY_SECONDS		(24 * 60 * 60)
+#define FORCED_EXIT_SECONDS	15	/* after the drain timeout */
+
+static struct config *server_load(const char *path);
+static void	server_reload(struct server *srv);
+static void	server_begin_drain(struct server *srv);
+static void	server_signalcb(evutil_socket_t sig, short what, void *arg);
+static void	server_draincb(evutil_socket_t fd, short what, void *arg);
+static void	server_dailycb(evutil_socket_t fd, short what, void *arg);
+static void	server_report_device(const struct config *cfg,
+		    const struct device *dev, time_t now);
+
+/* Load a config, check that every listener's protocol is implemented,
+ * and build its TLS contexts; NULL with errs filled on any error. */
+struct config *
+server_load_config(const char *path, struct config_errors *errs)
+{
+	struct config *cfg;
+	size_t i, before = errs->n;
+
+	if ((cfg = config_load(path, errs)) == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nlisteners; i++)
+		if (!session_proto_supported(cfg->listeners[i].proto))
+			config_errors_add(errs, "%s:%d: listener %s: protocol "
+			    "%s is not supported by this version", cfg->file,
+			    cfg->listeners[i].line, cfg->listeners[i].name,
+			    proto_name(cfg->listeners[i].proto));
+	if (errs->n == before && tls_config_load(cfg, errs))
+		return cfg;
+	config_unref(cfg);
+	return NULL;
+}
+
+/* Load a config for the daemon; log every error. */
+static struct config *
+server_load(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = server_load_config(path, &errs);
+	size_t i;
+
+	for (i = 0; i < errs.n; i++)
+		log_warnx("config: %s", errs.msgs[i]);
+	config_errors_clear(&errs);
+	return cfg;
+}
+
+/* Set up the loop, load the config, bind listeners. */
+bool
+server_init(struct server *srv, const char *config_path)
+{
+	struct timeval day = { DAILY_SECONDS, 0 };
+
+	memset(srv, 0, sizeof(*srv));
+	TAILQ_INIT(&srv->sessions);
+	srv->config_path = xstrdup(config_path);
+	if ((srv->cfg = server_load(config_path)) == NULL)
+		return false;
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	srv->dns = evdns_base_new(srv->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (srv->dns == NULL) {
+		srv->dns = evdns_base_new(srv->base, 0);
+		evdns_base_load_hosts(srv->dns, NULL);
+	}
+	if (!listeners_apply(srv, srv->cfg))
+		return false;
+	signal(SIGPIPE, SIG_IGN);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signalcb, srv);
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signalcb, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signalcb, srv);
+	evsignal_add(srv->sig_hup, NULL);
+	evsignal_add(srv->sig_term, NULL);
+	evsignal_add(srv->sig_int, NULL);
+	srv->drain_timer = evtimer_new(srv->base, server_draincb, srv);
+	srv->daily = event_new(srv->base, -1, EV_PERSIST, server_dailycb, srv);
+	evtimer_add(srv->daily, &day);
+	log_set_level(srv->cfg->log.level);
+	log_info("tlsrelayd %s started: %zu listeners, %zu devices",
+	    PACKAGE_VERSION, srv->cfg->nlisteners, srv->cfg->ndevices);
+	server_report_devices(srv->cfg);
+	return true;
+}
+
+/* Run the event loop until shutdown completes. */
+int
+server_run(struct server *srv)
+{
+	event_base_dispatch(srv->base);
+	log_info("tlsrelayd stopped");
+	return 0;
+}
+
+/* Free what server_init built. */
+void
+server_free(struct server *srv)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		session_close(s, RESULT_SHUTDOWN, "relay stopped");
+	listeners_close(srv);
+	if (srv->sig_hup != NULL) {
+		event_free(srv->sig_hup);
+		event_free(srv->sig_term);
+		event_free(srv->sig_int);
+		event_free(srv->drain_timer);
+		event_free(srv->daily);
+	}
+	if (srv->dns != NULL)
+		evdns_base_free(srv->dns, 0);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	if (srv->cfg != NULL)
+		config_unref(srv->cfg);
+	free(srv->config_path);
+}
+
+/* Replace the config snapshot if the new one is valid; sessions in
+ * progress keep the snapshot they started with. */
+static void
+server_reload(struct server *srv)
+{
+	struct config *cfg, *old;
+
+	log_info("reloading configuration from %s", srv->config_path);
+	if ((cfg = server_load(srv->config_path)) == NULL) {
+		log_warnx("configuration reload failed; keeping the previous "
+		    "configuration");
+		return;
+	}
+	if (!listeners_apply(srv, cfg)) {
+		log_warnx("configuration reload failed: cannot bind the new "
+		    "listeners; keeping the previous configuration");
+		config_unref(cfg);
+		return;
+	}
+	old = srv->cfg;
+	srv->cfg = cfg;
+	config_unref(old);
+	log_set_level(cfg->log.level);
+	log_info("configuration reloaded: %zu listeners, %zu devices",
+	    cfg->nlisteners, cfg->ndevices);
+	server_report_devices(cfg);
+}
+
+/* SIGTERM: stop accepting and let sessions finish. */
+static void
+server_begin_drain(struct server *srv)
+{
+	struct timeval tv = { srv->cfg->limits.drain_timeout, 0 };
+
+	if (srv->draining)
+		return;
+	srv->draining = true;
+	listeners_close(srv);
+	log_info("shutting down: %u sessions to finish within %u s",
+	    srv->nsessions, srv->cfg->limits.drain_timeout);
+	if (srv->nsessions == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+/* The drain timeout passed: end the remaining sessions, then exit. */
+static void
+server_draincb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { FORCED_EXIT_SECONDS, 0 };
+	struct session *s, *next;
+
+	(void)fd; (void)what;
+	if (TAILQ_EMPTY(&srv->sessions) || srv->shutdown_sent) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	log_warnx("drain timeout: ending %u sessions", srv->nsessions);
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		session_shutdown(s);
+	}
+	srv->shutdown_sent = true;
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+/* SIGHUP reloads; SIGTERM and SIGINT drain and exit. */
+static void
+server_signalcb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		server_reload(srv);
+	else
+		server_begin_drain(srv);
+}
+
+/* Once a day: report devices near or past their sunset. */
+static void
+server_dailycb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd; (void)what;
+	server_report_devices(srv->cfg);
+}
+
+/* Register a new session. */
+void
+server_add_session(struct server *srv, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+}
+
+/* Unregister a session; the last one ends a drain. */
+void
+server_remove_session(struct server *srv, struct session *s)
+{
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	if (srv->draining && srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+/* Count live sessions of a device (by name: it survives reloads). */
+unsigned
+server_device_sessions(const struct server *srv, const struct device *dev)
+{
+	const struct session *s;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->dev != NULL && strcmp(s->dev->name, dev->name) == 0)
+			n++;
+	return n;
+}
+
+/* Log a line for each device expiring within warn_days or expired. */
+void
+server_report_devices(const struct config *cfg)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < cfg->ndevices; i++)
+		server_report_device(cfg, &cfg->devices[i], now);
+}
+
+/* One device's sunset warning, if it is near or past. */
+static void
+server_report_device(const struct config *cfg, const struct device *dev,
+    time_t now)
+{
+	long left = device_days_left(dev, now);
+	char sunset[16], days[24];
+	const char *event = left < 0 ? "device_expired" : "device_expiring";
+	struct log_field f[] = {
+		{ "event", event }, { "device", dev->name },
+		{ "sunset", sunset }, { "days_left", days },
+		{ "owner", dev->owner },
+	};
+
+	if (left > (long)cfg->warn_days)
+		return;
+	date_format(dev->sunset, sunset, sizeof(sunset));
+	snprintf(days, sizeof(days), "%ld", left);
+	log_fields(LOG_WARNING, f, nitems(f));
+}

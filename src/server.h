@@ -1,0 +1,55 @@
+/* The daemon's process-wide state: event loop, config snapshot, sessions. */
+#ifndef TLSRELAY_SERVER_H
+#define TLSRELAY_SERVER_H
+
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "session.h"
+
+struct listener;
+
+TAILQ_HEAD(session_list, session);
+
+struct server {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	char			*config_path;
+	struct config		*cfg;		/* the current snapshot */
+	struct listener		*listeners;	/* singly linked */
+	struct session_list	 sessions;
+	unsigned		 nsessions;
+	bool			 draining;	/* SIGTERM received */
+	bool			 shutdown_sent;	/* drain timeout passed once */
+	struct event		*drain_timer;
+	struct event		*sig_hup;
+	struct event		*sig_term;
+	struct event		*sig_int;
+	struct event		*daily;		/* expiry report timer */
+};
+
+/* Load a config, check that every listener's protocol is implemented,
+ * and build its TLS contexts; NULL with errs filled on any error. */
+struct config *server_load_config(const char *path,
+	    struct config_errors *errs);
+
+/* Set up the loop, load the config, bind listeners; false on error. */
+bool	server_init(struct server *srv, const char *config_path);
+/* Run the event loop until shutdown completes. */
+int	server_run(struct server *srv);
+void	server_free(struct server *srv);
+
+/* Register and unregister sessions; count live ones for a device. */
+void	server_add_session(struct server *srv, struct session *s);
+void	server_remove_session(struct server *srv, struct session *s);
+unsigned server_device_sessions(const struct server *srv,
+	    const struct device *dev);
+
+/* Log a warning for each device expiring within warn_days or expired. */
+void	server_report_devices(const struct config *cfg);
+
+#endif

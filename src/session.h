@@ -1,0 +1,183 @@
+/* The generic relayed session: two sides, one timer, one teardown path. */
+#ifndef TLSRELAY_SESSION_H
+#define TLSRELAY_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "devices.h"
+#include "sasl.h"
+
+struct server;
+struct session;
+struct upstream_dial;
+
+/* How a session ended; the names are the log's result= values. */
+enum session_result {
+	RESULT_OK,
+	RESULT_AUTH_FAILED,
+	RESULT_UPSTREAM_UNREACHABLE,
+	RESULT_UPSTREAM_TLS_FAILED,
+	RESULT_UPSTREAM_ERROR,
+	RESULT_LAN_TLS_FAILED,
+	RESULT_TIMEOUT,
+	RESULT_CLIENT_CLOSED,
+	RESULT_PROTOCOL_ERROR,
+	RESULT_INJECTION,
+	RESULT_LINE_TOO_LONG,
+	RESULT_SHUTDOWN,
+	RESULT_REFUSED,
+};
+
+/* Why the session's single timer is running. */
+enum session_timer {
+	TIMER_PRELOGIN,		/* device has not authenticated yet */
+	TIMER_IDLE,		/* device inactive after login */
+	TIMER_UPSTREAM,		/* waiting for the upstream */
+};
+
+/* One connection: the LAN device or the upstream server. */
+struct side {
+	int			 fd;
+	struct bufferevent	*bev;
+	SSL			*ssl;	/* owned by bev once TLS has started */
+	bool			 tls_up; /* handshake completed */
+	bool			 eof;	/* peer closed its end */
+};
+
+/* What a protocol state machine supplies to the generic session. */
+struct proto_ops {
+	enum proto	 proto;
+	/* Allocate protocol state and greet the device. */
+	void		 (*start)(struct session *s);
+	/* Send the protocol's refusal: permanent (not allowed) or temporary
+	 * (busy), with why as the text. */
+	void		 (*refuse)(struct session *s, bool temporary,
+			    const char *why);
+	/* LAN input is available (or the LAN side reached EOF). */
+	void		 (*lan_input)(struct session *s);
+	/* The LAN TLS handshake after STARTTLS completed. */
+	void		 (*lan_tls_ready)(struct session *s);
+	/* TCP to upstream is up (and TLS too, for implicit upstreams). */
+	void		 (*upstream_ready)(struct session *s);
+	/* Upstream input is available. */
+	void		 (*upstream_input)(struct session *s);
+	/* The upstream side failed: result and reason say how. The protocol
+	 * answers the device and ends the session. */
+	void		 (*upstream_failed)(struct session *s,
+			    enum session_result result, const char *reason);
+	/* The timer fired; the protocol answers and ends the session. */
+	void		 (*timeout)(struct session *s, enum session_timer t);
+	/* Tell the device the relay is shutting down, then end. */
+	void		 (*shutdown)(struct session *s);
+	/* Free protocol state. */
+	void		 (*free)(struct session *s);
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	char			 id[17];
+	struct server		*server;
+	struct config		*cfg;	/* reference held for the session */
+	const struct proto_ops	*ops;
+	void			*proto_state;
+	const struct device	*dev;	/* NULL until identified */
+	char			*listener_name;
+	enum lan_tls_mode	 lan_mode;
+	struct sockaddr_storage	 peer;
+	char			 client[64];	/* numeric peer address */
+
+	struct side		 lan;
+	struct side		 up;
+	struct upstream_dial	*dial;	/* non-NULL while dialling */
+	const char		*up_tls_version; /* last upstream handshake */
+	const char		*up_tls_cipher;
+
+	struct event		*timer;
+	enum session_timer	 timer_kind;
+	struct timespec		 started;
+	bool			 closing;	/* close once output flushed */
+	bool			 lan_tls_pending; /* STARTTLS once output flushed */
+	bool			 lan_congested;	/* LAN paused: upstream is full */
+	bool			 draining;	/* shutdown already announced */
+	enum session_result	 result;
+	char			*reason;
+
+	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
+	uint64_t		 bytes_in;	/* from the device */
+	uint64_t		 bytes_out;	/* to the device */
+	unsigned		 messages;
+};
+
+/* Is there a state machine for this protocol? */
+bool	session_proto_supported(enum proto proto);
+
+/* Accept a LAN connection: identify the device and start the protocol. */
+void	session_accept(struct server *srv, struct config *cfg,
+	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
+	    socklen_t salen);
+
+/* Queue bytes or a formatted line (CRLF added) to the device. */
+void	session_lan_write(struct session *s, const void *data, size_t len);
+void	session_lan_printf(struct session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Queue a formatted line (CRLF added) to the upstream. */
+void	session_up_printf(struct session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Outcome of reading one line from a side. */
+enum line_status {
+	LINE_OK,	/* buf holds a line, CRLF or LF removed, NUL-terminated */
+	LINE_NONE,	/* no complete line yet */
+	LINE_TOO_LONG,	/* longer than the limit: caller ends the session */
+};
+enum line_status session_read_line(struct side *side, char *buf, size_t size,
+	    size_t *len);
+
+/* Start TLS on the LAN side once everything queued so far is flushed. */
+void	session_lan_start_tls(struct session *s);
+/* Are there bytes after the command just read (a STARTTLS injection)? */
+bool	session_lan_has_pending(struct session *s);
+
+/* Stop or resume reading from the device (backpressure, waiting). */
+void	session_lan_pause(struct session *s, bool paused);
+
+/* Pause the device while the upstream's output is over the high-water
+ * mark; true if paused. The upstream's drain resumes it. */
+bool	session_up_congested(struct session *s);
+/* The upstream's output drained: resume a paused device. */
+void	session_up_drained(struct session *s);
+
+/* Arm the session's timer for kind with the configured number of seconds. */
+void	session_set_timer(struct session *s, enum session_timer kind);
+
+/* Record the authenticated user (escaped) for the log. */
+void	session_set_user(struct session *s, const char *user);
+
+/* End the session once queued output has reached the device. */
+void	session_close_after_flush(struct session *s, enum session_result r,
+	    const char *reason);
+/* End the session now: the single teardown path, writes the summary line. */
+void	session_close(struct session *s, enum session_result r,
+	    const char *reason);
+
+/* Close one side's connection (close_notify first if TLS is up) and
+ * reset it to unconnected. */
+void	side_close(struct side *side);
+
+/* Ask every session to end for a shutdown. */
+void	session_shutdown(struct session *s);
+
+const char *session_result_name(enum session_result r);
+const char *session_tls_version(const struct side *side);
+const char *session_tls_cipher(const struct side *side);
+
+#endif

@@ -1,0 +1,295 @@
+/* TLS contexts for both sides, ClientHello capture and upstream resumption. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+#include "util.h"
+
+#define HELLO_MAX_CIPHERS	16	/* suites named in a ClientHello summary */
+#define TLS_GREASE(v)		(((v) & 0x0f0f) == 0x0a0a)
+
+static SSL_CTX	*tls_lan_ctx_new(const struct config *cfg,
+		    struct config_errors *errs);
+static SSL_CTX	*tls_upstream_ctx_new(const struct config *cfg,
+		    const struct upstream_conf *up, struct config_errors *errs);
+static int	 tls_hello_cb(SSL *ssl, int *alert, void *arg);
+static int	 tls_hello_max_version(SSL *ssl);
+static void	 tls_hello_append_ciphers(SSL *ssl, char *buf, size_t len);
+static int	 tls_session_new_cb(SSL *ssl, SSL_SESSION *sess);
+static void	 tls_free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+		    int idx, long argl, void *argp);
+static void	 tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+		    int idx, long argl, void *argp);
+static void	 tls_init_indexes(void);
+
+static int hello_index = -1;	/* SSL ex_data: ClientHello summary */
+static int session_index = -1;	/* SSL_CTX ex_data: last upstream session */
+
+/* Allocate the ex_data indexes once per process. */
+static void
+tls_init_indexes(void)
+{
+	if (hello_index == -1)
+		hello_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    tls_free_string);
+	if (session_index == -1)
+		session_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+		    tls_free_session);
+}
+
+/* Free a ClientHello summary along with its SSL object. */
+static void
+tls_free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	free(ptr);
+}
+
+/* Free the cached upstream session along with its context. */
+static void
+tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	SSL_SESSION_free(ptr);
+}
+
+/* Take the first OpenSSL error as text and clear the queue. */
+const char *
+tls_error_string(char *buf, size_t len)
+{
+	unsigned long err = ERR_peek_last_error();
+
+	if (err == 0)
+		snprintf(buf, len, "connection closed during handshake");
+	else
+		ERR_error_string_n(err, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* Build the LAN and per-protocol upstream contexts of a parsed config. */
+bool
+tls_config_load(struct config *cfg, struct config_errors *errs)
+{
+	size_t before = errs->n;
+	int p;
+
+	tls_init_indexes();
+	if (cfg->lan_tls.certificate != NULL)
+		cfg->lan_ctx = tls_lan_ctx_new(cfg, errs);
+	for (p = 0; p < PROTO_COUNT; p++) {
+		if (cfg->upstreams[p].configured)
+			cfg->upstream_ctx[p] = tls_upstream_ctx_new(cfg,
+			    &cfg->upstreams[p], errs);
+	}
+	return errs->n == before;
+}
+
+/* The LAN context: TLS 1.0 and up for old devices, renegotiation off. */
+static SSL_CTX *
+tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
+{
+	const struct lan_tls_conf *lt = &cfg->lan_tls;
+	char err[256];
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", tls_error_string(err, sizeof(err)));
+	if (lt->min_version < TLS1_2_VERSION)
+		SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_min_proto_version(ctx, lt->min_version);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tlsrelayd",
+	    9);
+	SSL_CTX_set_client_hello_cb(ctx, tls_hello_cb, NULL);
+	if (SSL_CTX_set_cipher_list(ctx, lt->ciphers) != 1)
+		config_errors_add(errs, "%s: lan_tls.ciphers \"%s\": %s",
+		    cfg->file, lt->ciphers, tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_use_certificate_chain_file(ctx, lt->certificate) != 1)
+		config_errors_add(errs, "%s: lan_tls.certificate %s: %s",
+		    cfg->file, lt->certificate,
+		    tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_use_PrivateKey_file(ctx, lt->key,
+	    SSL_FILETYPE_PEM) != 1)
+		config_errors_add(errs, "%s: lan_tls.key %s: %s", cfg->file,
+		    lt->key, tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		config_errors_add(errs, "%s: lan_tls.key %s does not match "
+		    "certificate %s", cfg->file, lt->key, lt->certificate);
+	else
+		return ctx;
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* An upstream context: TLS 1.2+, chain verified, client-side resumption. */
+static SSL_CTX *
+tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
+    struct config_errors *errs)
+{
+	char err[256];
+	SSL_CTX *ctx;
+	int ok;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", tls_error_string(err, sizeof(err)));
+	SSL_CTX_set_min_proto_version(ctx, up->min_version);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, tls_session_new_cb);
+	if (up->ca_file != NULL || up->ca_path != NULL)
+		ok = SSL_CTX_load_verify_locations(ctx, up->ca_file,
+		    up->ca_path);
+	else
+		ok = SSL_CTX_set_default_verify_paths(ctx);
+	if (ok == 1)
+		return ctx;
+	config_errors_add(errs, "%s: upstream %s: cannot load CA %s: %s",
+	    cfg->file, up->host, up->ca_file != NULL ? up->ca_file :
+	    up->ca_path != NULL ? up->ca_path : "(system store)",
+	    tls_error_string(err, sizeof(err)));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* A new LAN-side SSL object, or NULL when no LAN certificate is set. */
+SSL *
+tls_lan_new(const struct config *cfg)
+{
+	if (cfg->lan_ctx == NULL)
+		return NULL;
+	return SSL_new(cfg->lan_ctx);
+}
+
+/* A new upstream SSL object: SNI, host name check, cached session. */
+SSL *
+tls_upstream_new(const struct config *cfg, enum proto proto)
+{
+	const struct upstream_conf *up = &cfg->upstreams[proto];
+	SSL_CTX *ctx = cfg->upstream_ctx[proto];
+	unsigned char ip[16];
+	SSL_SESSION *cached;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (inet_pton(AF_INET, up->host, ip) != 1 &&
+	    inet_pton(AF_INET6, up->host, ip) != 1)
+		SSL_set_tlsext_host_name(ssl, up->host);
+	if (SSL_set1_host(ssl, up->host) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	cached = SSL_CTX_get_ex_data(ctx, session_index);
+	if (cached != NULL)
+		SSL_set_session(ssl, cached);
+	return ssl;
+}
+
+/* Keep the newest upstream session so the next connection can resume. */
+static int
+tls_session_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+
+	SSL_SESSION_free(SSL_CTX_get_ex_data(ctx, session_index));
+	SSL_CTX_set_ex_data(ctx, session_index, sess);
+	return 1;
+}
+
+/* Describe why an upstream certificate failed verification, or NULL. */
+const char *
+tls_verify_error(SSL *ssl)
+{
+	long result = SSL_get_verify_result(ssl);
+
+	if (result == X509_V_OK)
+		return NULL;
+	return X509_verify_cert_error_string(result);
+}
+
+/* Record what a LAN client offered, for the log if the handshake fails. */
+static int
+tls_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	char buf[512];
+	int n;
+
+	(void)alert; (void)arg;
+	n = snprintf(buf, sizeof(buf), "offered_max=%s offered_ciphers=",
+	    tls_version_name(tls_hello_max_version(ssl)));
+	if (n > 0 && (size_t)n < sizeof(buf))
+		tls_hello_append_ciphers(ssl, buf + n, sizeof(buf) - n);
+	free(SSL_get_ex_data(ssl, hello_index));
+	SSL_set_ex_data(ssl, hello_index, xstrdup(buf));
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The highest version in a ClientHello, from supported_versions if sent. */
+static int
+tls_hello_max_version(SSL *ssl)
+{
+	const unsigned char *ext;
+	size_t len, i;
+	int v, best;
+
+	best = SSL_client_hello_get0_legacy_version(ssl);
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions,
+	    &ext, &len) != 1 || len < 1)
+		return best;
+	for (i = 1; i + 1 < len && i < (size_t)ext[0] + 1; i += 2) {
+		v = ext[i] << 8 | ext[i + 1];
+		if (!TLS_GREASE(v) && v > best)
+			best = v;
+	}
+	return best;
+}
+
+/* Append the offered suites as names (hex if unknown to this libssl). */
+static void
+tls_hello_append_ciphers(SSL *ssl, char *buf, size_t len)
+{
+	const unsigned char *suites;
+	const SSL_CIPHER *c;
+	size_t n, i, used = 0;
+	int id, w;
+
+	n = SSL_client_hello_get0_ciphers(ssl, &suites) / 2;
+	for (i = 0; i < n && i < HELLO_MAX_CIPHERS && used < len; i++) {
+		id = suites[2 * i] << 8 | suites[2 * i + 1];
+		if (TLS_GREASE(id))
+			continue;
+		c = SSL_CIPHER_find(ssl, suites + 2 * i);
+		if (c != NULL)
+			w = snprintf(buf + used, len - used, "%s%s",
+			    used ? "," : "", SSL_CIPHER_get_name(c));
+		else
+			w = snprintf(buf + used, len - used, "%s0x%04X",
+			    used ? "," : "", id);
+		if (w < 0)
+			return;
+		used += w;
+	}
+	if (n > HELLO_MAX_CIPHERS && used < len)
+		snprintf(buf + used, len - used, ",+%zu", n - HELLO_MAX_CIPHERS);
+}
+
+/* The ClientHello summary recorded for ssl, or NULL. */
+const char *
+tls_client_hello(SSL *ssl)
+{
+	return SSL_get_ex_data(ssl, hello_index);
+}

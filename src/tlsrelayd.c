@@ -1,0 +1,125 @@
+/* tlsrelayd: options, configuration check, and the daemon's main loop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "devices.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define EXIT_CONFIG		78	/* EX_CONFIG: the configuration is bad */
+#define DEFAULT_CONFIG		SYSCONFDIR "/tlsrelay/tlsrelayd.conf"
+
+static void	usage(void) __attribute__((noreturn));
+static int	check_config(const char *path);
+static void	print_device(const struct device *dev, time_t now);
+
+/* Print the usage line and exit. */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tlsrelayd [-dfntV] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -d       debug logging\n"
+	    "  -f       log to stderr instead of journald/syslog\n"
+	    "  -t, -n   check the configuration and exit\n"
+	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+	exit(EXIT_CONFIG);
+}
+
+/* Print one device summary line of the check mode. */
+static void
+print_device(const struct device *dev, time_t now)
+{
+	char sunset[16];
+	long left = device_days_left(dev, now);
+	int p;
+
+	date_format(dev->sunset, sunset, sizeof(sunset));
+	printf("device %s: sunset %s, %s%ld days left, protocols", dev->name,
+	    sunset, left < 0 ? "EXPIRED, " : "", left < 0 ? 0 : left);
+	for (p = 0; p < PROTO_COUNT; p++)
+		if (dev->protocols & (1u << p))
+			printf(" %s", proto_name(p));
+	printf(", auth %s\n", auth_mode_name(dev->auth));
+}
+
+/* Check mode: load everything, print errors or "configuration OK". */
+static int
+check_config(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	time_t now = time(NULL);
+	size_t i;
+
+	cfg = server_load_config(path, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	config_errors_clear(&errs);
+	if (cfg == NULL) {
+		fprintf(stderr, "configuration has errors\n");
+		return 1;
+	}
+	printf("configuration OK\n");
+	for (i = 0; i < cfg->ndevices; i++)
+		print_device(&cfg->devices[i], now);
+	config_unref(cfg);
+	return 0;
+}
+
+/* Parse options, then check the config or run the daemon. */
+int
+main(int argc, char *argv[])
+{
+	const char *path = DEFAULT_CONFIG;
+	bool check = false, to_stderr = false, debug = false;
+	struct server srv;
+	int ch, status;
+
+	while ((ch = getopt(argc, argv, "c:dfntV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'f':
+			to_stderr = true;
+			break;
+		case 'n':
+		case 't':
+			check = true;
+			break;
+		case 'V':
+			printf("tlsrelayd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (check)
+		return check_config(path);
+	log_init(LOG_TARGET_STDERR, LOG_DAEMON, debug ? LOG_DEBUG : LOG_INFO);
+	if (!server_init(&srv, path)) {
+		log_warnx("tlsrelayd not started: fix the configuration in %s",
+		    path);
+		server_free(&srv);
+		return EXIT_CONFIG;
+	}
+	if (!to_stderr)
+		log_init(srv.cfg->log.target, srv.cfg->log.facility,
+		    srv.cfg->log.level);
+	if (debug)
+		log_set_level(LOG_DEBUG);
+	status = server_run(&srv);
+	server_free(&srv);
+	return status;
+}
