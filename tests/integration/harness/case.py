@@ -1,0 +1,171 @@
+"""The declarative case format and the context a case's client runs in.
+
+A case file (cases/NN_name.py) defines CASE = Case(...): which upstream the
+relay points at, the devices file, the client dialogue (a function of a
+Context), and what must be true afterwards (message delivered or not, the
+session log line, how many upstream connections were made).
+"""
+
+import smtplib
+
+from . import clients
+from .clients import legacy_context
+from .dovecot import PASSWORD, USER
+
+
+class CaseFailure(Exception):
+    """An expectation of the case did not hold."""
+
+
+class Case:
+    """One end-to-end case.
+
+    upstream: "postfix", a FaultServer mode, "down" (a closed port), or
+        None when the case talks to the fixtures directly (relay=False).
+    devices: the devices file (list of relay.device(...) dicts).
+    listeners: names from "smtp" (plain, STARTTLS offered) and "smtps"
+        (implicit TLS).
+    client: function(ctx) that runs the dialogue and raises CaseFailure
+        (via ctx.check/ctx.expect_code) when a reply is wrong.
+    delivered: True (ctx.msgid must arrive in the maildir), False (must not),
+        None (not checked).
+    log: fields the session line must have, e.g. {"event": "end",
+        "result": "ok"}; values may be a str, a set of allowed strs or a
+        predicate. event defaults to "end". None: not checked.
+    upstream_connections: exact number of connections the fault server must
+        have accepted, or a predicate on that number, or None.
+    needs: external programs the case needs (missing ones skip the case).
+    settings: function(dict) -> None that edits the relay's main settings.
+    debug: run tlsrelayd with -d.
+    Every case also checks that no password it used appears in the log.
+    """
+
+    def __init__(self, doc, client, upstream="postfix", devices=(),
+                 listeners=("smtp", "smtps"), delivered=None, log=None,
+                 upstream_connections=None, needs=(), relay=True,
+                 settings=None, debug=False):
+        self.doc = doc
+        self.client = client
+        self.upstream = upstream
+        self.devices = list(devices)
+        self.listeners = tuple(listeners)
+        self.delivered = delivered
+        self.log = log
+        self.upstream_connections = upstream_connections
+        self.needs = tuple(needs)
+        self.relay = relay
+        self.settings = settings
+        self.debug = debug
+        self.name = None	# set by the runner from the file name
+
+
+class Context:
+    """What a case's client function gets: fixtures, ports and checks."""
+
+    def __init__(self, run, case):
+        self.run = run			# the TestRun with the shared fixtures
+        self.case = case
+        self.pki = run.pki
+        self.postfix = run.postfix
+        self.relay = None		# harness.relay.Relay, when case.relay
+        self.fault = None		# harness.faultserver.FaultServer or None
+        self.upstream_port = None
+        self.listener_ports = {}
+        self.user = USER
+        self.password = PASSWORD
+        self.secrets = {PASSWORD}	# must never appear in the relay log
+        self.msgid = clients.unique_id(case.name or "case")
+        self.notes = []			# extra lines shown on failure
+        self._open = []
+
+    def port(self, listener="smtp"):
+        """The port of one of the relay's listeners."""
+        return self.listener_ports[listener]
+
+    def check(self, cond, message):
+        """Fail the case with message unless cond holds."""
+        if not cond:
+            raise CaseFailure(message)
+
+    def expect_code(self, reply, allowed, what):
+        """Check an SMTP reply (code, text) has a code in allowed."""
+        code, text = reply[0], reply[1]
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        if isinstance(text, list):
+            text = " / ".join(text)
+        if isinstance(allowed, int):
+            allowed = (allowed,)
+        if code not in allowed:
+            if isinstance(allowed, range):
+                want = "%dxx" % (allowed.start // 100)
+            else:
+                want = "/".join(map(str, allowed))
+            raise CaseFailure("%s: expected %s, got %s %s"
+                              % (what, want, code, text))
+        return text
+
+    def smtp(self, listener="smtp", source=None, tls_version=None,
+             host="127.0.0.1", port=None):
+        """Connect smtplib to a relay listener (implicit TLS listeners get a
+        legacy client pinned to tls_version, TLS 1.0 by default).
+
+        Returns (smtp, (code, greeting-bytes)); closed at the end of the case.
+        """
+        implicit = None
+        if listener == "smtps":
+            implicit = legacy_context(tls_version or
+                                      clients.ssl.TLSVersion.TLSv1)
+        s, greeting = clients.smtp_connect(
+            port or self.port(listener), host=host, source=source,
+            implicit_ctx=implicit)
+        self._open.append(s)
+        return s, greeting
+
+    def raw(self, listener="smtp", source=None):
+        """A RawClient to a relay listener; closed at the end of the case."""
+        c = clients.RawClient(self.port(listener), source=source)
+        self._open.append(c)
+        return c
+
+    def ehlo(self, s, name="scanner.lan"):
+        """EHLO and check for 250; returns the capability keywords."""
+        self.expect_code(s.ehlo(name), 250, "EHLO")
+        return set(s.esmtp_features)
+
+    def starttls(self, s, tls_version=None, name="scanner.lan"):
+        """STARTTLS with a legacy client context, then EHLO again."""
+        ctx = legacy_context(tls_version or clients.ssl.TLSVersion.TLSv1)
+        reply = s.starttls(context=ctx)
+        self.expect_code(reply, 220, "STARTTLS")
+        self.check(s.sock.version() == _tls_name(ctx.maximum_version),
+                   "LAN TLS is %s, not the pinned version"
+                   % s.sock.version())
+        return self.ehlo(s, name)
+
+    def send(self, s, msgid=None):
+        """MAIL/RCPT/DATA a message carrying msgid (ctx.msgid by default);
+        raises CaseFailure with the reply if the relay refuses it."""
+        try:
+            clients.send_message(s, msgid or self.msgid)
+        except smtplib.SMTPException as e:
+            raise CaseFailure("sending the message failed: %r" % (e,))
+
+    def note(self, text):
+        """Add a line to the diagnostics printed if the case fails."""
+        self.notes.append(text)
+
+    def close_clients(self):
+        """Close every client the case opened."""
+        for c in self._open:
+            if isinstance(c, smtplib.SMTP):
+                clients.close_quietly(c)
+            else:
+                c.close()
+        self._open = []
+
+
+def _tls_name(version):
+    """ssl.TLSVersion -> the name ssl.SSLSocket.version() reports."""
+    return {"TLSv1": "TLSv1", "TLSv1_1": "TLSv1.1", "TLSv1_2": "TLSv1.2",
+            "TLSv1_3": "TLSv1.3"}[version.name]

@@ -1,0 +1,263 @@
+"""A scripted SMTP upstream that misbehaves on purpose, one mode per case.
+
+Modes:
+  tls11       STARTTLS offered, but the TLS side only speaks TLS 1.0/1.1
+  wrongname   STARTTLS with a CA-signed certificate for wrong.example
+  selfsigned  STARTTLS with a self-signed certificate for localhost
+  nostarttls  EHLO without STARTTLS (AUTH offered in the clear, as bait)
+  reset_data  good TLS 1.2+ and AUTH, then a TCP reset in the middle of DATA
+  good        good TLS 1.2+, AUTH, and a 250 for the message
+  counting    greets with 554 and closes: for cases that expect no contact
+Every mode counts accepted connections and keeps a transcript of what the
+client sent, so cases can assert "no upstream contact" or what went up.
+"""
+
+import base64
+import socket
+import ssl
+import struct
+import threading
+
+from .util import register_cleanup, unregister_cleanup, wait_until
+
+MODES = ("tls11", "wrongname", "selfsigned", "nostarttls", "reset_data",
+         "good", "counting")
+
+
+class FaultServer:
+    """One listening socket on 127.0.0.1 serving one mode."""
+
+    def __init__(self, pki, mode, host="127.0.0.1", port=0):
+        if mode not in MODES:
+            raise ValueError("unknown fault mode %r" % mode)
+        self.pki = pki
+        self.mode = mode
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.transcripts = []	# one list of (direction, text) per connection
+        self.events = []	# notable things: "tls_failed: ...", "reset"
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, port))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def start(self):
+        """Start accepting in a background thread."""
+        register_cleanup(self.stop)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """Stop accepting and close the listening socket."""
+        unregister_cleanup(self.stop)
+        self.stopping = True
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
+        self.thread.join(5)
+
+    def _accept_loop(self):
+        """Accept connections until stopped, one thread each."""
+        while not self.stopping:
+            try:
+                conn, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                transcript = []
+                self.transcripts.append(transcript)
+            threading.Thread(target=self._serve, args=(conn, transcript),
+                             daemon=True).start()
+
+    def event(self, text):
+        """Record a notable event."""
+        with self.lock:
+            self.events.append(text)
+
+    def wait_event(self, prefix, timeout=15):
+        """Wait for an event starting with prefix; return it or None."""
+        def found():
+            with self.lock:
+                return next((e for e in self.events
+                             if e.startswith(prefix)), None)
+        try:
+            return wait_until(found, timeout, what="fault event " + prefix)
+        except TimeoutError:
+            return None
+
+    def _tls_context(self):
+        """The server-side TLS context this mode uses after STARTTLS."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert, key = {
+            "wrongname": self.pki.wrongname,
+            "selfsigned": self.pki.selfsigned,
+        }.get(self.mode, self.pki.localhost)
+        ctx.load_cert_chain(cert, key)
+        if self.mode == "tls11":
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        else:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def _serve(self, conn, transcript):
+        """Run one connection's script; errors just end the connection."""
+        conn.settimeout(30)
+        session = _Session(self, conn, transcript)
+        try:
+            session.run()
+        except (OSError, ssl.SSLError, ValueError) as e:
+            self.event("closed: %r" % e)
+        finally:
+            session.close()
+
+
+class _Session:
+    """One upstream SMTP session of the fault server."""
+
+    def __init__(self, server, conn, transcript):
+        self.server = server
+        self.mode = server.mode
+        self.sock = conn
+        self.raw = conn
+        self.transcript = transcript
+        self.buf = b""
+        self.tls = False
+
+    def send(self, text):
+        """Send one or more reply lines."""
+        self.transcript.append(("S", text))
+        self.sock.sendall(text.encode() + b"\r\n")
+
+    def readline(self):
+        """Read one line (without CRLF), or None at EOF."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        text = line.rstrip(b"\r").decode("utf-8", "replace")
+        self.transcript.append(("C", text))
+        return text
+
+    def close(self):
+        """Close whatever socket we hold."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def reset(self):
+        """Send a TCP RST: SO_LINGER with a zero timeout, then close."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+        self.server.event("reset")
+        # Close the descriptor directly: an SSLSocket's close() would not
+        # send close_notify anyway, and the RST is what we want.
+        socket.socket.close(self.sock)
+
+    def ehlo_reply(self):
+        """The EHLO capability list for this mode and TLS state."""
+        caps = ["250-upstream.fault", "250-PIPELINING", "250-8BITMIME"]
+        if not self.tls and self.mode != "nostarttls":
+            caps.append("250-STARTTLS")
+        if self.tls or self.mode == "nostarttls":
+            caps.append("250-AUTH PLAIN LOGIN")
+        caps.append("250 ENHANCEDSTATUSCODES")
+        return "\r\n".join(caps)
+
+    def starttls(self):
+        """Answer STARTTLS and run the server handshake (may fail)."""
+        self.send("220 2.0.0 Ready to start TLS")
+        if self.buf:
+            self.server.event("injection: bytes after STARTTLS")
+            self.buf = b""
+        try:
+            self.sock = self.server._tls_context().wrap_socket(
+                self.raw, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.server.event("tls_failed: %s" % e)
+            raise
+        self.tls = True
+        self.server.event("tls_ok: %s" % self.sock.version())
+
+    def auth(self, arg):
+        """Accept AUTH PLAIN or LOGIN, recording the user name."""
+        parts = arg.split()
+        mech = parts[0].upper() if parts else ""
+        if mech == "PLAIN":
+            blob = parts[1] if len(parts) > 1 else None
+            if blob is None:
+                self.send("334 ")
+                blob = self.readline()
+            fields = base64.b64decode(blob).split(b"\0")
+            user = fields[1].decode(errors="replace")
+        elif mech == "LOGIN":
+            if len(parts) > 1:
+                user = base64.b64decode(parts[1]).decode(errors="replace")
+            else:
+                self.send("334 VXNlcm5hbWU6")
+                user = base64.b64decode(self.readline()).decode(
+                    errors="replace")
+            self.send("334 UGFzc3dvcmQ6")
+            self.readline()
+        else:
+            self.send("504 5.5.4 Unrecognized authentication type")
+            return
+        self.server.event("auth: %s %s" % (mech, user))
+        self.send("235 2.7.0 Authentication successful")
+
+    def data(self):
+        """Take DATA; reset mid-body in reset_data mode, else accept."""
+        self.send("354 End data with <CR><LF>.<CR><LF>")
+        got = 0
+        while True:
+            line = self.readline()
+            if line is None:
+                return
+            got += len(line) + 2
+            if self.mode == "reset_data" and got >= 20:
+                self.reset()
+                raise OSError("reset sent")
+            if line == ".":
+                break
+        self.server.event("message: %d bytes" % got)
+        self.send("250 2.0.0 Ok: queued as FAULT1")
+
+    def run(self):
+        """The SMTP dialogue."""
+        if self.mode == "counting":
+            self.send("554 5.3.2 counting server: no upstream contact "
+                      "expected")
+            return
+        self.send("220 upstream.fault ESMTP fault server (%s)" % self.mode)
+        while True:
+            line = self.readline()
+            if line is None:
+                return
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            if verb in ("EHLO", "HELO"):
+                self.send(self.ehlo_reply())
+            elif verb == "STARTTLS" and not self.tls \
+                    and self.mode != "nostarttls":
+                self.starttls()
+            elif verb == "AUTH":
+                self.auth(arg)
+            elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
+                self.send("250 2.0.0 Ok")
+            elif verb == "DATA":
+                self.data()
+            elif verb == "QUIT":
+                self.send("221 2.0.0 Bye")
+                return
+            else:
+                self.send("502 5.5.2 Error: command not recognized")

@@ -1,0 +1,252 @@
+"""Running tlsrelayd: config files, start/stop/reload, reading its log."""
+
+import datetime
+import os
+import signal
+import subprocess
+
+from .util import FixtureError, register_cleanup, unregister_cleanup, \
+    wait_listening, wait_until, write_file
+
+DEFAULT_SUNSET_DAYS = 400	# a device's sunset, relative to today
+
+
+def today():
+    """Today's local date (the daemon counts days_left in local time)."""
+    return datetime.date.today()
+
+
+def sunset_in(days):
+    """The date days from today as YYYY-MM-DD (negative: in the past)."""
+    return (today() + datetime.timedelta(days=days)).isoformat()
+
+
+def days_until(date_text):
+    """Days from today to a YYYY-MM-DD date."""
+    return (datetime.date.fromisoformat(date_text) - today()).days
+
+
+def device(name, addresses, protocols=("smtp",), sunset=None,
+           plaintext_auth=False, auth="passthrough", owner="it@example.test",
+           notes="integration test device"):
+    """A devices-file entry as a dict (sunset defaults to ~13 months ahead)."""
+    if isinstance(addresses, str):
+        addresses = [addresses]
+    return {"name": name, "addresses": list(addresses),
+            "protocols": list(protocols),
+            "sunset": sunset or sunset_in(DEFAULT_SUNSET_DAYS),
+            "owner": owner, "notes": notes, "auth": auth,
+            "plaintext_auth": plaintext_auth}
+
+
+def _quote(text):
+    """A libconfig string literal."""
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_libconfig(value, indent=""):
+    """Render a Python value as libconfig: dict -> group, list of dicts ->
+    list, list of scalars -> array, str, bool, int."""
+    inner = indent + "  "
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, dict):
+        body = "".join("%s%s = %s;\n" % (inner, k, to_libconfig(v, inner))
+                       for k, v in value.items())
+        return "{\n%s%s}" % (body, indent)
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], dict):
+            items = (",\n" + inner).join(to_libconfig(v, inner)
+                                        for v in value)
+            return "(\n%s%s\n%s)" % (inner, items, indent)
+        return "[ %s ]" % ", ".join(to_libconfig(v, inner) for v in value)
+    raise TypeError("cannot render %r as libconfig" % (value,))
+
+
+def settings_file(settings):
+    """A libconfig file body from top-level settings."""
+    return "".join("%s = %s;\n" % (k, to_libconfig(v))
+                   for k, v in settings.items())
+
+
+def parse_fields(line):
+    """Parse the key=value pairs from the first "session=" on.
+
+    Values may be double-quoted with backslash escapes. Returns a dict, or
+    None when the line has no session field.
+    """
+    start = line.find("session=")
+    if start < 0:
+        return None
+    text = line[start:]
+    fields = {}
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] == " ":
+            i += 1
+        eq = text.find("=", i)
+        if eq < 0:
+            break
+        key = text[i:eq]
+        i = eq + 1
+        if i < n and text[i] == '"':
+            i += 1
+            value = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                value.append(text[i])
+                i += 1
+            i += 1
+            fields[key] = "".join(value)
+        else:
+            end = text.find(" ", i)
+            end = n if end < 0 else end
+            fields[key] = text[i:end]
+            i = end
+    return fields
+
+
+class Relay:
+    """A tlsrelayd instance for one case, configured from Python values."""
+
+    def __init__(self, binary, dir, settings, devices, debug=False):
+        self.binary = binary
+        self.dir = dir
+        self.settings = settings
+        self.devices = devices
+        self.debug = debug
+        self.conf = os.path.join(dir, "tlsrelayd.conf")
+        self.devices_conf = os.path.join(dir, "devices.conf")
+        self.log = os.path.join(dir, "tlsrelayd.log")
+        self.proc = None
+        self.exit_status = None
+        os.makedirs(dir, exist_ok=True)
+
+    def write_config(self):
+        """Write the main file and the devices file."""
+        settings = dict(self.settings)
+        settings["devices_file"] = "devices.conf"
+        write_file(self.conf, settings_file(settings))
+        self.write_devices(self.devices)
+
+    def write_devices(self, devices):
+        """(Re)write the devices file atomically."""
+        self.devices = devices
+        tmp = self.devices_conf + ".new"
+        write_file(tmp, settings_file({"devices": devices}) if devices
+                   else "devices = ();\n")
+        os.rename(tmp, self.devices_conf)
+
+    def check_config(self):
+        """tlsrelayd -t: must print "configuration OK" and exit 0."""
+        p = subprocess.run([self.binary, "-t", "-c", self.conf],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=30)
+        if p.returncode != 0 or "configuration OK" not in p.stdout:
+            raise FixtureError("tlsrelayd -t rejected the test config "
+                               "(exit %d):\n%s\n--- config:\n%s"
+                               % (p.returncode, p.stdout.strip(),
+                                  open(self.conf).read()))
+
+    def ports(self):
+        """The TCP ports of the configured listeners."""
+        return [l["port"] for l in self.settings.get("listeners", [])]
+
+    def start(self):
+        """Write config, check it, start in the foreground, wait for ports."""
+        self.write_config()
+        self.check_config()
+        cmd = [self.binary, "-f", "-c", self.conf]
+        if self.debug:
+            cmd.insert(1, "-d")
+        logf = open(self.log, "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=logf, cwd=self.dir)
+        logf.close()
+        register_cleanup(self.stop)
+        try:
+            wait_listening(self.ports(), 10, self.alive, "tlsrelayd")
+        except (TimeoutError, FixtureError) as e:
+            self.stop()
+            raise FixtureError("%s (exit status %s)\n%s"
+                               % (e, self.exit_status, self.tail()))
+        return self
+
+    def alive(self):
+        """Is the daemon still running?"""
+        return self.proc is not None and self.proc.poll() is None
+
+    def reload(self, devices=None, timeout=10):
+        """Rewrite the devices file (if given), SIGHUP, wait for the
+        "configuration reloaded" line; returns that line."""
+        mark = len(self.lines())
+        if devices is not None:
+            self.write_devices(devices)
+        self.proc.send_signal(signal.SIGHUP)
+        def reloaded():
+            return next((l for l in self.lines()[mark:]
+                         if "configuration reloaded" in l), None)
+        return wait_until(reloaded, timeout, what="configuration reloaded")
+
+    def stop(self, timeout=10):
+        """SIGTERM, then SIGKILL after timeout; records exit_status."""
+        unregister_cleanup(self.stop)
+        if self.proc is None:
+            return self.exit_status
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self.exit_status = "killed after %d s" % timeout
+                self.proc = None
+                return self.exit_status
+        self.exit_status = self.proc.returncode
+        self.proc = None
+        return self.exit_status
+
+    def lines(self):
+        """All lines the daemon has written so far."""
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def sessions(self):
+        """Parsed session lines, in order."""
+        return [f for f in map(parse_fields, self.lines()) if f]
+
+    def wait_session(self, timeout=15, **match):
+        """Wait for a session line whose fields include match; return it."""
+        def found():
+            for f in self.sessions():
+                if all(_matches(f.get(k), v) for k, v in match.items()):
+                    return f
+            return None
+        try:
+            return wait_until(found, timeout, what="log line %r" % match)
+        except TimeoutError:
+            return None
+
+    def tail(self, n=25):
+        """The last lines of the daemon's log, for failure reports."""
+        return "\n".join(self.lines()[-n:])
+
+
+def _matches(value, want):
+    """Does a logged value satisfy want (str, set/tuple of str, callable)?"""
+    if value is None:
+        return False
+    if callable(want):
+        return bool(want(value))
+    if isinstance(want, (set, frozenset, tuple, list)):
+        return value in want
+    return value == str(want)

@@ -1,0 +1,64 @@
+"""Client dialogues shared by several case files."""
+
+import smtplib
+
+from .case import CaseFailure
+
+
+def plain_auth_and_send(ctx, listener="smtp"):
+    """EHLO, AUTH PLAIN in the clear, one message (plaintext_auth device)."""
+    s, greeting = ctx.smtp(listener)
+    ctx.expect_code(greeting, 220, "greeting")
+    caps = ctx.ehlo(s)
+    ctx.check("auth" in caps, "EHLO does not advertise AUTH (caps %s)"
+              % sorted(caps))
+    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
+    ctx.send(s)
+    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+
+
+def ctx_auth_plain(ctx, s, password=None):
+    """AUTH PLAIN with the test user's credentials."""
+    from .clients import auth_plain
+    if password:
+        ctx.secrets.add(password)
+    return auth_plain(s, ctx.user, password or ctx.password)
+
+
+def refused_greeting(ctx, source=None, listener="smtp"):
+    """Connect and expect a 554 5.7.1 greeting and then a closed
+    connection; returns the greeting text."""
+    c = ctx.raw(listener, source=source)
+    code, lines = c.reply()
+    text = " / ".join(lines)
+    ctx.check(code == 554, "greeting: expected 554, got %r" % text)
+    ctx.check(lines[-1].startswith("554 5.7.1 "),
+              "greeting is not '554 5.7.1 ...': %r" % text)
+    closed, rest = c.wait_closed(10)
+    ctx.check(closed, "relay did not close the refused connection")
+    return text
+
+
+def auth_tempfails(ctx):
+    """The upstream is broken: AUTH must get 421 or 454, and no message may
+    ever get a 2xx."""
+    s, greeting = ctx.smtp("smtp")
+    ctx.expect_code(greeting, 220, "greeting")
+    ctx.ehlo(s)
+    reply = ctx_auth_plain(ctx, s)
+    ctx.expect_code(reply, (421, 454), "AUTH with a broken upstream")
+    try:
+        s.sendmail(ctx.user, ["inbox@example.test"],
+                   "Subject: x\r\n\r\nid: %s\r\n" % ctx.msgid)
+    except (smtplib.SMTPException, OSError):
+        return
+    raise CaseFailure("the relay accepted a message after AUTH failed")
+
+
+def no_auth_sent_upstream(ctx):
+    """The relay must not have sent credentials to a broken upstream."""
+    for transcript in ctx.fault.transcripts:
+        for direction, text in transcript:
+            ctx.check(not (direction == "C" and
+                           text.upper().startswith("AUTH")),
+                      "relay sent AUTH to the broken upstream: %r" % text)
