@@ -247,6 +247,10 @@ upstream_eventcb(struct bufferevent *bev, short what, void *arg)
 		s->up.tls_up = s->up.ssl != NULL;
 		s->up_tls_version = session_tls_version(&s->up);
 		s->up_tls_cipher = session_tls_cipher(&s->up);
+		if (s->up.tls_up)
+			log_debug("session=%s upstream TLS %s %s resumed=%s",
+			    s->id, s->up_tls_version, s->up_tls_cipher,
+			    SSL_session_reused(s->up.ssl) ? "yes" : "no");
 		s->ops->upstream_ready(s);
 	} else if (s->closing)
 		return;
