@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +136,9 @@ static bool	 strings_check(struct load *ld, const config_setting_t *s,
 static key_parser value_string, value_host, value_ident, value_path,
 		    value_uint, value_port, value_bool, value_choice,
 		    value_group, value_custom;
-static custom_parser listeners_parse, listener_address_parse, devices_parse,
-		    device_addresses_parse, device_protocols_parse,
-		    device_sunset_parse;
+static custom_parser user_parse, listeners_parse, listener_address_parse,
+		    devices_parse, device_addresses_parse,
+		    device_protocols_parse, device_sunset_parse;
 static section_checker listener_check, upstream_check, lan_tls_check,
 		    device_check;
 static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
@@ -273,6 +274,8 @@ static const struct key limits_keys[] = {
 	    .min = 1, .max = INT_MAX },
 	{ "idle_timeout", KIND_UINT, AT(struct limits, idle_timeout),
 	    .min = 1, .max = INT_MAX },
+	{ "imap_idle_timeout", KIND_UINT,
+	    AT(struct limits, imap_idle_timeout), .min = 1, .max = INT_MAX },
 	{ "upstream_timeout", KIND_UINT, AT(struct limits, upstream_timeout),
 	    .min = 1, .max = INT_MAX },
 	{ "drain_timeout", KIND_UINT, AT(struct limits, drain_timeout),
@@ -341,6 +344,8 @@ static const struct section upstreams_section = {
 static const struct key main_keys[] = {
 	{ "server_name", KIND_HOST, true, AT(struct config, server_name) },
 	{ "devices_file", KIND_PATH, true, AT(struct config, devices_file) },
+	{ "user", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = user_parse },
 	{ "warn_days", KIND_UINT, AT(struct config, warn_days),
 	    .min = 0, .max = 3650 },
 	{ "max_sunset_days", KIND_UINT, AT(struct config, max_sunset_days),
@@ -450,6 +455,7 @@ config_unref(struct config *cfg)
 	free(cfg->lan_tls.key);
 	free(cfg->lan_tls.ciphers);
 	free(cfg->server_name);
+	free(cfg->user);
 	free(cfg->devices_file);
 	free(cfg->file);
 	free(cfg);
@@ -966,6 +972,26 @@ value_custom(struct load *ld, const config_setting_t *s,
 	key->parse(ld, s, obj);
 }
 
+/* Store the user to run as, which must exist and not be root. */
+static void
+user_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct config *cfg = obj;
+	const char *text = config_setting_get_string(s);
+	const struct passwd *pw = getpwnam(text);
+
+	if (pw == NULL) {
+		load_error(ld, s, "'user': no such user '%s'", text);
+		return;
+	}
+	if (pw->pw_uid == 0) {
+		load_error(ld, s, "'user' must be an unprivileged user, not "
+		    "'%s' (uid 0)", text);
+		return;
+	}
+	string_store(&cfg->user, text);
+}
+
 /* Read the list of listeners. */
 static void
 listeners_parse(struct load *ld, const config_setting_t *s, void *obj)
@@ -1333,6 +1359,7 @@ config_new(const char *path)
 	cfg->limits.line_length = 2048;
 	cfg->limits.prelogin_timeout = 60;
 	cfg->limits.idle_timeout = 300;
+	cfg->limits.imap_idle_timeout = 1800;
 	cfg->limits.upstream_timeout = 30;
 	cfg->limits.drain_timeout = 30;
 	cfg->lan_tls.min_version = TLS1_VERSION;

@@ -84,6 +84,7 @@ struct limits {
 	unsigned	 line_length;		/* bytes, including CRLF */
 	unsigned	 prelogin_timeout;	/* seconds */
 	unsigned	 idle_timeout;		/* seconds */
+	unsigned	 imap_idle_timeout;	/* seconds, IMAP after login */
 	unsigned	 upstream_timeout;	/* seconds: DNS, connect, each reply */
 	unsigned	 drain_timeout;		/* seconds, at SIGTERM */
 };
@@ -99,6 +100,7 @@ struct config {
 	char		*file;		/* main file as given */
 	char		*devices_file;	/* resolved against the main file's dir */
 	char		*server_name;	/* greetings and upstream EHLO */
+	char		*user;		/* switched to after binding; NULL */
 	unsigned	 warn_days;
 	unsigned	 max_sunset_days; /* 0: no limit */
 	struct log_conf	 log;

@@ -1,12 +1,15 @@
-/* Listening sockets: bind, accept, back off when out of descriptors. */
+/* Listening sockets: bind or take from systemd, accept, back off when out
+ * of descriptors. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
+#include <systemd/sd-daemon.h>
 
 #include "listener.h"
 #include "log.h"
@@ -22,13 +25,23 @@ struct listener {
 	struct evconnlistener	*evl;
 	struct event		*resume;	/* re-enable after EMFILE */
 	struct listener_conf	 conf;		/* own copy of the settings */
+	bool			 passed;	/* the socket came from systemd */
 	bool			 keep;		/* still in the new config */
+};
+
+/* Sockets passed by systemd, in LISTEN_FDS order. */
+struct listen_fds {
+	char			**names;	/* LISTEN_FDNAMES or "unknown" */
+	int			 *fds;		/* -1 once taken or closed */
+	size_t			  n;
 };
 
 static struct listener *listener_find(struct server *srv,
 		    const struct listener_conf *lc);
 static struct listener *listener_open(struct server *srv,
-		    const struct listener_conf *lc);
+		    const struct listener_conf *lc, struct listen_fds *lf);
+static int	listen_fds_claim(struct listen_fds *lf, const char *name);
+static void	listener_log_open(const struct listener *l, int fd);
 static int	listener_bind(const struct listener_conf *lc);
 static void	listener_set_conf(struct listener *l,
 		    const struct listener_conf *lc);
@@ -38,22 +51,95 @@ static void	listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd,
 static void	listener_errorcb(struct evconnlistener *evl, void *arg);
 static void	listener_resumecb(evutil_socket_t fd, short what, void *arg);
 
-/* Find the open listener bound to the same address and port. */
+/* Take the sockets systemd passed; NULL when there are none. */
+struct listen_fds *
+listen_fds_take(void)
+{
+	struct listen_fds *lf;
+	char **names = NULL;
+	int n, i;
+
+	if ((n = sd_listen_fds_with_names(1, &names)) < 0)
+		log_warnx("socket activation: %s", strerror(-n));
+	if (n <= 0)
+		return NULL;
+	lf = xcalloc(1, sizeof(*lf));
+	lf->names = names;
+	lf->n = (size_t)n;
+	lf->fds = xcalloc(lf->n, sizeof(*lf->fds));
+	for (i = 0; i < n; i++)
+		lf->fds[i] = SD_LISTEN_FDS_START + i;
+	return lf;
+}
+
+/* Close, with a warning, each passed socket no listener took; free lf. */
+void
+listen_fds_release(struct listen_fds *lf)
+{
+	size_t i;
+
+	if (lf == NULL)
+		return;
+	for (i = 0; i < lf->n; i++) {
+		if (lf->fds[i] != -1) {
+			log_warnx("socket '%s' from systemd (fd %d) is not the "
+			    "name of a listener; closed", lf->names[i],
+			    lf->fds[i]);
+			close(lf->fds[i]);
+		}
+		free(lf->names[i]);
+	}
+	free(lf->names);
+	free(lf->fds);
+	free(lf);
+}
+
+/* Take the passed socket named like a listener, if it is a listening TCP
+ * socket; -1 if there is none. */
+static int
+listen_fds_claim(struct listen_fds *lf, const char *name)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; lf != NULL && i < lf->n; i++) {
+		if (lf->fds[i] == -1 || strcmp(lf->names[i], name) != 0)
+			continue;
+		fd = lf->fds[i];
+		lf->fds[i] = -1;
+		if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0) {
+			evutil_make_socket_nonblocking(fd);
+			evutil_make_socket_closeonexec(fd);
+			return fd;
+		}
+		log_warnx("listener %s: socket from systemd (fd %d) is not a "
+		    "listening TCP socket; closed", name, fd);
+		close(fd);
+	}
+	return -1;
+}
+
+/* Find the open listener for lc: the one from systemd with its name, or
+ * the one bound to the same address and port. */
 static struct listener *
 listener_find(struct server *srv, const struct listener_conf *lc)
 {
 	struct listener *l;
 
-	for (l = srv->listeners; l != NULL; l = l->next)
-		if (l->conf.port == lc->port &&
+	for (l = srv->listeners; l != NULL; l = l->next) {
+		if (l->passed && strcmp(l->conf.name, lc->name) == 0)
+			return l;
+		if (!l->passed && l->conf.port == lc->port &&
 		    strcmp(l->conf.address, lc->address) == 0)
 			return l;
+	}
 	return NULL;
 }
 
 /* Make the server's listeners match cfg. */
 bool
-listeners_apply(struct server *srv, const struct config *cfg)
+listeners_apply(struct server *srv, const struct config *cfg,
+    struct listen_fds *lf)
 {
 	struct listener *l, *fresh = NULL, **lp;
 	size_t i;
@@ -61,7 +147,8 @@ listeners_apply(struct server *srv, const struct config *cfg)
 	for (i = 0; i < cfg->nlisteners; i++) {
 		if (listener_find(srv, &cfg->listeners[i]) != NULL)
 			continue;
-		if ((l = listener_open(srv, &cfg->listeners[i])) == NULL) {
+		l = listener_open(srv, &cfg->listeners[i], lf);
+		if (l == NULL) {
 			while ((l = fresh) != NULL) {
 				fresh = l->next;
 				listener_free(l);
@@ -108,28 +195,52 @@ listener_set_conf(struct listener *l, const struct listener_conf *lc)
 	l->conf.address = xstrdup(lc->address);
 }
 
-/* Bind one listener and register it with the event loop. */
+/* Take one listener's socket from systemd or bind it, and register it
+ * with the event loop. */
 static struct listener *
-listener_open(struct server *srv, const struct listener_conf *lc)
+listener_open(struct server *srv, const struct listener_conf *lc,
+    struct listen_fds *lf)
 {
 	struct listener *l;
+	bool passed;
 	int fd;
 
-	if ((fd = listener_bind(lc)) == -1)
+	passed = (fd = listen_fds_claim(lf, lc->name)) != -1;
+	if (!passed && (fd = listener_bind(lc)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->srv = srv;
+	l->passed = passed;
 	l->evl = evconnlistener_new(srv->base, listener_acceptcb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    passed ? 0 : LISTEN_BACKLOG, fd);
 	if (l->evl == NULL)
 		fatalx("cannot create listener for %s", lc->name);
 	evconnlistener_set_error_cb(l->evl, listener_errorcb);
 	l->resume = evtimer_new(srv->base, listener_resumecb, l);
 	listener_set_conf(l, lc);
-	log_info("listener %s: %s on %s port %u (%s)", lc->name,
-	    proto_name(lc->proto), lc->address, lc->port,
-	    lc->tls == LAN_TLS_IMPLICIT ? "implicit TLS" : "plain");
+	listener_log_open(l, fd);
 	return l;
+}
+
+/* Log a new listener with the address its socket is really bound to. */
+static void
+listener_log_open(const struct listener *l, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, sizeof(host), "%s", l->conf.address);
+		snprintf(port, sizeof(port), "%u", l->conf.port);
+	}
+	log_info("listener %s: %s on %s port %s (%s)%s", l->conf.name,
+	    proto_name(l->conf.proto), host, port,
+	    l->conf.tls == LAN_TLS_IMPLICIT ? "implicit TLS" : "plain",
+	    l->passed ? ", socket from systemd" : "");
 }
 
 /* Create, bind and return a non-blocking socket; -1 (logged) on error. */

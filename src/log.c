@@ -16,8 +16,9 @@
 
 #define LOG_IDENT		"tlsrelayd"
 #define LOG_LINE_MAX		8192	/* bytes of one message, incl. NUL */
-#define LOG_MESSAGE_PREFIX	"MESSAGE="
 #define LOG_FIELD_PREFIX	"TLSRELAY_"
+#define LOG_FIELD_NAME_MAX	64	/* journald's limit on field names */
+#define LOG_ENTRY_FIXED		5	/* MESSAGE, PRIORITY, ... MESSAGE_ID */
 #define LOG_JOURNAL_SOCKET	"/run/systemd/journal/socket"
 #define LOG_TRUNCATED		"..."
 
@@ -32,12 +33,14 @@ struct log_buf {
 static enum log_target	 log_auto_target(void);
 static void		 log_vlog(int, const char *, const char *, va_list)
 			    __attribute__((format(printf, 3, 0)));
-static void		 log_emit(int, const char *, const struct log_field *,
-			    size_t);
+static void		 log_emit(int, const char *, const char *,
+			    const struct log_field *, size_t);
 static void		 log_stderr(int, const char *);
-static bool		 log_journal(int, char *, const struct log_field *,
-			    size_t);
-static char		*log_journal_field(const struct log_field *);
+static bool		 log_journal(int, const char *, const char *,
+			    const struct log_field *, size_t);
+static bool		 log_entry_add(struct log_entry *, const char *,
+			    const char *);
+static void		 log_journal_name(const char *, char *, size_t);
 static bool		 log_byte_passes(unsigned char, bool);
 static size_t		 log_escape_byte(unsigned char, bool, char *);
 static char		*log_escape_bytes(char *, size_t, const void *, size_t,
@@ -71,6 +74,7 @@ static const struct {
 };
 
 static enum log_target	log_target = LOG_TARGET_STDERR;
+static int		log_facility = LOG_DAEMON;
 static int		log_max_priority = LOG_INFO;
 
 /* Choose where log lines go and which priorities are kept. */
@@ -80,6 +84,7 @@ log_init(enum log_target target, int facility, int max_priority)
 	if (log_target == LOG_TARGET_SYSLOG)
 		closelog();
 	log_target = target == LOG_TARGET_AUTO ? log_auto_target() : target;
+	log_facility = facility;
 	log_max_priority = max_priority;
 	if (log_target == LOG_TARGET_SYSLOG)
 		openlog(LOG_IDENT, LOG_PID | LOG_NDELAY, facility);
@@ -185,12 +190,20 @@ fatalx(const char *fmt, ...)
 void
 log_fields(int priority, const struct log_field *fields, size_t n)
 {
+	log_event(priority, NULL, fields, n);
+}
+
+/* Emit one structured line, tagged with a MESSAGE_ID for journald. */
+void
+log_event(int priority, const char *msgid, const struct log_field *fields,
+    size_t n)
+{
 	char text[LOG_LINE_MAX];
 
 	if (LOG_PRI(priority) > log_max_priority)
 		return;
 	log_format_fields(text, sizeof text, fields, n);
-	log_emit(priority, text, fields, n);
+	log_emit(priority, msgid, text, fields, n);
 }
 
 /* Format a message, append ": suffix" if given, and emit it. */
@@ -207,24 +220,22 @@ log_vlog(int priority, const char *suffix, const char *fmt, va_list ap)
 		len = strlen(text);
 		snprintf(text + len, sizeof text - len, ": %s", suffix);
 	}
-	log_emit(priority, text, NULL, 0);
+	log_emit(priority, NULL, text, NULL, 0);
 }
 
 /* Send text (and journald fields) to the current target, keeping errno. */
 static void
-log_emit(int priority, const char *text, const struct log_field *fields,
-    size_t n)
+log_emit(int priority, const char *msgid, const char *text,
+    const struct log_field *fields, size_t n)
 {
-	char line[sizeof(LOG_MESSAGE_PREFIX) - 1 + LOG_LINE_MAX];
-	char *msg = line + sizeof(LOG_MESSAGE_PREFIX) - 1;
+	char msg[LOG_LINE_MAX];
 	int level = LOG_PRI(priority), saved_errno = errno;
 
-	memcpy(line, LOG_MESSAGE_PREFIX, sizeof(LOG_MESSAGE_PREFIX) - 1);
-	log_escape_bytes(msg, LOG_LINE_MAX, text, strlen(text), true);
+	log_escape_bytes(msg, sizeof msg, text, strlen(text), true);
 	if (log_target == LOG_TARGET_SYSLOG)
 		syslog(level, "%s", msg);
 	else if (log_target != LOG_TARGET_JOURNALD ||
-	    !log_journal(level, line, fields, n))
+	    !log_journal(level, msgid, msg, fields, n))
 		log_stderr(level, msg);
 	errno = saved_errno;
 }
@@ -244,59 +255,94 @@ log_stderr(int level, const char *msg)
 	    (long)getpid(), log_levels[level], msg);
 }
 
-/* Send one entry (message is "MESSAGE=...") to journald; false on failure. */
+/* Send one entry to journald; false on failure. */
 static bool
-log_journal(int level, char *message, const struct log_field *fields,
-    size_t n)
+log_journal(int level, const char *msgid, const char *msg,
+    const struct log_field *fields, size_t n)
 {
-	char ident[] = "SYSLOG_IDENTIFIER=" LOG_IDENT;
-	char prio[sizeof("PRIORITY=7")], *field;
-	struct iovec *iov;
-	size_t i, base, niov = 0;
+	struct log_entry e;
 	int rc;
 
-	if ((iov = calloc(n + 3, sizeof(*iov))) == NULL)
+	if (!log_entry_build(&e, level, msgid, msg, fields, n))
 		return false;
-	snprintf(prio, sizeof prio, "PRIORITY=%d", level);
-	iov[niov++] = (struct iovec){ message, strlen(message) };
-	iov[niov++] = (struct iovec){ prio, strlen(prio) };
-	iov[niov++] = (struct iovec){ ident, strlen(ident) };
-	base = niov;
-	for (i = 0; i < n; i++) {
-		if (fields[i].value == NULL ||
-		    (field = log_journal_field(&fields[i])) == NULL)
-			continue;
-		iov[niov++] = (struct iovec){ field, strlen(field) };
-	}
-	rc = sd_journal_sendv(iov, (int)niov);
-	for (i = base; i < niov; i++)
-		free(iov[i].iov_base);
-	free(iov);
+	rc = sd_journal_sendv(e.iov, (int)e.n);
+	log_entry_free(&e);
 	return rc >= 0;
 }
 
-/* Allocate "TLSRELAY_<KEY>=value", key upper-cased; NULL if out of memory. */
-static char *
-log_journal_field(const struct log_field *f)
+/* Build the journald entry of a line; false when out of memory. */
+bool
+log_entry_build(struct log_entry *e, int priority, const char *msgid,
+    const char *text, const struct log_field *fields, size_t n)
 {
-	size_t plen = sizeof(LOG_FIELD_PREFIX) - 1, klen = strlen(f->key);
-	size_t vlen = strlen(f->value), i;
-	char *s, c;
+	char prio[sizeof("-2147483648")], fac[sizeof(prio)];
+	char name[LOG_FIELD_NAME_MAX];
+	bool ok;
+	size_t i;
 
-	if ((s = malloc(plen + klen + 1 + vlen + 1)) == NULL)
-		return NULL;
-	memcpy(s, LOG_FIELD_PREFIX, plen);
-	for (i = 0; i < klen; i++) {
-		c = f->key[i];
-		if (c >= 'a' && c <= 'z')
-			c = c - 'a' + 'A';
-		else if (!(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9'))
-			c = '_';
-		s[plen + i] = c;
+	e->n = 0;
+	if ((e->iov = calloc(n + LOG_ENTRY_FIXED, sizeof(*e->iov))) == NULL)
+		return false;
+	snprintf(prio, sizeof prio, "%d", LOG_PRI(priority));
+	snprintf(fac, sizeof fac, "%d", LOG_FAC(log_facility));
+	ok = log_entry_add(e, "MESSAGE", text) &&
+	    log_entry_add(e, "PRIORITY", prio) &&
+	    log_entry_add(e, "SYSLOG_FACILITY", fac) &&
+	    log_entry_add(e, "SYSLOG_IDENTIFIER", LOG_IDENT) &&
+	    (msgid == NULL || log_entry_add(e, "MESSAGE_ID", msgid));
+	for (i = 0; ok && i < n; i++) {
+		if (fields[i].value == NULL)
+			continue;
+		log_journal_name(fields[i].key, name, sizeof name);
+		ok = log_entry_add(e, name, fields[i].value);
 	}
-	s[plen + klen] = '=';
-	memcpy(s + plen + klen + 1, f->value, vlen + 1);
-	return s;
+	if (!ok)
+		log_entry_free(e);
+	return ok;
+}
+
+/* Free the items of a journald entry. */
+void
+log_entry_free(struct log_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->iov[i].iov_base);
+	free(e->iov);
+	e->iov = NULL;
+	e->n = 0;
+}
+
+/* Append "name=value" to an entry; false when out of memory. */
+static bool
+log_entry_add(struct log_entry *e, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	char *item;
+
+	if ((item = malloc(nlen + 1 + vlen + 1)) == NULL)
+		return false;
+	memcpy(item, name, nlen);
+	item[nlen] = '=';
+	memcpy(item + nlen + 1, value, vlen + 1);
+	e->iov[e->n++] = (struct iovec){ item, nlen + 1 + vlen };
+	return true;
+}
+
+/* Write "TLSRELAY_<KEY>": key upper-cased, other than [A-Z0-9] as '_'. */
+static void
+log_journal_name(const char *key, char *dst, size_t len)
+{
+	char *c;
+
+	snprintf(dst, len, "%s%s", LOG_FIELD_PREFIX, key);
+	for (c = dst + sizeof(LOG_FIELD_PREFIX) - 1; *c != '\0'; c++) {
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+		else if (!(*c >= 'A' && *c <= 'Z') && !(*c >= '0' && *c <= '9'))
+			*c = '_';
+	}
 }
 
 /* Format fields as "k1=v1 k2=v2", skipping NULL values; returns the length. */

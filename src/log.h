@@ -3,7 +3,9 @@
 #define TLSRELAY_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 #include <syslog.h>
 
 enum log_target {
@@ -38,6 +40,30 @@ void	fatalx(const char *fmt, ...)
  * each pair as a field TLSRELAY_<KEY in upper case>=value.
  */
 void	log_fields(int priority, const struct log_field *fields, size_t n);
+
+/*
+ * Emit a structured line like log_fields; journald also receives msgid (one
+ * of msgid.h, NULL for none) as MESSAGE_ID, which journalctl -x explains.
+ */
+void	log_event(int priority, const char *msgid,
+	    const struct log_field *fields, size_t n);
+
+/* One journald entry: "NAME=value" items as sd_journal_sendv takes them. */
+struct log_entry {
+	struct iovec	*iov;
+	size_t		 n;
+};
+
+/*
+ * Build the journald entry of a line: MESSAGE=text, PRIORITY,
+ * SYSLOG_FACILITY, SYSLOG_IDENTIFIER, MESSAGE_ID (when msgid is not NULL)
+ * and TLSRELAY_<KEY>=value for each field with a value. False (nothing to
+ * free) when out of memory.
+ */
+bool	log_entry_build(struct log_entry *e, int priority,
+	    const char *msgid, const char *text,
+	    const struct log_field *fields, size_t n);
+void	log_entry_free(struct log_entry *e);
 
 /* Format the text form of fields into dst (always NUL-terminated). */
 size_t	log_format_fields(char *dst, size_t dstlen,

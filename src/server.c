@@ -10,6 +10,9 @@
 #include "devices.h"
 #include "listener.h"
 #include "log.h"
+#include "msgid.h"
+#include "notify.h"
+#include "privdrop.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -18,7 +21,9 @@
 #define FORCED_EXIT_SECONDS	15	/* after the drain timeout */
 
 static struct config *server_load(const char *path);
+static bool	server_listen(struct server *srv);
 static void	server_reload(struct server *srv);
+static bool	server_swap_config(struct server *srv);
 static void	server_begin_drain(struct server *srv);
 static void	server_signalcb(evutil_socket_t sig, short what, void *arg);
 static void	server_draincb(evutil_socket_t fd, short what, void *arg);
@@ -80,8 +85,9 @@ server_init(struct server *srv, const char *config_path)
 		srv->dns = evdns_base_new(srv->base, 0);
 		evdns_base_load_hosts(srv->dns, NULL);
 	}
-	if (!listeners_apply(srv, srv->cfg))
+	if (!server_listen(srv))
 		return false;
+	privdrop_to_user(srv->cfg->user);
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signalcb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signalcb, srv);
@@ -92,17 +98,31 @@ server_init(struct server *srv, const char *config_path)
 	srv->drain_timer = evtimer_new(srv->base, server_draincb, srv);
 	srv->daily = event_new(srv->base, -1, EV_PERSIST, server_dailycb, srv);
 	evtimer_add(srv->daily, &day);
+	notify_init(srv);
 	log_set_level(srv->cfg->log.level);
-	log_info("tlsrelayd %s started: %zu listeners, %zu devices",
-	    PACKAGE_VERSION, srv->cfg->nlisteners, srv->cfg->ndevices);
-	server_report_devices(srv->cfg);
 	return true;
 }
 
-/* Run the event loop until shutdown completes. */
+/* Bind the first listeners, taking the sockets systemd passed by name. */
+static bool
+server_listen(struct server *srv)
+{
+	struct listen_fds *lf = listen_fds_take();
+	bool ok = listeners_apply(srv, srv->cfg, lf);
+
+	listen_fds_release(lf);
+	return ok;
+}
+
+/* Report the devices near their sunset, tell systemd the relay is ready,
+ * and run the event loop until shutdown completes. */
 int
 server_run(struct server *srv)
 {
+	log_info("tlsrelayd %s started: %zu listeners, %zu devices",
+	    PACKAGE_VERSION, srv->cfg->nlisteners, srv->cfg->ndevices);
+	server_report_devices(srv->cfg);
+	notify_ready(srv);
 	event_base_dispatch(srv->base);
 	log_info("tlsrelayd stopped");
 	return 0;
@@ -117,6 +137,7 @@ server_free(struct server *srv)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
 	listeners_close(srv);
+	notify_free(srv);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);
@@ -133,24 +154,33 @@ server_free(struct server *srv)
 	free(srv->config_path);
 }
 
-/* Replace the config snapshot if the new one is valid; sessions in
- * progress keep the snapshot they started with. */
+/* SIGHUP: reload, telling systemd when it starts and ends. */
 static void
 server_reload(struct server *srv)
 {
+	notify_reloading();
+	log_info("reloading configuration from %s", srv->config_path);
+	srv->reload_failed = !server_swap_config(srv);
+	notify_ready(srv);
+}
+
+/* Replace the config snapshot if the new one is valid; sessions in
+ * progress keep the snapshot they started with. */
+static bool
+server_swap_config(struct server *srv)
+{
 	struct config *cfg, *old;
 
-	log_info("reloading configuration from %s", srv->config_path);
 	if ((cfg = server_load(srv->config_path)) == NULL) {
 		log_warnx("configuration reload failed; keeping the previous "
 		    "configuration");
-		return;
+		return false;
 	}
-	if (!listeners_apply(srv, cfg)) {
+	if (!listeners_apply(srv, cfg, NULL)) {
 		log_warnx("configuration reload failed: cannot bind the new "
 		    "listeners; keeping the previous configuration");
 		config_unref(cfg);
-		return;
+		return false;
 	}
 	old = srv->cfg;
 	srv->cfg = cfg;
@@ -159,6 +189,7 @@ server_reload(struct server *srv)
 	log_info("configuration reloaded: %zu listeners, %zu devices",
 	    cfg->nlisteners, cfg->ndevices);
 	server_report_devices(cfg);
+	return true;
 }
 
 /* SIGTERM: stop accepting and let sessions finish. */
@@ -171,6 +202,7 @@ server_begin_drain(struct server *srv)
 		return;
 	srv->draining = true;
 	listeners_close(srv);
+	notify_stopping(srv);
 	log_info("shutting down: %u sessions to finish within %u s",
 	    srv->nsessions, srv->cfg->limits.drain_timeout);
 	if (srv->nsessions == 0) {
@@ -275,6 +307,8 @@ server_report_device(const struct config *cfg, const struct device *dev,
 	long left = device_days_left(dev, now);
 	char sunset[16], days[24];
 	const char *event = left < 0 ? "device_expired" : "device_expiring";
+	const char *msgid = left < 0 ? MSGID_DEVICE_EXPIRED :
+	    MSGID_DEVICE_EXPIRING;
 	struct log_field f[] = {
 		{ "event", event }, { "device", dev->name },
 		{ "sunset", sunset }, { "days_left", days },
@@ -285,5 +319,5 @@ server_report_device(const struct config *cfg, const struct device *dev,
 		return;
 	date_format(dev->sunset, sunset, sizeof(sunset));
 	snprintf(days, sizeof(days), "%ld", left);
-	log_fields(LOG_WARNING, f, nitems(f));
+	log_event(LOG_WARNING, msgid, f, nitems(f));
 }

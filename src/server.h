@@ -25,11 +25,15 @@ struct server {
 	unsigned		 nsessions;
 	bool			 draining;	/* SIGTERM received */
 	bool			 shutdown_sent;	/* drain timeout passed once */
+	bool			 reload_failed;	/* the last reload was refused */
 	struct event		*drain_timer;
 	struct event		*sig_hup;
 	struct event		*sig_term;
 	struct event		*sig_int;
 	struct event		*daily;		/* expiry report timer */
+	struct event		*watchdog;	/* WATCHDOG=1, when asked for */
+	struct event		*status_timer;	/* STATUS= refresh, under systemd */
+	char			 status[256];	/* the last STATUS= text sent */
 };
 
 /* Load a config, check that every listener's protocol is implemented,
@@ -37,9 +41,11 @@ struct server {
 struct config *server_load_config(const char *path,
 	    struct config_errors *errs);
 
-/* Set up the loop, load the config, bind listeners; false on error. */
+/* Set up the loop, load the config, bind listeners (or take them from
+ * systemd), then drop root if configured; false on a config error. */
 bool	server_init(struct server *srv, const char *config_path);
-/* Run the event loop until shutdown completes. */
+/* Log the start and the devices near their sunset, send READY=1, and run
+ * the event loop until shutdown completes. */
 int	server_run(struct server *srv);
 void	server_free(struct server *srv);
 

@@ -10,9 +10,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "msgid.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -23,9 +25,13 @@
 #define SESSION_HIGH_WATER	(256 * 1024) /* upstream output bytes */
 
 extern const struct proto_ops smtp_ops;
+extern const struct proto_ops imap_ops;
+extern const struct proto_ops pop3_ops;
 
 static const struct proto_ops *const proto_table[PROTO_COUNT] = {
 	[PROTO_SMTP] = &smtp_ops,
+	[PROTO_IMAP] = &imap_ops,
+	[PROTO_POP3] = &pop3_ops,
 };
 
 static const char *const result_names[] = {
@@ -44,6 +50,13 @@ static const char *const result_names[] = {
 	[RESULT_REFUSED] = "refused",
 };
 
+/* The MESSAGE_ID of each refusal by the allow-list. */
+static const char *const refusal_msgids[] = {
+	[DEVICE_UNKNOWN] = MSGID_REFUSED_UNKNOWN,
+	[DEVICE_EXPIRED] = MSGID_REFUSED_EXPIRED,
+	[DEVICE_PROTO_DENIED] = MSGID_REFUSED_PROTOCOL,
+};
+
 static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
@@ -51,11 +64,13 @@ static void	session_refuse(struct session *s, enum device_verdict v);
 static bool	session_over_limits(struct session *s);
 static void	session_log_start(struct session *s);
 static void	session_log_end(struct session *s);
+static const char *session_end_msgid(enum session_result r);
 static int	session_days_left(const struct session *s, char *sunset,
 		    size_t len);
 static void	session_lan_attach(struct session *s);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
+static void	session_lan_drained(struct session *s);
 static void	session_lan_readcb(struct bufferevent *bev, void *arg);
 static void	session_lan_writecb(struct bufferevent *bev, void *arg);
 static void	session_lan_eventcb(struct bufferevent *bev, short what,
@@ -186,7 +201,7 @@ session_refuse(struct session *s, enum device_verdict v)
 	else
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
-	log_fields(LOG_WARNING, f, nitems(f));
+	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
 	s->ops->refuse(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
 }
@@ -197,6 +212,14 @@ session_over_limits(struct session *s)
 {
 	const struct limits *lim = &s->cfg->limits;
 	const char *why;
+	char sunset[16], days[16];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "refused" },
+		{ "reason", "busy" }, { "client", s->client },
+		{ "protocol", proto_name(s->ops->proto) },
+		{ "listener", s->listener_name }, { "device", s->dev->name },
+		{ "detail", NULL }, { "sunset", sunset }, { "days_left", days },
+	};
 
 	if (s->server->nsessions > lim->max_sessions)
 		why = "too many sessions";
@@ -205,8 +228,10 @@ session_over_limits(struct session *s)
 		why = "too many sessions for this device";
 	else
 		return false;
-	log_warnx("session=%s event=refused reason=busy client=%s device=%s "
-	    "detail=\"%s\"", s->id, s->client, s->dev->name, why);
+	f[7].value = why;
+	snprintf(days, sizeof(days), "%d",
+	    session_days_left(s, sunset, sizeof(sunset)));
+	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
 	s->ops->refuse(s, true, why);
 	session_close_after_flush(s, RESULT_REFUSED, "busy");
 	return true;
@@ -274,8 +299,23 @@ session_log_end(struct session *s)
 	snprintf(dur, sizeof(dur), "%.3f", (double)(now.tv_sec -
 	    s->started.tv_sec) + (now.tv_nsec - s->started.tv_nsec) / 1e9);
 	snprintf(days, sizeof(days), "%d", left);
-	log_fields(left <= (int)s->cfg->warn_days ||
-	    s->result != RESULT_OK ? LOG_WARNING : LOG_INFO, f, nitems(f));
+	log_event(left <= (int)s->cfg->warn_days || s->result != RESULT_OK ?
+	    LOG_WARNING : LOG_INFO, session_end_msgid(s->result), f,
+	    nitems(f));
+}
+
+/* The MESSAGE_ID of a summary line: TLS failures have their own. */
+static const char *
+session_end_msgid(enum session_result r)
+{
+	switch (r) {
+	case RESULT_UPSTREAM_TLS_FAILED:
+		return MSGID_UPSTREAM_TLS_FAILED;
+	case RESULT_LAN_TLS_FAILED:
+		return MSGID_LAN_TLS_FAILED;
+	default:
+		return MSGID_SESSION_END;
+	}
 }
 
 /* The negotiated TLS version of a side, or "none". */
@@ -407,21 +447,68 @@ session_up_drained(struct session *s)
 	s->ops->lan_input(s);
 }
 
+/* Pause the upstream while the device's output is over the high-water
+ * mark; true if paused. */
+bool
+session_lan_congested(struct session *s)
+{
+	struct bufferevent *lan = s->lan.bev;
+
+	if (evbuffer_get_length(bufferevent_get_output(lan)) <
+	    SESSION_HIGH_WATER)
+		return false;
+	s->up_congested = true;
+	bufferevent_setwatermark(lan, EV_WRITE, SESSION_HIGH_WATER / 2, 0);
+	bufferevent_disable(s->up.bev, EV_READ);
+	return true;
+}
+
+/* The device's output drained: resume a paused upstream. */
+static void
+session_lan_drained(struct session *s)
+{
+	s->up_congested = false;
+	bufferevent_setwatermark(s->lan.bev, EV_WRITE, 0, 0);
+	bufferevent_enable(s->up.bev, EV_READ);
+	s->ops->upstream_input(s);
+}
+
+/* Move everything buffered on one side to the other side's output. */
+bool
+session_pipe(struct session *s, enum pipe_dir dir)
+{
+	struct side *from = dir == PIPE_TO_UPSTREAM ? &s->lan : &s->up;
+	struct side *to = dir == PIPE_TO_UPSTREAM ? &s->up : &s->lan;
+
+	evbuffer_add_buffer(bufferevent_get_output(to->bev),
+	    bufferevent_get_input(from->bev));
+	if (dir == PIPE_TO_UPSTREAM)
+		return !session_up_congested(s);
+	return !session_lan_congested(s);
+}
+
 /* Log a failed LAN handshake with what the client offered, and end. */
 static void
 session_lan_tls_failed(struct session *s)
 {
 	const char *hello = tls_client_hello(s->lan.ssl);
+	unsigned long code = bufferevent_get_openssl_error(s->lan.bev);
 	char err[256], *reason;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "lan_tls_failed" },
+		{ "client", s->client }, { "listener", s->listener_name },
+		{ "protocol", proto_name(s->ops->proto) }, { "reason", NULL },
+	};
 
-	tls_error_string(err, sizeof(err));
+	if (code != 0)	/* libevent takes the error off OpenSSL's queue */
+		ERR_error_string_n(code, err, sizeof(err));
+	else
+		tls_error_string(err, sizeof(err));
 	xasprintf(&reason, "%s; %s", err, hello != NULL ? hello :
 	    "no ClientHello received");
-	if (s->dev == NULL) {
-		log_warnx("session=%s event=lan_tls_failed client=%s "
-		    "listener=%s reason=\"%s\"", s->id, s->client,
-		    s->listener_name, reason);
-	}
+	f[5].value = reason;
+	if (s->dev == NULL)
+		log_event(LOG_WARNING, MSGID_LAN_TLS_FAILED, f, nitems(f));
 	session_close(s, RESULT_LAN_TLS_FAILED, reason);
 	free(reason);
 }
@@ -452,7 +539,8 @@ session_lan_writecb(struct bufferevent *bev, void *arg)
 	else if (s->lan_tls_pending) {
 		s->lan_tls_pending = false;
 		session_lan_swap_to_tls(s);
-	}
+	} else if (s->up_congested)
+		session_lan_drained(s);
 }
 
 /* LAN handshake done, EOF or error. */
@@ -521,7 +609,8 @@ session_up_printf(struct session *s, const char *fmt, ...)
 	evbuffer_add(out, "\r\n", 2);
 }
 
-/* Read one line (LF or CRLF terminated) of at most size - 1 bytes. */
+/* Read one line (LF or CRLF terminated) into buf of size bytes: the line,
+ * its terminator included, may be at most size - 1 bytes long. */
 enum line_status
 session_read_line(struct side *side, char *buf, size_t size, size_t *len)
 {
@@ -531,9 +620,9 @@ session_read_line(struct side *side, char *buf, size_t size, size_t *len)
 
 	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 	if (eol.pos < 0)
-		return evbuffer_get_length(in) >= size ? LINE_TOO_LONG :
+		return evbuffer_get_length(in) >= size - 1 ? LINE_TOO_LONG :
 		    LINE_NONE;
-	if ((size_t)eol.pos >= size)
+	if ((size_t)eol.pos >= size - 1)
 		return LINE_TOO_LONG;
 	n = (size_t)eol.pos;
 	evbuffer_remove(in, buf, n);
@@ -550,21 +639,29 @@ void
 session_set_timer(struct session *s, enum session_timer kind)
 {
 	const struct limits *lim = &s->cfg->limits;
-	struct timeval tv = { 0, 0 };
 
 	switch (kind) {
 	case TIMER_PRELOGIN:
-		tv.tv_sec = lim->prelogin_timeout;
+		session_arm_timer(s, kind, lim->prelogin_timeout);
 		break;
 	case TIMER_IDLE:
-		tv.tv_sec = lim->idle_timeout;
+		session_arm_timer(s, kind, lim->idle_timeout);
 		break;
 	case TIMER_UPSTREAM:
-		tv.tv_sec = lim->upstream_timeout;
+		session_arm_timer(s, kind, lim->upstream_timeout);
 		break;
 	default:
 		fatalx("session %s: bad timer kind %d", s->id, kind);
 	}
+}
+
+/* Arm the session's timer for kind with an explicit number of seconds. */
+void
+session_arm_timer(struct session *s, enum session_timer kind,
+    unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
 	s->timer_kind = kind;
 	evtimer_add(s->timer, &tv);
 }

@@ -107,6 +107,7 @@ struct session {
 	bool			 closing;	/* close once output flushed */
 	bool			 lan_tls_pending; /* STARTTLS once output flushed */
 	bool			 lan_congested;	/* LAN paused: upstream is full */
+	bool			 up_congested;	/* upstream paused: LAN is full */
 	bool			 draining;	/* shutdown already announced */
 	enum session_result	 result;
 	char			*reason;
@@ -155,9 +156,30 @@ void	session_lan_pause(struct session *s, bool paused);
 bool	session_up_congested(struct session *s);
 /* The upstream's output drained: resume a paused device. */
 void	session_up_drained(struct session *s);
+/* Pause the upstream while the device's output is over the high-water
+ * mark; true if paused. The device's drain resumes it (the upstream's
+ * input callback runs again). */
+bool	session_lan_congested(struct session *s);
+
+/* Which way session_pipe() moves bytes. */
+enum pipe_dir {
+	PIPE_TO_UPSTREAM,
+	PIPE_TO_LAN,
+};
+/*
+ * Move everything buffered on one side to the other side's output without
+ * copying. Returns false when the destination is over the high-water mark:
+ * the source is then paused, and resumed (with its input callback run
+ * again) once the destination has drained.
+ */
+bool	session_pipe(struct session *s, enum pipe_dir dir);
 
 /* Arm the session's timer for kind with the configured number of seconds. */
 void	session_set_timer(struct session *s, enum session_timer kind);
+/* Arm the session's timer for kind with an explicit number of seconds (a
+ * protocol's own limit, such as limits.imap_idle_timeout). */
+void	session_arm_timer(struct session *s, enum session_timer kind,
+	    unsigned seconds);
 
 /* Record the authenticated user (escaped) for the log. */
 void	session_set_user(struct session *s, const char *user);

@@ -118,6 +118,7 @@ static void	smtp_up_send_auth(struct session *s);
 static void	smtp_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	smtp_relay_reply(struct session *s);
+static void	smtp_log_message(struct session *s, int code);
 static enum smtp_step smtp_relay_command(struct session *s, const char *line);
 static enum smtp_step smtp_body_step(struct session *s);
 static bool	smtp_waiting_upstream(enum smtp_state state);
@@ -243,7 +244,11 @@ smtp_free(struct session *s)
 static void
 smtp_lan_input(struct session *s)
 {
+	struct smtp *st = s->proto_state;
 	enum smtp_step step;
+
+	if (st->state == SMTP_RELAY_BODY && !s->lan.eof)
+		session_set_timer(s, TIMER_IDLE);	/* a live upload */
 
 	while ((step = smtp_lan_step(s)) == STEP_MORE)
 		;
@@ -814,13 +819,18 @@ smtp_login_failed(struct session *s, enum session_result r,
     const char *reply, const char *reason)
 {
 	struct smtp *st = s->proto_state;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "login_failed" },
+		{ "device", s->dev->name }, { "user", s->user },
+		{ "result", session_result_name(r) }, { "reason", reason },
+	};
 
-	log_warnx("session=%s event=login_failed device=%s user=%s result=%s "
-	    "reason=\"%s\"", s->id, s->dev->name, s->user,
-	    session_result_name(r), reason);
+	log_fields(LOG_WARNING, f, nitems(f));
 	st->fail_result = r;
 	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
 	sasl_creds_clear(&st->creds);
+	if (s->dial != NULL)
+		upstream_dial_cancel(s);
 	side_close(&s->up);
 	st->reply_code = 0;
 	session_lan_printf(s, "%s", reply);
@@ -958,11 +968,7 @@ smtp_relay_reply(struct session *s)
 		}
 		break;
 	case SMTP_RELAY_BODY_REPLY:
-		if (code >= 200 && code < 300)
-			s->messages++;
-		log_info("session=%s event=message device=%s result=%s "
-		    "reply=\"%s\"", s->id, s->dev->name, code < 300 ?
-		    "accepted" : "rejected", st->reply_text);
+		smtp_log_message(s, code);
 		break;
 	case SMTP_RELAY_QUIT_REPLY:
 		session_close_after_flush(s, RESULT_OK, NULL);
@@ -975,6 +981,24 @@ smtp_relay_reply(struct session *s)
 	smtp_enter_state(s, next);
 	session_set_timer(s, TIMER_IDLE);
 	smtp_lan_input(s);
+}
+
+/* Count a message the upstream accepted and log the upstream's reply. */
+static void
+smtp_log_message(struct session *s, int code)
+{
+	struct smtp *st = s->proto_state;
+	bool accepted = code >= 200 && code < 300;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name },
+		{ "result", accepted ? "accepted" : "rejected" },
+		{ "reply", st->reply_text },
+	};
+
+	if (accepted)
+		s->messages++;
+	log_fields(LOG_INFO, f, nitems(f));
 }
 
 /*

@@ -41,7 +41,8 @@ static void	upstream_writecb(struct bufferevent *bev, void *arg);
 static void	upstream_eventcb(struct bufferevent *bev, short what,
 		    void *arg);
 static void	upstream_connect_failed(struct session *s, short what);
-static void	upstream_tls_failed(struct session *s, short what);
+static void	upstream_tls_failed(struct session *s);
+static bool	upstream_never_connected(struct session *s);
 
 /* Resolve and connect to the session's upstream. */
 void
@@ -255,7 +256,7 @@ upstream_eventcb(struct bufferevent *bev, short what, void *arg)
 	} else if (s->closing)
 		return;
 	else if (s->up.ssl != NULL && !s->up.tls_up)
-		upstream_tls_failed(s, what);
+		upstream_tls_failed(s);
 	else if (d != NULL)
 		upstream_connect_failed(s, what);
 	else {
@@ -282,17 +283,32 @@ upstream_connect_failed(struct session *s, short what)
 	upstream_try_next(d);
 }
 
+/* Did a dial's TCP connection never come up (refused, unreachable)? An
+ * implicit-TLS dial reports that as a failed handshake. */
+static bool
+upstream_never_connected(struct session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int saved = EVUTIL_SOCKET_ERROR();	/* why the connect failed */
+	bool never;
+
+	never = s->dial != NULL && getpeername(bufferevent_getfd(s->up.bev),
+	    (struct sockaddr *)&ss, &len) == -1;
+	EVUTIL_SET_SOCKET_ERROR(saved);
+	return never;
+}
+
 /* The TLS handshake failed: say why (certificate, version, or closed). */
 static void
-upstream_tls_failed(struct session *s, short what)
+upstream_tls_failed(struct session *s)
 {
 	unsigned long err = bufferevent_get_openssl_error(s->up.bev);
 	const char *verify = tls_verify_error(s->up.ssl);
 	char reason[300], text[256];
 
-	if (s->dial != NULL && err == 0 && (what & BEV_EVENT_ERROR) &&
-	    EVUTIL_SOCKET_ERROR() == ECONNREFUSED) {
-		upstream_connect_failed(s, what);
+	if (upstream_never_connected(s)) {
+		upstream_connect_failed(s, BEV_EVENT_ERROR);
 		return;
 	}
 	if (verify != NULL)
@@ -306,5 +322,9 @@ upstream_tls_failed(struct session *s, short what)
 		snprintf(reason, sizeof(reason), "upstream closed the "
 		    "connection during the TLS handshake");
 	ERR_clear_error();
+	if (s->dial != NULL) {		/* implicit TLS: the dial ends here */
+		upstream_dial_free(s->dial);
+		s->dial = NULL;
+	}
 	s->ops->upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED, reason);
 }

@@ -9,5 +9,7 @@ Suite	*devices_suite(void);
 Suite	*log_suite(void);
 Suite	*sasl_suite(void);
 Suite	*smtp_parse_suite(void);
+Suite	*pop3_parse_suite(void);
+Suite	*imap_parse_suite(void);
 
 #endif

@@ -297,6 +297,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg->server_name, "relay.example.org");
 	ck_assert_uint_eq(cfg->warn_days, 30);
 	ck_assert_uint_eq(cfg->max_sunset_days, 0);
+	ck_assert_ptr_null(cfg->user);
 	ck_assert_int_eq(cfg->log.target, LOG_TARGET_AUTO);
 	ck_assert_int_eq(cfg->log.facility, LOG_MAIL);
 	ck_assert_int_eq(cfg->log.level, LOG_INFO);
@@ -343,6 +344,7 @@ START_TEST(test_full_main)
 
 	ck_assert_uint_eq(cfg->warn_days, 45);
 	ck_assert_uint_eq(cfg->max_sunset_days, 36500);
+	ck_assert_str_eq(cfg->user, "nobody");
 	ck_assert_int_eq(cfg->log.target, LOG_TARGET_STDERR);
 	ck_assert_int_eq(cfg->log.facility, LOG_LOCAL3);
 	ck_assert_int_eq(cfg->log.level, LOG_DEBUG);

@@ -1,4 +1,5 @@
-/* Unit tests for log.c: escaping, field formatting and the stderr form. */
+/* Unit tests for log.c: escaping, field formatting, the stderr form and the
+ * journald entry (fields and MESSAGE_ID). */
 #include <errno.h>
 #include <regex.h>
 #include <stdbool.h>
@@ -8,12 +9,43 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msgid.h"
 #include "suites.h"
 #include "util.h"
 
 static int	stderr_capture_start(FILE **);
 static char	*stderr_capture_end(FILE *, int);
 static void	assert_escape(const void *, size_t, size_t, const char *);
+static const char *entry_get(const struct log_entry *, const char *);
+
+/* Every MESSAGE_ID of msgid.h, for the format and uniqueness checks. */
+static const char *const all_msgids[] = {
+	MSGID_SESSION_END, MSGID_REFUSED_UNKNOWN, MSGID_REFUSED_EXPIRED,
+	MSGID_REFUSED_PROTOCOL, MSGID_REFUSED_BUSY, MSGID_DEVICE_EXPIRING,
+	MSGID_DEVICE_EXPIRED, MSGID_UPSTREAM_TLS_FAILED, MSGID_LAN_TLS_FAILED,
+};
+
+/* The keys of session lines and the journald field each becomes. */
+static const struct {
+	const char	*key;
+	const char	*field;
+} session_keys[] = {
+	{ "session", "TLSRELAY_SESSION" }, { "event", "TLSRELAY_EVENT" },
+	{ "device", "TLSRELAY_DEVICE" }, { "client", "TLSRELAY_CLIENT" },
+	{ "protocol", "TLSRELAY_PROTOCOL" },
+	{ "listener", "TLSRELAY_LISTENER" },
+	{ "lan_tls", "TLSRELAY_LAN_TLS" },
+	{ "lan_cipher", "TLSRELAY_LAN_CIPHER" },
+	{ "upstream", "TLSRELAY_UPSTREAM" },
+	{ "upstream_tls", "TLSRELAY_UPSTREAM_TLS" },
+	{ "upstream_cipher", "TLSRELAY_UPSTREAM_CIPHER" },
+	{ "user", "TLSRELAY_USER" }, { "result", "TLSRELAY_RESULT" },
+	{ "reason", "TLSRELAY_REASON" }, { "bytes_in", "TLSRELAY_BYTES_IN" },
+	{ "bytes_out", "TLSRELAY_BYTES_OUT" },
+	{ "messages", "TLSRELAY_MESSAGES" },
+	{ "duration", "TLSRELAY_DURATION" }, { "sunset", "TLSRELAY_SUNSET" },
+	{ "days_left", "TLSRELAY_DAYS_LEFT" },
+};
 
 /* Redirect stderr to a temporary file; returns the saved descriptor. */
 static int
@@ -57,6 +89,25 @@ assert_escape(const void *src, size_t srclen, size_t dstlen, const char *want)
 	ck_assert_ptr_eq(log_escape(dst, dstlen, src, srclen), dst);
 	ck_assert_str_eq(dst, want);
 	ck_assert_uint_lt(strlen(dst), dstlen);
+}
+
+/* The value of the "NAME=" item of an entry, or NULL; fails on a
+ * duplicate. */
+static const char *
+entry_get(const struct log_entry *e, const char *name)
+{
+	const char *found = NULL, *item;
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < e->n; i++) {
+		item = e->iov[i].iov_base;
+		ck_assert_uint_eq(strlen(item), e->iov[i].iov_len);
+		if (strncmp(item, name, len) != 0 || item[len] != '=')
+			continue;
+		ck_assert_msg(found == NULL, "%s appears twice", name);
+		found = item + len + 1;
+	}
+	return found;
 }
 
 /* Printable ASCII other than backslash passes unchanged. */
@@ -254,6 +305,131 @@ START_TEST(test_auto_target)
 }
 END_TEST
 
+/* Each session key becomes TLSRELAY_<KEY>; NULL values are left out. */
+START_TEST(test_entry_session_fields)
+{
+	struct log_field f[nitems(session_keys)];
+	struct log_entry e;
+	const char *key, *field;
+	size_t i;
+
+	for (i = 0; i < nitems(session_keys); i++) {
+		key = session_keys[i].key;
+		f[i] = (struct log_field){ key,
+		    strcmp(key, "user") == 0 ? NULL : key };
+	}
+	ck_assert(log_entry_build(&e, LOG_INFO, NULL, "text", f, nitems(f)));
+	ck_assert_uint_eq(e.n, 4 + nitems(session_keys) - 1);
+	for (i = 0; i < nitems(session_keys); i++) {
+		field = session_keys[i].field;
+		if (f[i].value == NULL)
+			ck_assert_ptr_null(entry_get(&e, field));
+		else
+			ck_assert_str_eq(entry_get(&e, field), f[i].value);
+	}
+	log_entry_free(&e);
+	ck_assert_ptr_null(e.iov);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
+/* The fixed items: text, priority, facility, identifier, MESSAGE_ID. */
+START_TEST(test_entry_fixed_items)
+{
+	const struct log_field f[] = {
+		{ "device", "copier-2f" }, { "days_left", "12" },
+	};
+	struct log_entry e;
+
+	log_init(LOG_TARGET_STDERR, LOG_LOCAL3, LOG_INFO);
+	ck_assert(log_entry_build(&e, LOG_WARNING, MSGID_REFUSED_EXPIRED,
+	    "device=copier-2f days_left=12", f, nitems(f)));
+	ck_assert_uint_eq(e.n, 7);
+	ck_assert_str_eq(entry_get(&e, "MESSAGE"),
+	    "device=copier-2f days_left=12");
+	ck_assert_str_eq(entry_get(&e, "PRIORITY"), "4");
+	ck_assert_str_eq(entry_get(&e, "SYSLOG_FACILITY"), "19");
+	ck_assert_str_eq(entry_get(&e, "SYSLOG_IDENTIFIER"), "tlsrelayd");
+	ck_assert_str_eq(entry_get(&e, "MESSAGE_ID"), MSGID_REFUSED_EXPIRED);
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_DEVICE"), "copier-2f");
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_DAYS_LEFT"), "12");
+	log_entry_free(&e);
+	ck_assert(log_entry_build(&e, LOG_INFO | LOG_MAIL, NULL, "", NULL, 0));
+	ck_assert_uint_eq(e.n, 4);
+	ck_assert_str_eq(entry_get(&e, "PRIORITY"), "6");
+	ck_assert_ptr_null(entry_get(&e, "MESSAGE_ID"));
+	log_entry_free(&e);
+	log_init(LOG_TARGET_STDERR, LOG_DAEMON, LOG_INFO);
+}
+END_TEST
+
+/* Keys are upper-cased; anything but letters and digits becomes '_'. */
+START_TEST(test_entry_field_names)
+{
+	const struct log_field f[] = {
+		{ "tls-v1.0", "a" }, { "x9", "b" }, { "Mixed_Case", "c" },
+	};
+	struct log_entry e;
+
+	ck_assert(log_entry_build(&e, LOG_INFO, NULL, "t", f, nitems(f)));
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_TLS_V1_0"), "a");
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_X9"), "b");
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_MIXED_CASE"), "c");
+	log_entry_free(&e);
+}
+END_TEST
+
+/* Values go to journald as they are: spaces and quotes need no quoting. */
+START_TEST(test_entry_values_verbatim)
+{
+	const struct log_field f[] = { { "reason", "say \"hi\" = x" } };
+	struct log_entry e;
+
+	ck_assert(log_entry_build(&e, LOG_INFO, NULL, "t", f, nitems(f)));
+	ck_assert_str_eq(entry_get(&e, "TLSRELAY_REASON"), "say \"hi\" = x");
+	log_entry_free(&e);
+}
+END_TEST
+
+/* Every MESSAGE_ID is 32 lower-case hex digits, and no two are equal. */
+START_TEST(test_msgids_wellformed)
+{
+	size_t i, j;
+
+	for (i = 0; i < nitems(all_msgids); i++) {
+		ck_assert_uint_eq(strlen(all_msgids[i]), 32);
+		ck_assert_uint_eq(strspn(all_msgids[i], "0123456789abcdef"),
+		    32);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(all_msgids[i], all_msgids[j]);
+	}
+}
+END_TEST
+
+/* log_event writes the same text as log_fields; the id is journald's. */
+START_TEST(test_event_stderr)
+{
+	const struct log_field f[] = {
+		{ "session", "0a1b" }, { "event", "refused" },
+		{ "reason", "unknown" },
+	};
+	char *out;
+	FILE *tmp;
+	int saved;
+
+	log_init(LOG_TARGET_STDERR, LOG_DAEMON, LOG_INFO);
+	saved = stderr_capture_start(&tmp);
+	log_event(LOG_WARNING, MSGID_REFUSED_UNKNOWN, f, nitems(f));
+	log_event(LOG_DEBUG, MSGID_REFUSED_UNKNOWN, f, nitems(f));
+	out = stderr_capture_end(tmp, saved);
+	ck_assert_ptr_nonnull(strstr(out,
+	    ": warning: session=0a1b event=refused reason=unknown\n"));
+	ck_assert_ptr_null(strstr(out, MSGID_REFUSED_UNKNOWN));
+	ck_assert_ptr_null(strstr(out, "debug"));
+	free(out);
+}
+END_TEST
+
 /* fatalx logs and exits with status 1. */
 START_TEST(test_fatalx_exits)
 {
@@ -289,10 +465,19 @@ log_suite(void)
 	tcase_add_test(tc, test_fields_truncate);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("journald");
+	tcase_add_test(tc, test_entry_session_fields);
+	tcase_add_test(tc, test_entry_fixed_items);
+	tcase_add_test(tc, test_entry_field_names);
+	tcase_add_test(tc, test_entry_values_verbatim);
+	tcase_add_test(tc, test_msgids_wellformed);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("output");
 	tcase_add_test(tc, test_stderr_format);
 	tcase_add_test(tc, test_level_filter);
 	tcase_add_test(tc, test_auto_target);
+	tcase_add_test(tc, test_event_stderr);
 	if (!nofork)
 		tcase_add_exit_test(tc, test_fatalx_exits, 1);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,1202 @@
+/* IMAP: the LAN phase handled locally, the upstream login, then the relay. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/crypto.h>
+
+#include "imap_parse.h"
+#include "log.h"
+#include "sasl.h"
+#include "session.h"
+#include "upstream.h"
+#include "util.h"
+
+#define IMAP_MAX_ERRORS		10	/* bad commands before BYE */
+#define IMAP_LITERALS_MAX	4	/* literals in a command before login */
+#define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
+#define IMAP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
+#define IMAP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
+
+/* The login states IMAP_UP_CONNECT..IMAP_UP_AUTH must stay contiguous. */
+enum imap_state {
+	IMAP_LAN_COMMAND,	/* device commands answered locally */
+	IMAP_LAN_LITERAL,	/* reading the bytes of a literal */
+	IMAP_LAN_AUTH_PLAIN,	/* "+ " sent, waiting for PLAIN data */
+	IMAP_LAN_AUTH_USER,	/* AUTHENTICATE LOGIN user name prompt sent */
+	IMAP_LAN_AUTH_PASS,	/* AUTHENTICATE LOGIN password prompt sent */
+	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
+	IMAP_UP_CONNECT,	/* dialling the upstream */
+	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
+	IMAP_UP_CAPABILITY,	/* CAPABILITY sent */
+	IMAP_UP_STARTTLS,	/* STARTTLS sent */
+	IMAP_UP_TLS,		/* upstream TLS handshake */
+	IMAP_UP_AUTH_CONT,	/* AUTHENTICATE PLAIN sent, "+" expected */
+	IMAP_UP_LOGIN_CONT,	/* LOGIN literal announced, "+" expected */
+	IMAP_UP_AUTH,		/* credentials sent, tagged reply expected */
+	IMAP_RELAY,		/* logged in: bytes both ways */
+};
+
+/* Result of one processing step. */
+enum imap_step {
+	STEP_MORE,		/* progress made, try again */
+	STEP_WAIT,		/* need more input or an upstream reply */
+	STEP_GONE,		/* the session may be closed: touch nothing */
+};
+
+struct imap {
+	enum imap_state	 state;
+	char		*cmd;		/* the device command being assembled */
+	size_t		 cmd_len;
+	size_t		 cmd_size;
+	char		*arena;		/* its parsed arguments */
+	char		*line;		/* one AUTHENTICATE or upstream line */
+	size_t		 line_size;
+	size_t		 literal_left;	/* literal bytes still to read */
+	unsigned	 nliterals;	/* literals in the current command */
+	unsigned	 errors;
+	char		 tag[IMAP_TAG_MAX]; /* the device's login command */
+	struct sasl_creds creds;
+	unsigned	 up_caps;	/* IMAP_CAP_* of the upstream */
+	bool		 up_caps_known;
+	unsigned	 up_seq;	/* numbers the relay's own tags */
+	char		 up_tag[16];	/* the relay's command in progress */
+	int		 login_field;	/* LOGIN: 0 user, 1 password */
+	char		 tail[IMAP_TAIL]; /* last upstream bytes relayed */
+	size_t		 tail_len;
+	enum session_result fail_result; /* last login failure, for the log */
+	char		 fail_reason[320];
+};
+
+typedef enum imap_step (*imap_lan_handler)(struct session *,
+		    const struct imap_command *);
+
+static void	imap_start(struct session *s);
+static void	imap_refuse(struct session *s, bool temporary, const char *why);
+static void	imap_lan_input(struct session *s);
+static void	imap_lan_tls_ready(struct session *s);
+static void	imap_upstream_ready(struct session *s);
+static void	imap_upstream_input(struct session *s);
+static void	imap_upstream_failed(struct session *s, enum session_result r,
+		    const char *reason);
+static void	imap_timeout(struct session *s, enum session_timer t);
+static void	imap_shutdown(struct session *s);
+static void	imap_free(struct session *s);
+
+static void	imap_enter_state(struct session *s, enum imap_state next);
+static const char *imap_strstate(enum imap_state state);
+static bool	imap_logging_in(enum imap_state state);
+static bool	imap_login_allowed(const struct session *s);
+static bool	imap_starttls_offered(const struct session *s);
+static void	imap_capability_list(const struct session *s, char *dst,
+		    size_t len);
+static enum imap_step imap_lan_step(struct session *s);
+static void	imap_lan_eof(struct session *s);
+static enum imap_step imap_read_command(struct session *s);
+static enum imap_step imap_read_literal(struct session *s);
+static enum imap_step imap_literal_refused(struct session *s, bool nonsync,
+		    const char *why);
+static enum imap_step imap_lan_command(struct session *s);
+static enum imap_step imap_dispatch(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_error(struct session *s, const char *tag,
+		    const char *text);
+static enum imap_step imap_cmd_capability(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_noop(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_logout(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_id(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_starttls(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_login(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_cmd_authenticate(struct session *s,
+		    const struct imap_command *cmd);
+static enum imap_step imap_login_refused(struct session *s, const char *tag);
+static enum imap_step imap_auth_line(struct session *s);
+static enum imap_step imap_auth_data(struct session *s, const char *data);
+static enum imap_step imap_auth_collected(struct session *s);
+static enum imap_step imap_up_line(struct session *s);
+static enum imap_step imap_up_response(struct session *s,
+		    const struct imap_response *r);
+static enum imap_step imap_up_greeting(struct session *s,
+		    const struct imap_response *r);
+static enum imap_step imap_up_tagged(struct session *s,
+		    const struct imap_response *r);
+static enum imap_step imap_up_next(struct session *s);
+static void	imap_up_command(struct session *s, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	imap_up_send_auth(struct session *s);
+static void	imap_up_send_plain(struct session *s);
+static void	imap_up_login_args(struct session *s, int field);
+static enum imap_step imap_up_auth_result(struct session *s,
+		    const struct imap_response *r);
+static enum imap_step imap_up_fail(struct session *s, enum session_result r,
+		    const char *what, const char *line);
+static void	imap_login_failed(struct session *s, enum session_result r,
+		    const char *reply, const char *reason);
+static void	imap_logged_in(struct session *s,
+		    const struct imap_response *r);
+static enum imap_step imap_relay_lan(struct session *s);
+static void	imap_relay_up(struct session *s);
+static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
+static bool	imap_at_line_start(const struct imap *st);
+static void	imap_bye(struct session *s, const char *text);
+
+const struct proto_ops imap_ops = {
+	.proto = PROTO_IMAP,
+	.start = imap_start,
+	.refuse = imap_refuse,
+	.lan_input = imap_lan_input,
+	.lan_tls_ready = imap_lan_tls_ready,
+	.upstream_ready = imap_upstream_ready,
+	.upstream_input = imap_upstream_input,
+	.upstream_failed = imap_upstream_failed,
+	.timeout = imap_timeout,
+	.shutdown = imap_shutdown,
+	.free = imap_free,
+};
+
+/* Commands of the LAN phase, answered by the relay itself. */
+static const struct {
+	enum imap_verb		verb;
+	imap_lan_handler	handler;
+} imap_lan_commands[] = {
+	{ IMAP_VERB_CAPABILITY, imap_cmd_capability },
+	{ IMAP_VERB_NOOP, imap_cmd_noop },
+	{ IMAP_VERB_LOGOUT, imap_cmd_logout },
+	{ IMAP_VERB_ID, imap_cmd_id },
+	{ IMAP_VERB_STARTTLS, imap_cmd_starttls },
+	{ IMAP_VERB_LOGIN, imap_cmd_login },
+	{ IMAP_VERB_AUTHENTICATE, imap_cmd_authenticate },
+};
+
+#define CASE(x) case x: return #x
+/* The name of a state, for debug logs. */
+static const char *
+imap_strstate(enum imap_state state)
+{
+	switch (state) {
+	CASE(IMAP_LAN_COMMAND);
+	CASE(IMAP_LAN_LITERAL);
+	CASE(IMAP_LAN_AUTH_PLAIN);
+	CASE(IMAP_LAN_AUTH_USER);
+	CASE(IMAP_LAN_AUTH_PASS);
+	CASE(IMAP_LAN_STARTTLS);
+	CASE(IMAP_UP_CONNECT);
+	CASE(IMAP_UP_GREETING);
+	CASE(IMAP_UP_CAPABILITY);
+	CASE(IMAP_UP_STARTTLS);
+	CASE(IMAP_UP_TLS);
+	CASE(IMAP_UP_AUTH_CONT);
+	CASE(IMAP_UP_LOGIN_CONT);
+	CASE(IMAP_UP_AUTH);
+	CASE(IMAP_RELAY);
+	default:
+		fatalx("imap: unknown state %d", state);
+	}
+}
+#undef CASE
+
+/* Change state in one place, with a debug trace. */
+static void
+imap_enter_state(struct session *s, enum imap_state next)
+{
+	struct imap *st = s->proto_state;
+
+	log_debug("session=%s imap %s -> %s", s->id, imap_strstate(st->state),
+	    imap_strstate(next));
+	st->state = next;
+}
+
+/* States of the upstream login, from dialling to the verdict. */
+static bool
+imap_logging_in(enum imap_state state)
+{
+	return state >= IMAP_UP_CONNECT && state <= IMAP_UP_AUTH;
+}
+
+/* Allocate the IMAP state and greet the device with the capabilities. */
+static void
+imap_start(struct session *s)
+{
+	struct imap *st = xcalloc(1, sizeof(*st));
+	size_t line_length = s->cfg->limits.line_length;
+	char caps[256];
+
+	st->cmd_size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
+	st->cmd = xcalloc(1, st->cmd_size);
+	st->arena = xcalloc(1, IMAP_ARENA_SIZE(st->cmd_size));
+	st->line_size = line_length + 1;
+	st->line = xcalloc(1, st->line_size);
+	st->fail_result = RESULT_OK;
+	s->proto_state = st;
+	imap_capability_list(s, caps, sizeof(caps));
+	session_lan_printf(s, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
+	    caps, s->cfg->server_name);
+}
+
+/* Refuse the device with an untagged BYE. */
+static void
+imap_refuse(struct session *s, bool temporary, const char *why)
+{
+	if (temporary)
+		session_lan_printf(s, "* BYE [UNAVAILABLE] %s %s, try again "
+		    "later", s->cfg->server_name, why);
+	else
+		session_lan_printf(s, "* BYE %s %s", s->cfg->server_name, why);
+}
+
+/* Wipe the credentials and free the IMAP state. */
+static void
+imap_free(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	OPENSSL_cleanse(st->cmd, st->cmd_size);
+	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
+	OPENSSL_cleanse(st->line, st->line_size);
+	free(st->cmd);
+	free(st->arena);
+	free(st->line);
+	free(st);
+	s->proto_state = NULL;
+}
+
+/* May the device log in on this connection? */
+static bool
+imap_login_allowed(const struct session *s)
+{
+	return s->lan.tls_up || s->dev->plaintext_auth;
+}
+
+/* Is STARTTLS available to the device now? */
+static bool
+imap_starttls_offered(const struct session *s)
+{
+	return s->lan.ssl == NULL && s->cfg->lan_ctx != NULL;
+}
+
+/* The relay's capabilities for this connection and device. */
+static void
+imap_capability_list(const struct session *s, char *dst, size_t len)
+{
+	imap_capabilities(dst, len, imap_starttls_offered(s),
+	    imap_login_allowed(s));
+}
+
+/* Process as much buffered device input as the state allows. */
+static void
+imap_lan_input(struct session *s)
+{
+	enum imap_step step;
+
+	while ((step = imap_lan_step(s)) == STEP_MORE)
+		;
+	if (step == STEP_WAIT && s->lan.eof)
+		imap_lan_eof(s);
+}
+
+/* One step of device input processing in the current state. */
+static enum imap_step
+imap_lan_step(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	switch (st->state) {
+	case IMAP_LAN_COMMAND:
+		return imap_read_command(s);
+	case IMAP_LAN_LITERAL:
+		return imap_read_literal(s);
+	case IMAP_LAN_AUTH_PLAIN:
+	case IMAP_LAN_AUTH_USER:
+	case IMAP_LAN_AUTH_PASS:
+		return imap_auth_line(s);
+	case IMAP_RELAY:
+		return imap_relay_lan(s);
+	default:
+		return STEP_WAIT;	/* the upstream's or TLS's turn */
+	}
+}
+
+/* The device closed its side: end the session with the right result. */
+static void
+imap_lan_eof(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	if (st->state == IMAP_RELAY)
+		session_close(s, RESULT_OK, "device closed the connection");
+	else if (st->fail_result != RESULT_OK && !imap_logging_in(st->state))
+		session_close(s, st->fail_result, st->fail_reason);
+	else
+		session_close(s, RESULT_CLIENT_CLOSED, "device closed the "
+		    "connection before login");
+}
+
+/* Read one line of a command; complete it, or start reading a literal. */
+static enum imap_step
+imap_read_command(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	size_t len, room = st->cmd_size - st->cmd_len, size = 0;
+	enum imap_literal lit;
+
+	if (room > st->line_size)
+		room = st->line_size;
+	switch (session_read_line(&s->lan, st->cmd + st->cmd_len, room,
+	    &len)) {
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		session_lan_printf(s, "* BYE Command line too long");
+		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+		    "device sent a line over the length limit");
+		return STEP_GONE;
+	case LINE_OK:
+		break;
+	}
+	lit = imap_parse_literal(st->cmd + st->cmd_len, len, &size);
+	st->cmd_len += len;
+	switch (lit) {
+	case IMAP_LITERAL_NONE:
+		return imap_lan_command(s);
+	case IMAP_LITERAL_BAD:
+		return imap_literal_refused(s, false, "Invalid literal");
+	case IMAP_LITERAL_SYNC:
+	case IMAP_LITERAL_NONSYNC:
+		break;
+	}
+	if (size > IMAP_LITERAL_MAX || ++st->nliterals > IMAP_LITERALS_MAX ||
+	    st->cmd_len + 2 + size >= st->cmd_size)
+		return imap_literal_refused(s, lit == IMAP_LITERAL_NONSYNC,
+		    "Literal too large before login");
+	memcpy(st->cmd + st->cmd_len, "\r\n", 2);
+	st->cmd_len += 2;
+	st->literal_left = size;
+	if (lit == IMAP_LITERAL_SYNC)
+		session_lan_printf(s, "+ Ready for literal data");
+	imap_enter_state(s, IMAP_LAN_LITERAL);
+	return STEP_MORE;
+}
+
+/* Take the bytes of a literal once they have all arrived. */
+static enum imap_step
+imap_read_literal(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
+
+	if (evbuffer_get_length(in) < st->literal_left)
+		return STEP_WAIT;
+	evbuffer_remove(in, st->cmd + st->cmd_len, st->literal_left);
+	st->cmd_len += st->literal_left;
+	st->literal_left = 0;
+	imap_enter_state(s, IMAP_LAN_COMMAND);
+	return STEP_MORE;
+}
+
+/*
+ * Refuse a command for its literal. A client that announced "{n}" waits
+ * for "+" and gives up at BAD; after "{n+}" the bytes are on their way and
+ * the stream cannot be followed any more, so the session ends.
+ */
+static enum imap_step
+imap_literal_refused(struct session *s, bool nonsync, const char *why)
+{
+	struct imap *st = s->proto_state;
+	char tag[IMAP_TAG_MAX], text[128];
+	enum imap_step step;
+
+	if (!imap_parse_tag(st->cmd, st->cmd_len, tag, sizeof(tag)))
+		snprintf(tag, sizeof(tag), "*");
+	OPENSSL_cleanse(st->cmd, st->cmd_len);
+	st->cmd_len = 0;
+	st->nliterals = 0;
+	snprintf(text, sizeof(text), "BAD %s", why);
+	if ((step = imap_error(s, tag, text)) == STEP_GONE || !nonsync)
+		return step;
+	imap_bye(s, "Cannot skip a non-synchronizing literal, closing");
+	session_close_after_flush(s, RESULT_PROTOCOL_ERROR, "device sent a "
+	    "non-synchronizing literal over the pre-login limit");
+	return STEP_GONE;
+}
+
+/* Parse the assembled command, answer it, and wipe it. */
+static enum imap_step
+imap_lan_command(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	struct imap_command cmd;
+	const char *error;
+	char text[128];
+	enum imap_step step;
+	size_t len = st->cmd_len;
+
+	switch (imap_parse_command(st->cmd, len, st->arena,
+	    IMAP_ARENA_SIZE(st->cmd_size), &cmd, &error)) {
+	case IMAP_PARSE_NO_TAG:
+		step = imap_error(s, "*", "BAD Invalid tag");
+		break;
+	case IMAP_PARSE_BAD:
+		snprintf(text, sizeof(text), "BAD %s", error);
+		step = imap_error(s, cmd.tag, text);
+		break;
+	case IMAP_PARSE_OK:
+		step = imap_dispatch(s, &cmd);
+		break;
+	default:
+		fatalx("imap: bad parse status");
+	}
+	if (step != STEP_GONE) {
+		OPENSSL_cleanse(st->cmd, len);
+		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(len));
+		st->cmd_len = 0;
+		st->nliterals = 0;
+	}
+	OPENSSL_cleanse(&cmd, sizeof(cmd));
+	return step;
+}
+
+/* Run a LAN-phase command through the command table. */
+static enum imap_step
+imap_dispatch(struct session *s, const struct imap_command *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(imap_lan_commands); i++)
+		if (imap_lan_commands[i].verb == cmd->verb)
+			return imap_lan_commands[i].handler(s, cmd);
+	return imap_error(s, cmd->tag, "BAD Unknown command or not allowed "
+	    "before login");
+}
+
+/* Count a bad command; answer it, or end the session after too many. */
+static enum imap_step
+imap_error(struct session *s, const char *tag, const char *text)
+{
+	struct imap *st = s->proto_state;
+
+	session_lan_printf(s, "%s %s", tag, text);
+	if (++st->errors >= IMAP_MAX_ERRORS) {
+		session_lan_printf(s, "* BYE Too many invalid commands");
+		session_close_after_flush(s, RESULT_PROTOCOL_ERROR,
+		    "too many bad commands");
+		return STEP_GONE;
+	}
+	return STEP_MORE;
+}
+
+/* CAPABILITY: the relay's own list for this connection. */
+static enum imap_step
+imap_cmd_capability(struct session *s, const struct imap_command *cmd)
+{
+	char caps[256];
+
+	if (cmd->nargs != 0)
+		return imap_error(s, cmd->tag, "BAD CAPABILITY takes no "
+		    "arguments");
+	imap_capability_list(s, caps, sizeof(caps));
+	session_lan_printf(s, "* CAPABILITY %s", caps);
+	session_lan_printf(s, "%s OK Capability completed.", cmd->tag);
+	return STEP_MORE;
+}
+
+/* NOOP: nothing to do before login. */
+static enum imap_step
+imap_cmd_noop(struct session *s, const struct imap_command *cmd)
+{
+	if (cmd->nargs != 0)
+		return imap_error(s, cmd->tag, "BAD NOOP takes no arguments");
+	session_lan_printf(s, "%s OK NOOP completed.", cmd->tag);
+	return STEP_MORE;
+}
+
+/* LOGOUT before login. */
+static enum imap_step
+imap_cmd_logout(struct session *s, const struct imap_command *cmd)
+{
+	struct imap *st = s->proto_state;
+
+	if (cmd->nargs != 0)
+		return imap_error(s, cmd->tag, "BAD LOGOUT takes no arguments");
+	session_lan_printf(s, "* BYE Logging out");
+	session_lan_printf(s, "%s OK Logout completed.", cmd->tag);
+	if (st->fail_result != RESULT_OK)
+		session_close_after_flush(s, st->fail_result, st->fail_reason);
+	else
+		session_close_after_flush(s, RESULT_OK, "logout before login");
+	return STEP_GONE;
+}
+
+/* ID (RFC 2971): NIL or a parameter list; the relay names itself. */
+static enum imap_step
+imap_cmd_id(struct session *s, const struct imap_command *cmd)
+{
+	bool nil = cmd->nargs == 1 && cmd->args[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(cmd->args[0].data, "NIL") == 0;
+	bool list = cmd->nargs >= 2 &&
+	    cmd->args[0].type == IMAP_ARG_LIST_OPEN &&
+	    cmd->args[cmd->nargs - 1].type == IMAP_ARG_LIST_CLOSE;
+
+	if (!nil && !list)
+		return imap_error(s, cmd->tag, "BAD Syntax: ID NIL or ID "
+		    "(parameters)");
+	session_lan_printf(s, "* ID (\"name\" \"tlsrelayd\")");
+	session_lan_printf(s, "%s OK ID completed.", cmd->tag);
+	return STEP_MORE;
+}
+
+/* STARTTLS: refuse pipelined bytes (injection), then start TLS. */
+static enum imap_step
+imap_cmd_starttls(struct session *s, const struct imap_command *cmd)
+{
+	if (s->lan.ssl != NULL)
+		return imap_error(s, cmd->tag, "BAD TLS is already active");
+	if (!imap_starttls_offered(s))
+		return imap_error(s, cmd->tag, "BAD STARTTLS not available");
+	if (cmd->nargs != 0)
+		return imap_error(s, cmd->tag, "BAD STARTTLS takes no "
+		    "arguments");
+	if (session_lan_has_pending(s)) {
+		session_close(s, RESULT_INJECTION, "device sent data after "
+		    "STARTTLS before the TLS handshake");
+		return STEP_GONE;
+	}
+	session_lan_printf(s, "%s OK Begin TLS negotiation now", cmd->tag);
+	imap_enter_state(s, IMAP_LAN_STARTTLS);
+	session_lan_start_tls(s);
+	return STEP_WAIT;
+}
+
+/* The LAN handshake finished: take commands again, now over TLS. */
+static void
+imap_lan_tls_ready(struct session *s)
+{
+	imap_enter_state(s, IMAP_LAN_COMMAND);
+	imap_lan_input(s);
+}
+
+/* LOGIN user password: collect the credentials. */
+static enum imap_step
+imap_cmd_login(struct session *s, const struct imap_command *cmd)
+{
+	struct imap *st = s->proto_state;
+	size_t i;
+
+	if (!imap_login_allowed(s))
+		return imap_login_refused(s, cmd->tag);
+	if (cmd->nargs != 2)
+		return imap_error(s, cmd->tag, "BAD Syntax: LOGIN user "
+		    "password");
+	for (i = 0; i < 2; i++)
+		if ((cmd->args[i].type != IMAP_ARG_ATOM &&
+		    cmd->args[i].type != IMAP_ARG_STRING) ||
+		    cmd->args[i].len == 0 ||
+		    cmd->args[i].len >= SASL_FIELD_MAX)
+			return imap_error(s, cmd->tag, "BAD Invalid user name "
+			    "or password");
+	memcpy(st->creds.user, cmd->args[0].data, cmd->args[0].len + 1);
+	memcpy(st->creds.pass, cmd->args[1].data, cmd->args[1].len + 1);
+	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
+	return imap_auth_collected(s);
+}
+
+/* AUTHENTICATE PLAIN or LOGIN, with or without an initial response. */
+static enum imap_step
+imap_cmd_authenticate(struct session *s, const struct imap_command *cmd)
+{
+	struct imap *st = s->proto_state;
+	const char *mech, *ir;
+
+	if (!imap_login_allowed(s))
+		return imap_login_refused(s, cmd->tag);
+	if (cmd->nargs < 1 || cmd->nargs > 2 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM ||
+	    (cmd->nargs == 2 && cmd->args[1].type != IMAP_ARG_ATOM))
+		return imap_error(s, cmd->tag, "BAD Syntax: AUTHENTICATE "
+		    "mechanism [initial-response]");
+	mech = cmd->args[0].data;
+	ir = cmd->nargs == 2 ? cmd->args[1].data : NULL;
+	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		imap_enter_state(s, IMAP_LAN_AUTH_PLAIN);
+		if (ir != NULL)
+			return imap_auth_data(s, ir);
+		session_lan_printf(s, "+ ");
+		return STEP_MORE;
+	}
+	if (strcasecmp(mech, "LOGIN") == 0) {
+		imap_enter_state(s, IMAP_LAN_AUTH_USER);
+		if (ir != NULL)
+			return imap_auth_data(s, ir);
+		session_lan_printf(s, "+ " IMAP_PROMPT_USER);
+		return STEP_MORE;
+	}
+	return imap_error(s, cmd->tag, "NO Unsupported authentication "
+	    "mechanism");
+}
+
+/* LOGIN or AUTHENTICATE on a connection where plaintext login is off. */
+static enum imap_step
+imap_login_refused(struct session *s, const char *tag)
+{
+	return imap_error(s, tag, imap_starttls_offered(s) ?
+	    "NO [PRIVACYREQUIRED] Plaintext login is not allowed: use "
+	    "STARTTLS first" : "NO [PRIVACYREQUIRED] Plaintext login is not "
+	    "allowed: connect with TLS");
+}
+
+/* Read one line of an AUTHENTICATE exchange. */
+static enum imap_step
+imap_auth_line(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	enum imap_step step;
+	size_t len;
+
+	switch (session_read_line(&s->lan, st->line, st->line_size, &len)) {
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		session_lan_printf(s, "* BYE Authentication line too long");
+		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+		    "device sent a line over the length limit");
+		return STEP_GONE;
+	case LINE_OK:
+		break;
+	}
+	step = imap_auth_data(s, st->line);
+	if (step != STEP_GONE)
+		OPENSSL_cleanse(st->line, len);
+	return step;
+}
+
+/* One SASL answer from the device (an initial response or a line). */
+static enum imap_step
+imap_auth_data(struct session *s, const char *data)
+{
+	struct imap *st = s->proto_state;
+	size_t len = strlen(data);
+	bool ok;
+
+	if (strcmp(data, "*") == 0) {
+		sasl_creds_clear(&st->creds);
+		imap_enter_state(s, IMAP_LAN_COMMAND);
+		return imap_error(s, st->tag, "BAD Authentication cancelled");
+	}
+	switch (st->state) {
+	case IMAP_LAN_AUTH_PLAIN:
+		ok = sasl_plain_decode(data, len, &st->creds);
+		break;
+	case IMAP_LAN_AUTH_USER:
+		if ((ok = sasl_login_decode(data, len, st->creds.user))) {
+			session_lan_printf(s, "+ " IMAP_PROMPT_PASS);
+			imap_enter_state(s, IMAP_LAN_AUTH_PASS);
+			return STEP_MORE;
+		}
+		break;
+	case IMAP_LAN_AUTH_PASS:
+		ok = sasl_login_decode(data, len, st->creds.pass);
+		break;
+	default:
+		fatalx("imap: AUTHENTICATE data in state %s",
+		    imap_strstate(st->state));
+	}
+	if (!ok) {
+		sasl_creds_clear(&st->creds);
+		imap_enter_state(s, IMAP_LAN_COMMAND);
+		return imap_error(s, st->tag, "BAD Malformed authentication "
+		    "data");
+	}
+	return imap_auth_collected(s);
+}
+
+/* Credentials are in: dial the upstream and log in there with them. */
+static enum imap_step
+imap_auth_collected(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	session_set_user(s, st->creds.user);
+	st->up_caps = 0;
+	st->up_caps_known = false;
+	imap_enter_state(s, IMAP_UP_CONNECT);
+	upstream_dial(s);
+	return STEP_WAIT;
+}
+
+/* The upstream connection (or its TLS after STARTTLS) is up. */
+static void
+imap_upstream_ready(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	session_set_timer(s, TIMER_UPSTREAM);
+	if (st->state != IMAP_UP_TLS) {
+		imap_enter_state(s, IMAP_UP_GREETING);
+		return;
+	}
+	st->up_caps = 0;	/* forget what was said before TLS */
+	st->up_caps_known = false;
+	imap_up_next(s);
+}
+
+/* Upstream input: responses drive the login, then bytes are relayed. */
+static void
+imap_upstream_input(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	if (st->state == IMAP_RELAY) {
+		imap_relay_up(s);
+		return;
+	}
+	if (!imap_logging_in(st->state) || st->state == IMAP_UP_CONNECT ||
+	    st->state == IMAP_UP_TLS)
+		return;		/* nothing is due yet */
+	while (imap_up_line(s) == STEP_MORE)
+		;
+}
+
+/* Read one upstream response line during the login and act on it. */
+static enum imap_step
+imap_up_line(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	struct imap_response r;
+	size_t len, size;
+
+	switch (session_read_line(&s->up, st->line, st->line_size, &len)) {
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "upstream sent a line over the length limit", NULL);
+	case LINE_OK:
+		break;
+	}
+	if (!imap_parse_response(st->line, len, &r))
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "upstream sent an invalid response", st->line);
+	if (imap_parse_literal(st->line, len, &size) != IMAP_LITERAL_NONE)
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "upstream sent a literal during the login", st->line);
+	return imap_up_response(s, &r);
+}
+
+/* Act on one upstream response in the current login state. */
+static enum imap_step
+imap_up_response(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+
+	if (r->kind == IMAP_RESPONSE_UNTAGGED && r->status == IMAP_STATUS_BYE)
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "upstream said BYE", st->line);
+	if (st->state == IMAP_UP_GREETING)
+		return imap_up_greeting(s, r);
+	switch (r->kind) {
+	case IMAP_RESPONSE_UNTAGGED:
+		if (r->has_caps && st->state == IMAP_UP_CAPABILITY) {
+			st->up_caps = r->caps;
+			st->up_caps_known = true;
+		}
+		log_debug("session=%s imap upstream untagged response dropped",
+		    s->id);
+		return STEP_MORE;
+	case IMAP_RESPONSE_CONTINUE:
+		if (st->state == IMAP_UP_AUTH_CONT) {
+			imap_up_send_plain(s);
+			imap_enter_state(s, IMAP_UP_AUTH);
+			return STEP_MORE;
+		}
+		if (st->state == IMAP_UP_LOGIN_CONT) {
+			imap_up_login_args(s, st->login_field);
+			return STEP_MORE;
+		}
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "unexpected continuation from upstream", st->line);
+	case IMAP_RESPONSE_TAGGED:
+		if (strcmp(r->tag, st->up_tag) != 0)
+			return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+			    "upstream answered an unknown tag", st->line);
+		return imap_up_tagged(s, r);
+	default:
+		fatalx("imap: bad response kind");
+	}
+}
+
+/* The upstream's greeting: OK (maybe with capabilities), never PREAUTH. */
+static enum imap_step
+imap_up_greeting(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+
+	if (r->kind == IMAP_RESPONSE_UNTAGGED &&
+	    r->status == IMAP_STATUS_PREAUTH)
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "upstream greeted with PREAUTH", st->line);
+	if (r->kind != IMAP_RESPONSE_UNTAGGED || r->status != IMAP_STATUS_OK)
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+		    "unexpected upstream greeting", st->line);
+	st->up_caps = r->caps;
+	st->up_caps_known = r->has_caps;
+	return imap_up_next(s);
+}
+
+/* The tagged completion of the relay's own command. */
+static enum imap_step
+imap_up_tagged(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+
+	switch (st->state) {
+	case IMAP_UP_CAPABILITY:
+		if (r->status != IMAP_STATUS_OK)
+			break;
+		if (r->has_caps)
+			st->up_caps = r->caps;
+		st->up_caps_known = true;
+		return imap_up_next(s);
+	case IMAP_UP_STARTTLS:
+		if (r->status != IMAP_STATUS_OK)
+			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
+			    "upstream refused STARTTLS", st->line);
+		imap_enter_state(s, IMAP_UP_TLS);
+		upstream_start_tls(s);
+		return STEP_WAIT;
+	case IMAP_UP_AUTH_CONT:
+	case IMAP_UP_LOGIN_CONT:
+	case IMAP_UP_AUTH:
+		return imap_up_auth_result(s, r);
+	default:
+		break;
+	}
+	return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+	    "unexpected upstream reply", st->line);
+}
+
+/* After greeting or capabilities: learn them, STARTTLS, or log in. */
+static enum imap_step
+imap_up_next(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	const struct upstream_conf *up = &s->cfg->upstreams[PROTO_IMAP];
+
+	if (!st->up_caps_known) {
+		imap_up_command(s, "CAPABILITY");
+		imap_enter_state(s, IMAP_UP_CAPABILITY);
+		return STEP_MORE;
+	}
+	if (up->tls == UPSTREAM_TLS_STARTTLS && !s->up.tls_up) {
+		if (!(st->up_caps & IMAP_CAP_STARTTLS))
+			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
+			    "upstream does not offer STARTTLS", NULL);
+		imap_up_command(s, "STARTTLS");
+		imap_enter_state(s, IMAP_UP_STARTTLS);
+		return STEP_MORE;
+	}
+	if (!(st->up_caps & IMAP_CAP_AUTH_PLAIN) &&
+	    (st->up_caps & IMAP_CAP_LOGINDISABLED))
+		return imap_up_fail(s, RESULT_UPSTREAM_ERROR, "upstream offers "
+		    "neither AUTH=PLAIN nor LOGIN", NULL);
+	imap_up_send_auth(s);
+	return STEP_MORE;
+}
+
+/* Send a command upstream under a fresh tag of the relay's own. */
+static void
+imap_up_command(struct session *s, const char *fmt, ...)
+{
+	struct imap *st = s->proto_state;
+	struct evbuffer *out = bufferevent_get_output(s->up.bev);
+	va_list ap;
+
+	snprintf(st->up_tag, sizeof(st->up_tag), "tr%u", ++st->up_seq);
+	evbuffer_add_printf(out, "%s ", st->up_tag);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Log in upstream: AUTHENTICATE PLAIN (with SASL-IR if offered) or LOGIN. */
+static void
+imap_up_send_auth(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	char b64[SASL_FIELD_MAX * 3];
+
+	if (!(st->up_caps & IMAP_CAP_AUTH_PLAIN)) {
+		snprintf(st->up_tag, sizeof(st->up_tag), "tr%u", ++st->up_seq);
+		evbuffer_add_printf(bufferevent_get_output(s->up.bev),
+		    "%s LOGIN ", st->up_tag);
+		imap_up_login_args(s, -1);
+		return;
+	}
+	if (!(st->up_caps & IMAP_CAP_SASL_IR)) {
+		imap_up_command(s, "AUTHENTICATE PLAIN");
+		imap_enter_state(s, IMAP_UP_AUTH_CONT);
+		return;
+	}
+	sasl_plain_encode(&st->creds, b64, sizeof(b64));
+	imap_up_command(s, "AUTHENTICATE PLAIN %s", b64);
+	OPENSSL_cleanse(b64, sizeof(b64));
+	imap_enter_state(s, IMAP_UP_AUTH);
+}
+
+/* Send the PLAIN response after the upstream's "+". */
+static void
+imap_up_send_plain(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	char b64[SASL_FIELD_MAX * 3];
+
+	sasl_plain_encode(&st->creds, b64, sizeof(b64));
+	session_up_printf(s, "%s", b64);
+	OPENSSL_cleanse(b64, sizeof(b64));
+}
+
+/*
+ * Continue a LOGIN command after field (-1: nothing sent yet; else the
+ * field whose synchronizing literal the upstream has just accepted, whose
+ * bytes go first). Each value is quoted if it can be, else a literal:
+ * non-synchronizing with LITERAL+, or synchronizing, which stops here
+ * until the upstream's "+".
+ */
+static void
+imap_up_login_args(struct session *s, int field)
+{
+	struct imap *st = s->proto_state;
+	struct evbuffer *out = bufferevent_get_output(s->up.bev);
+	const char *value;
+	char quoted[SASL_FIELD_MAX * 2 + 3];
+	int i;
+
+	if (field >= 0) {
+		value = field == 0 ? st->creds.user : st->creds.pass;
+		evbuffer_add(out, value, strlen(value));
+	}
+	for (i = field + 1; i < 2; i++) {
+		value = i == 0 ? st->creds.user : st->creds.pass;
+		if (i == 1)
+			evbuffer_add(out, " ", 1);
+		if (imap_quote(value, quoted, sizeof(quoted)))
+			evbuffer_add(out, quoted, strlen(quoted));
+		else if (st->up_caps & IMAP_CAP_LITERALPLUS)
+			evbuffer_add_printf(out, "{%zu+}\r\n%s", strlen(value),
+			    value);
+		else {
+			evbuffer_add_printf(out, "{%zu}\r\n", strlen(value));
+			st->login_field = i;
+			imap_enter_state(s, IMAP_UP_LOGIN_CONT);
+			OPENSSL_cleanse(quoted, sizeof(quoted));
+			return;
+		}
+	}
+	evbuffer_add(out, "\r\n", 2);
+	OPENSSL_cleanse(quoted, sizeof(quoted));
+	imap_enter_state(s, IMAP_UP_AUTH);
+}
+
+/* The upstream's verdict on the login. */
+static enum imap_step
+imap_up_auth_result(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+	char why[400], text[256];
+
+	if (r->status == IMAP_STATUS_OK) {
+		imap_logged_in(s, r);
+		return STEP_GONE;
+	}
+	log_escape(text, sizeof(text), st->line, strlen(st->line));
+	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
+	if (r->status == IMAP_STATUS_NO &&
+	    !imap_response_has_code(r->text, "UNAVAILABLE"))
+		imap_login_failed(s, RESULT_AUTH_FAILED, "NO "
+		    "[AUTHENTICATIONFAILED] Authentication failed.", why);
+	else
+		imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
+		    "Temporary authentication failure, try again later", why);
+	return STEP_GONE;
+}
+
+/* The login failed upstream: an unexpected response or a broken peer. */
+static enum imap_step
+imap_up_fail(struct session *s, enum session_result r, const char *what,
+    const char *line)
+{
+	char why[400], text[256];
+
+	if (line != NULL) {
+		log_escape(text, sizeof(text), line, strlen(line));
+		snprintf(why, sizeof(why), "%s: %s", what, text);
+	} else
+		snprintf(why, sizeof(why), "%s", what);
+	imap_upstream_failed(s, r, why);
+	return STEP_GONE;
+}
+
+/* The upstream login failed: tell the device, drop the upstream, and let
+ * the device try again or log out. */
+static void
+imap_login_failed(struct session *s, enum session_result r,
+    const char *reply, const char *reason)
+{
+	struct imap *st = s->proto_state;
+
+	log_warnx("session=%s event=login_failed device=%s user=%s result=%s "
+	    "reason=\"%s\"", s->id, s->dev->name, s->user,
+	    session_result_name(r), reason);
+	st->fail_result = r;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+	sasl_creds_clear(&st->creds);
+	if (s->dial != NULL)
+		upstream_dial_cancel(s);
+	side_close(&s->up);
+	session_lan_printf(s, "%s %s", st->tag, reply);
+	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_set_timer(s, TIMER_PRELOGIN);
+	imap_lan_input(s);
+}
+
+/* Logged in: the device gets the upstream's completion under its own
+ * tag, then bytes flow both ways. */
+static void
+imap_logged_in(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	st->fail_result = RESULT_OK;
+	session_lan_printf(s, "%s %s", st->tag, r->rest);
+	imap_enter_state(s, IMAP_RELAY);
+	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	st->tail_len = 0;
+	imap_relay_up(s);
+	imap_lan_input(s);
+}
+
+/* Device bytes after login go upstream as they are. */
+static enum imap_step
+imap_relay_lan(struct session *s)
+{
+	if (evbuffer_get_length(bufferevent_get_input(s->lan.bev)) == 0)
+		return STEP_WAIT;
+	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	session_pipe(s, PIPE_TO_UPSTREAM);
+	return STEP_WAIT;
+}
+
+/* Upstream bytes after login go to the device as they are. */
+static void
+imap_relay_up(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	struct evbuffer *in = bufferevent_get_input(s->up.bev);
+
+	if (evbuffer_get_length(in) == 0)
+		return;
+	imap_keep_tail(st, in);
+	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	session_pipe(s, PIPE_TO_LAN);
+}
+
+/* Remember the last bytes relayed from the upstream. */
+static void
+imap_keep_tail(struct imap *st, struct evbuffer *in)
+{
+	size_t len = evbuffer_get_length(in), n = len < IMAP_TAIL ? len :
+	    IMAP_TAIL, keep = IMAP_TAIL - n;
+	struct evbuffer_ptr pos;
+
+	if (keep > st->tail_len)
+		keep = st->tail_len;
+	memmove(st->tail, st->tail + st->tail_len - keep, keep);
+	evbuffer_ptr_set(in, &pos, len - n, EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(in, &pos, st->tail + keep, n);
+	st->tail_len = keep + n;
+}
+
+/* Did the upstream's last relayed bytes end a line? */
+static bool
+imap_at_line_start(const struct imap *st)
+{
+	return st->tail_len == 0 || st->tail[st->tail_len - 1] == '\n';
+}
+
+/* Tell the device why the relay ends the session, unless that would land
+ * in the middle of a response from the upstream. */
+static void
+imap_bye(struct session *s, const char *text)
+{
+	struct imap *st = s->proto_state;
+
+	if (st->state != IMAP_RELAY || imap_at_line_start(st))
+		session_lan_printf(s, "* BYE %s", text);
+}
+
+/* The upstream failed or went away: a temporary error at login; after
+ * login, the device gets what the upstream sent, then the end. */
+static void
+imap_upstream_failed(struct session *s, enum session_result r,
+    const char *reason)
+{
+	struct imap *st = s->proto_state;
+
+	if (imap_logging_in(st->state)) {
+		imap_login_failed(s, r, "NO [UNAVAILABLE] Upstream server "
+		    "unavailable, try again later", reason);
+		return;
+	}
+	if (st->state != IMAP_RELAY)
+		fatalx("imap: upstream failure in state %s",
+		    imap_strstate(st->state));
+	if (s->up.bev != NULL) {
+		imap_keep_tail(st, bufferevent_get_input(s->up.bev));
+		evbuffer_add_buffer(bufferevent_get_output(s->lan.bev),
+		    bufferevent_get_input(s->up.bev));
+	}
+	if (memmem(st->tail, st->tail_len, "* BYE", 5) != NULL) {
+		session_close_after_flush(s, RESULT_OK, "upstream said BYE "
+		    "and closed the connection");
+		return;
+	}
+	imap_bye(s, "Upstream connection lost");
+	session_close_after_flush(s, r, reason);
+}
+
+/* The timer fired: idle device, stalled login, or silent upstream. */
+static void
+imap_timeout(struct session *s, enum session_timer t)
+{
+	struct imap *st = s->proto_state;
+
+	if (t == TIMER_UPSTREAM) {
+		imap_upstream_failed(s, st->state == IMAP_UP_CONNECT ?
+		    RESULT_UPSTREAM_UNREACHABLE : RESULT_UPSTREAM_ERROR,
+		    "upstream timed out");
+		return;
+	}
+	imap_bye(s, "Disconnected for inactivity");
+	session_close_after_flush(s, RESULT_TIMEOUT, t == TIMER_IDLE ?
+	    "device idle too long" : "device did not log in in time");
+}
+
+/* The relay is stopping: tell the device. */
+static void
+imap_shutdown(struct session *s)
+{
+	imap_bye(s, "Server shutting down");
+	session_close_after_flush(s, RESULT_SHUTDOWN, "relay shutting down");
+}
