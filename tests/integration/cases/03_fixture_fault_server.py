@@ -1,11 +1,12 @@
-"""Fixture check: the fault server's TLS modes do what the cases assume."""
+"""Fixture check: the fault server's modes do what the cases assume."""
 
+import socket
 import ssl
 
 from harness.case import Case
 from harness.clients import (close_quietly, legacy_context, modern_context,
                              smtp_connect)
-from harness.faultserver import FaultServer
+from harness.faultserver import GARBAGE_GREETING, FaultServer
 
 
 def starttls_with(ctx, mode, tls):
@@ -20,6 +21,20 @@ def starttls_with(ctx, mode, tls):
         return "error: %s" % e
     finally:
         close_quietly(s)
+        fault.stop()
+
+
+def first_bytes(ctx, mode, wait=0.5):
+    """What a fresh fault server sends first (b"" if nothing in wait s)."""
+    fault = FaultServer(ctx.pki, mode).start()
+    try:
+        with socket.create_connection(("127.0.0.1", fault.port), 5) as s:
+            s.settimeout(wait)
+            try:
+                return s.recv(200)
+            except socket.timeout:
+                return b""
+    finally:
         fault.stop()
 
 
@@ -38,6 +53,11 @@ def client(ctx):
         got = starttls_with(ctx, mode, tls)
         ctx.check(got.startswith(want), "fault mode %s: want %s, got %s"
                   % (mode, want, got))
+    got = first_bytes(ctx, "silent")
+    ctx.check(got == b"", "fault mode silent sent %r" % got)
+    got = first_bytes(ctx, "garbage")
+    ctx.check(got == GARBAGE_GREETING.encode() + b"\r\n",
+              "fault mode garbage sent %r" % got)
 
 
 CASE = Case("fault server modes behave as the cases assume (no relay)",

@@ -11,6 +11,7 @@ import smtplib
 from . import clients
 from .clients import legacy_context
 from .dovecot import PASSWORD, USER
+from .relay import days_until
 
 
 class CaseFailure(Exception):
@@ -37,13 +38,17 @@ class Case:
     needs: external programs the case needs (missing ones skip the case).
     settings: function(dict) -> None that edits the relay's main settings.
     debug: run tlsrelayd with -d.
+    start: False to have the runner only write the relay's config files
+        (ctx.relay is set but not running): for check-mode cases and cases
+        that start the daemon themselves. A daemon the runner started must
+        exit 0 on SIGTERM at the end.
     Every case also checks that no password it used appears in the log.
     """
 
     def __init__(self, doc, client, upstream="postfix", devices=(),
                  listeners=("smtp", "smtps"), delivered=None, log=None,
                  upstream_connections=None, needs=(), relay=True,
-                 settings=None, debug=False):
+                 settings=None, debug=False, start=True):
         self.doc = doc
         self.client = client
         self.upstream = upstream
@@ -56,6 +61,7 @@ class Case:
         self.relay = relay
         self.settings = settings
         self.debug = debug
+        self.start = start
         self.name = None	# set by the runner from the file name
 
 
@@ -151,6 +157,18 @@ class Context:
         except smtplib.SMTPException as e:
             raise CaseFailure("sending the message failed: %r" % (e,))
 
+    def known_devices(self):
+        """Every device the relay was given during the case, by name."""
+        devices = {d["name"]: d for d in self.case.devices}
+        if self.relay is not None:
+            devices.update({d["name"]: d for d in self.relay.devices})
+        return devices
+
+    def check_sunset(self, fields):
+        """A log line naming a device must carry its sunset and the right
+        days_left."""
+        check_sunset_fields(fields, self.known_devices())
+
     def note(self, text):
         """Add a line to the diagnostics printed if the case fails."""
         self.notes.append(text)
@@ -163,6 +181,21 @@ class Context:
             else:
                 c.close()
         self._open = []
+
+
+def check_sunset_fields(fields, devices):
+    """A line naming a device must carry its sunset and days_left."""
+    dev = devices.get(fields.get("device"))
+    if dev is None:
+        return
+    want_days = str(days_until(dev["sunset"]))
+    if fields.get("sunset") != dev["sunset"] or \
+            fields.get("days_left") != want_days:
+        raise CaseFailure("log line for device %s has sunset=%s days_left=%s,"
+                          " expected sunset=%s days_left=%s"
+                          % (dev["name"], fields.get("sunset"),
+                             fields.get("days_left"), dev["sunset"],
+                             want_days))
 
 
 def _tls_name(version):

@@ -1,9 +1,11 @@
 """Client-side helpers: TLS contexts, messages with unique ids, SMTP steps."""
 
 import base64
+import os
 import smtplib
 import socket
 import ssl
+import struct
 import uuid
 import warnings
 
@@ -126,8 +128,24 @@ class RawClient:
             data = data.encode()
         self.sock.sendall(data)
 
-    def reply(self):
-        """Read one (multi-line) reply: (code, [lines]); code None at EOF."""
+    def reply(self, timeout=None):
+        """Read one (multi-line) reply: (code, [lines]); code None at EOF.
+
+        With timeout (seconds), waiting longer also gives code None, with
+        "(no reply within N s)" as the last line, instead of raising.
+        """
+        if timeout is None:
+            return self._reply()
+        self.sock.settimeout(timeout)
+        try:
+            return self._reply()
+        except socket.timeout:
+            return None, ["(no reply within %g s)" % timeout]
+        finally:
+            self.sock.settimeout(TIMEOUT)
+
+    def _reply(self):
+        """reply() without a timeout of its own."""
         lines = []
         while True:
             while b"\n" not in self.buf:
@@ -146,6 +164,31 @@ class RawClient:
                     return int(text[:3]), lines
                 except ValueError:
                     return None, lines
+
+    def recv_exact(self, n):
+        """Read exactly n bytes; fewer (maybe none) if the peer closes."""
+        while len(self.buf) < n:
+            try:
+                chunk = self.sock.recv(4096)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                break
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def tls_record(self):
+        """Read one TLS record: (content type, version, payload), or None
+        if the connection ends first."""
+        head = self.recv_exact(5)
+        if len(head) < 5:
+            return None
+        rtype, version, length = struct.unpack(">BHH", head)
+        payload = self.recv_exact(length)
+        if len(payload) < length:
+            return None
+        return rtype, version, payload
 
     def wait_closed(self, timeout=TIMEOUT):
         """Read until EOF; return (closed, bytes received meanwhile).
@@ -172,6 +215,23 @@ class RawClient:
             self.sock.close()
         except OSError:
             pass
+
+
+TLS_RSA_WITH_RC4_128_SHA = 0x0005
+TLS_RSA_WITH_3DES_EDE_CBC_SHA = 0x000A
+TLS_ALERT = 21			# record content type
+TLS_ALERT_FATAL = 2
+
+
+def client_hello(suites, version=0x0301):
+    """A raw TLS ClientHello record as an old appliance sends it: record
+    and client_version TLS 1.0 by default, 32 random bytes, no session id,
+    the given cipher suites, null compression, no extensions."""
+    body = (struct.pack(">H", version) + os.urandom(32) + b"\x00" +
+            struct.pack(">H", 2 * len(suites)) +
+            b"".join(struct.pack(">H", s) for s in suites) + b"\x01\x00")
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return struct.pack(">BHH", 22, 0x0301, len(handshake)) + handshake
 
 
 def b64(text):

@@ -66,7 +66,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 """
@@ -78,7 +79,8 @@ service pop3-login {{
     port = {port}
   }}
   inet_listener pop3s {{
-    port = 0
+    address = 127.0.0.1
+    port = {pop3s_port}
   }}
 }}
 """
@@ -89,15 +91,21 @@ class Dovecot:
 
     users maps user name to password. imap_port/pop3_port, when given, add
     STARTTLS-capable IMAP/POP3 listeners on 127.0.0.1 that only take
-    logins over TLS 1.2+.
+    logins over TLS 1.2+. imaps_port adds an implicit-TLS IMAP listener,
+    pop3s_port an implicit-TLS POP3 listener. cert is the (cert, key) the
+    listeners present (pki.localhost by default).
     """
 
-    def __init__(self, dir, pki, users=None, imap_port=None, pop3_port=None):
+    def __init__(self, dir, pki, users=None, imap_port=None, pop3_port=None,
+                 imaps_port=None, pop3s_port=None, cert=None):
         self.dir = dir
         self.pki = pki
         self.users = users or {USER: PASSWORD}
         self.imap_port = imap_port
         self.pop3_port = pop3_port
+        self.imaps_port = imaps_port
+        self.pop3s_port = pop3s_port
+        self.cert = cert or pki.localhost
         self.conf = os.path.join(dir, "dovecot.conf")
         self.log = os.path.join(dir, "dovecot.log")
         self.auth_socket = os.path.join(dir, "run", "auth-postfix")
@@ -111,13 +119,15 @@ class Dovecot:
         for sub in ("mail", "home"):
             os.chown(os.path.join(self.dir, sub), 65534, 65534)
         protocols, listeners = [], []
-        if self.imap_port:
+        if self.imap_port or self.imaps_port:
             protocols.append("imap")
-            listeners.append(IMAP_LISTENER.format(port=self.imap_port))
-        if self.pop3_port:
+            listeners.append(IMAP_LISTENER.format(
+                port=self.imap_port or 0, imaps_port=self.imaps_port or 0))
+        if self.pop3_port or self.pop3s_port:
             protocols.append("pop3")
-            listeners.append(POP3_LISTENER.format(port=self.pop3_port))
-        cert, key = self.pki.localhost
+            listeners.append(POP3_LISTENER.format(
+                port=self.pop3_port or 0, pop3s_port=self.pop3s_port or 0))
+        cert, key = self.cert
         write_file(self.conf, CONF.format(
             dir=self.dir, tag=os.path.basename(os.path.dirname(self.dir)),
             protocols=" ".join(protocols) or "none", cert=cert, key=key,
@@ -126,9 +136,10 @@ class Dovecot:
                         for u, p in self.users.items())
         # Postfix asks as service "smtp" and enforces TLS itself
         # (smtpd_tls_auth_only), so its file exists for every %{secured}
-        # value; IMAP and POP3 get only the TLS variant.
+        # value; IMAP and POP3 get only the TLS variant. doveadm (seeding
+        # and checking mailboxes) looks users up as service "doveadm".
         for name in ("smtp-", "smtp-secured", "smtp-TLS",
-                     "imap-TLS", "pop3-TLS"):
+                     "imap-TLS", "pop3-TLS", "doveadm-"):
             write_file(os.path.join(self.dir, "passwd." + name), lines,
                        0o640)
             os.chown(os.path.join(self.dir, "passwd." + name), 0,
@@ -150,7 +161,8 @@ class Dovecot:
                        15, what="dovecot auth socket")
             if not alive():
                 raise FixtureError("dovecot exited: %s" % self.tail())
-            ports = [p for p in (self.imap_port, self.pop3_port) if p]
+            ports = [p for p in (self.imap_port, self.pop3_port,
+                                 self.imaps_port, self.pop3s_port) if p]
             if ports:
                 wait_listening(ports, 15, alive, "dovecot")
         except Exception:

@@ -8,6 +8,10 @@ Modes:
   reset_data  good TLS 1.2+ and AUTH, then a TCP reset in the middle of DATA
   good        good TLS 1.2+, AUTH, and a 250 for the message
   counting    greets with 554 and closes: for cases that expect no contact
+  silent      accepts but never sends a byte (reads until the client goes)
+  garbage     "greets" with an HTTP status line instead of an SMTP reply
+  inject_starttls  like good, but sends a forged reply in the same write as
+              its 220 to STARTTLS: the relay must discard it, not act on it
 Every mode counts accepted connections and keeps a transcript of what the
 client sent, so cases can assert "no upstream contact" or what went up.
 """
@@ -21,7 +25,11 @@ import threading
 from .util import register_cleanup, unregister_cleanup, wait_until
 
 MODES = ("tls11", "wrongname", "selfsigned", "nostarttls", "reset_data",
-         "good", "counting")
+         "good", "counting", "silent", "garbage", "inject_starttls")
+
+INJECTED_REPLY = "250-INJECTED\r\n535 5.7.8 injected before TLS"
+
+GARBAGE_GREETING = "HTTP/1.1 400 Bad Request"
 
 
 class FaultServer:
@@ -176,7 +184,10 @@ class _Session:
 
     def starttls(self):
         """Answer STARTTLS and run the server handshake (may fail)."""
-        self.send("220 2.0.0 Ready to start TLS")
+        if self.mode == "inject_starttls":
+            self.send("220 2.0.0 Ready to start TLS\r\n" + INJECTED_REPLY)
+        else:
+            self.send("220 2.0.0 Ready to start TLS")
         if self.buf:
             self.server.event("injection: bytes after STARTTLS")
             self.buf = b""
@@ -237,6 +248,16 @@ class _Session:
         if self.mode == "counting":
             self.send("554 5.3.2 counting server: no upstream contact "
                       "expected")
+            return
+        if self.mode == "silent":
+            while self.readline() is not None:
+                pass
+            self.server.event("client left")
+            return
+        if self.mode == "garbage":
+            self.send(GARBAGE_GREETING)
+            while self.readline() is not None:
+                pass
             return
         self.send("220 upstream.fault ESMTP fault server (%s)" % self.mode)
         while True:

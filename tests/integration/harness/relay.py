@@ -73,14 +73,14 @@ def settings_file(settings):
                    for k, v in settings.items())
 
 
-def parse_fields(line):
-    """Parse the key=value pairs from the first "session=" on.
+def parse_fields(line, first="session"):
+    """Parse the key=value pairs from the first "<first>=" on.
 
     Values may be double-quoted with backslash escapes. Returns a dict, or
-    None when the line has no session field.
+    None when the line has no such field.
     """
-    start = line.find("session=")
-    if start < 0:
+    start = line.find(first + "=")
+    if start < 0 or (start > 0 and line[start - 1] != " "):
         return None
     text = line[start:]
     fields = {}
@@ -125,6 +125,7 @@ class Relay:
         self.log = os.path.join(dir, "tlsrelayd.log")
         self.proc = None
         self.exit_status = None
+        self.started = False	# start() was called: must exit 0 at the end
         os.makedirs(dir, exist_ok=True)
 
     def write_config(self):
@@ -137,20 +138,46 @@ class Relay:
     def write_devices(self, devices):
         """(Re)write the devices file atomically."""
         self.devices = devices
+        self.write_devices_text(settings_file({"devices": devices})
+                                if devices else "devices = ();\n")
+
+    def write_devices_text(self, text):
+        """(Re)write the devices file atomically with text as it is (for
+        files that must not parse)."""
         tmp = self.devices_conf + ".new"
-        write_file(tmp, settings_file({"devices": devices}) if devices
-                   else "devices = ();\n")
+        write_file(tmp, text)
         os.rename(tmp, self.devices_conf)
+
+    def run_check(self, timeout=30):
+        """tlsrelayd -t on the current files: (exit status, stdout+stderr)."""
+        p = subprocess.run([self.binary, "-t", "-c", self.conf],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout
+
+    def run_once(self, timeout=10):
+        """Run the daemon (not -t) in the foreground on the current files
+        and wait for it to exit by itself (e.g. a bad configuration); its
+        output goes to the log. Returns the exit status, None if it was
+        still running after timeout (then it is killed)."""
+        with open(self.log, "a") as logf:
+            p = subprocess.Popen([self.binary, "-f", "-c", self.conf],
+                                 stdin=subprocess.DEVNULL, stdout=logf,
+                                 stderr=logf, cwd=self.dir)
+        try:
+            return p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+            return None
 
     def check_config(self):
         """tlsrelayd -t: must print "configuration OK" and exit 0."""
-        p = subprocess.run([self.binary, "-t", "-c", self.conf],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=30)
-        if p.returncode != 0 or "configuration OK" not in p.stdout:
+        status, output = self.run_check()
+        if status != 0 or "configuration OK" not in output:
             raise FixtureError("tlsrelayd -t rejected the test config "
                                "(exit %d):\n%s\n--- config:\n%s"
-                               % (p.returncode, p.stdout.strip(),
+                               % (status, output.strip(),
                                   open(self.conf).read()))
 
     def ports(self):
@@ -161,6 +188,7 @@ class Relay:
         """Write config, check it, start in the foreground, wait for ports."""
         self.write_config()
         self.check_config()
+        self.started = True
         cmd = [self.binary, "-f", "-c", self.conf]
         if self.debug:
             cmd.insert(1, "-d")
@@ -181,17 +209,32 @@ class Relay:
         """Is the daemon still running?"""
         return self.proc is not None and self.proc.poll() is None
 
-    def reload(self, devices=None, timeout=10):
-        """Rewrite the devices file (if given), SIGHUP, wait for the
-        "configuration reloaded" line; returns that line."""
+    def reload(self, devices=None, timeout=10,
+               expect="configuration reloaded"):
+        """Rewrite the devices file (if given), SIGHUP, wait for a line
+        containing expect; returns that line."""
         mark = len(self.lines())
         if devices is not None:
             self.write_devices(devices)
-        self.proc.send_signal(signal.SIGHUP)
-        def reloaded():
-            return next((l for l in self.lines()[mark:]
-                         if "configuration reloaded" in l), None)
-        return wait_until(reloaded, timeout, what="configuration reloaded")
+        self.signal(signal.SIGHUP)
+        return self.wait_line(lambda l: expect in l, timeout, since=mark,
+                              what=expect)
+
+    def signal(self, signum):
+        """Send a signal to the running daemon."""
+        self.proc.send_signal(signum)
+
+    def wait_exit(self, timeout=10):
+        """Wait for the daemon to exit by itself; records and returns its
+        exit status (None if it is still running after timeout)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        unregister_cleanup(self.stop)
+        self.exit_status = self.proc.returncode
+        self.proc = None
+        return self.exit_status
 
     def stop(self, timeout=10):
         """SIGTERM, then SIGKILL after timeout; records exit_status."""
@@ -220,6 +263,33 @@ class Relay:
         except FileNotFoundError:
             return []
 
+    def wait_line(self, predicate, timeout=10, since=0, what="log line"):
+        """Wait for a log line (from index since on) satisfying predicate;
+        returns it, or raises TimeoutError."""
+        def found():
+            return next((l for l in self.lines()[since:] if predicate(l)),
+                        None)
+        return wait_until(found, timeout, what=what)
+
+    def events(self):
+        """Parsed key=value lines that are not session lines (they start
+        at "event=", e.g. the device_expiring warnings), in order."""
+        return [f for l in self.lines()
+                if parse_fields(l) is None
+                for f in [parse_fields(l, first="event")] if f]
+
+    def wait_event(self, timeout=10, **match):
+        """Wait for a non-session event line whose fields include match;
+        return it or None."""
+        def found():
+            return next((f for f in self.events()
+                         if all(_matches(f.get(k), v)
+                                for k, v in match.items())), None)
+        try:
+            return wait_until(found, timeout, what="event line %r" % match)
+        except TimeoutError:
+            return None
+
     def sessions(self):
         """Parsed session lines, in order."""
         return [f for f in map(parse_fields, self.lines()) if f]
@@ -235,6 +305,19 @@ class Relay:
             return wait_until(found, timeout, what="log line %r" % match)
         except TimeoutError:
             return None
+
+    def wait_sessions(self, count, timeout=10, **match):
+        """Wait until at least count session lines match; return them all
+        (fewer if timeout passed first)."""
+        def matching():
+            return [f for f in self.sessions()
+                    if all(_matches(f.get(k), v) for k, v in match.items())]
+        try:
+            return wait_until(lambda: len(matching()) >= count and
+                              matching(), timeout,
+                              what="%d log lines %r" % (count, match))
+        except TimeoutError:
+            return matching()
 
     def tail(self, n=25):
         """The last lines of the daemon's log, for failure reports."""

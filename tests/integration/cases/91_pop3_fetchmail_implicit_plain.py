@@ -1,0 +1,30 @@
+"""fetchmail over implicit TLS 1.0 (keep), then in plaintext for a
+plaintext_auth device (no keep)."""
+
+from harness.pop3 import check_fetched, fetchmail, pop3_case, session_end
+from harness.relay import device
+
+
+def client(ctx):
+    status, messages, _ = fetchmail(
+        ctx, "pop3s", ["--ssl", "--sslproto", "TLS1", "--nosslcertck"],
+        keep=True)
+    ctx.check(status == 0, "fetchmail --ssl exit status %d" % status)
+    check_fetched(ctx, messages)
+    ctx.check(ctx.mailbox.count() == 3, "fetchmail (keep) deleted messages")
+    session_end(ctx, result="ok", lan_tls="TLSv1", messages="3")
+    status, messages, _ = fetchmail(ctx, "pop3", ["--sslproto", ""])
+    ctx.check(status == 0, "fetchmail plaintext exit status %d" % status)
+    check_fetched(ctx, messages[3:])
+    ctx.check(ctx.mailbox.count() == 0, "fetchmail (no keep) left %d "
+              "messages" % ctx.mailbox.count())
+    session_end(ctx, result="ok", lan_tls="none", messages="3")
+
+
+CASE = pop3_case(
+    "fetchmail --ssl TLS1 (keep), then plaintext (plaintext_auth) no keep",
+    client,
+    devices=[device("collector-1", "127.0.0.1", protocols=["pop3"],
+                    plaintext_auth=True)],
+    needs=["fetchmail"],
+)

@@ -1,0 +1,20 @@
+"""The upstream port is closed: -ERR [SYS/TEMP] at PASS."""
+
+from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.relay import device
+
+
+def client(ctx):
+    p = connect(ctx, "pop3", tls="stls")
+    expect_err(ctx, lambda: login(ctx, p), "SYS/TEMP", "PASS")
+    ctx.check(p.quit().startswith(b"+OK"), "QUIT")
+
+
+CASE = pop3_case(
+    "upstream down (closed port) -> -ERR [SYS/TEMP], upstream_unreachable",
+    client,
+    upstream="down",
+    devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
+    log={"event": "end", "result": "upstream_unreachable", "messages": "0",
+         "device": "scanner-1", "user": "scanner@example.test"},
+)

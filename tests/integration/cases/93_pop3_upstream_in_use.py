@@ -1,0 +1,21 @@
+"""An upstream refusal that is not about the password: [IN-USE] reaches
+the device as [IN-USE], result=upstream_error."""
+
+from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.relay import device
+
+
+def client(ctx):
+    p = connect(ctx, "pop3s", tls="implicit")
+    expect_err(ctx, lambda: login(ctx, p), "IN-USE", "PASS")
+    ctx.check(p.quit().startswith(b"+OK"), "QUIT")
+
+
+CASE = pop3_case(
+    "upstream PASS -> -ERR [IN-USE]: device gets [IN-USE], upstream_error",
+    client,
+    upstream="inuse",
+    devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
+    log={"event": "end", "result": "upstream_error",
+         "reason": lambda v: "IN-USE" in v},
+)

@@ -1,0 +1,24 @@
+"""An STLS upstream whose CAPA lacks STLS (but offers USER and SASL in the
+clear, as bait): no credentials go up, the device gets -ERR [SYS/TEMP]."""
+
+from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.relay import device
+
+
+def client(ctx):
+    p = connect(ctx, "pop3s", tls="implicit")
+    expect_err(ctx, lambda: login(ctx, p), "SYS/TEMP", "PASS")
+    ctx.check(p.quit().startswith(b"+OK"), "QUIT")
+    sent = ctx.pop3_fault.sent()
+    ctx.check(sent == ["CAPA"], "relay sent %r to a plaintext upstream"
+              % [l.split()[0] for l in sent])
+
+
+CASE = pop3_case(
+    "upstream without STLS -> no credentials sent, upstream_tls_failed",
+    client,
+    upstream="nostls",
+    devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
+    log={"event": "end", "result": "upstream_tls_failed",
+         "reason": "upstream does not offer STLS"},
+)

@@ -1,0 +1,529 @@
+"""IMAP for the end-to-end cases: the relay's IMAP listeners, a Dovecot
+IMAPS upstream, a scripted misbehaving IMAP upstream, and clients.
+
+An IMAP case is made with imap_case(...) instead of Case(...): it starts the
+upstream, points the relay's IMAP listeners ("imap": plain with STARTTLS
+offered, "imaps": implicit TLS) and upstreams.imap at it, starts the relay
+and then runs the dialogue. Everything else (devices, log, upstream
+connections, settings) is as in Case.
+"""
+
+import base64
+import imaplib
+import os
+import re
+import socket
+import ssl
+import subprocess
+import threading
+
+from .case import Case, CaseFailure
+from .clients import legacy_context, make_message, unique_id
+from .dovecot import USER, Dovecot
+from .util import FixtureError, closed_port, free_port, register_cleanup, \
+    unregister_cleanup, wait_until
+
+TIMEOUT = 20
+FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver")
+KNOWN_SUBJECT = "tlsrelay known message"
+
+
+def imap_case(doc, client, upstream="dovecot", listeners=("imap", "imaps"),
+              **kw):
+    """A Case whose relay serves IMAP on listeners, with upstreams.imap
+    pointing at upstream: "dovecot" (the run's Dovecot, implicit TLS),
+    "dovecot-starttls" (the same Dovecot, STARTTLS on its plain port),
+    "down" (a closed port) or a FAULT_MODES name (implicit TLS)."""
+    def run(ctx):
+        port, tls = _start_upstream(ctx, upstream)
+        _configure_relay(ctx, listeners, port, tls)
+        ctx.relay.start()
+        client(ctx)
+    return Case(doc, run, upstream="down", listeners=(), start=False, **kw)
+
+
+def _start_upstream(ctx, upstream):
+    """Start the case's IMAP upstream; returns its port and TLS mode."""
+    if upstream == "dovecot":
+        return imap_dovecot(ctx.run).imaps_port, "implicit"
+    if upstream == "dovecot-starttls":
+        return imap_dovecot(ctx.run).imap_port, "starttls"
+    if upstream == "down":
+        return closed_port(), "implicit"
+    if upstream in FAULT_MODES:
+        ctx.fault = ImapFaultServer(ctx.pki, upstream).start()
+        return ctx.fault.port, "implicit"
+    raise FixtureError("unknown IMAP upstream %r" % upstream)
+
+
+def _configure_relay(ctx, names, upstream_port, upstream_tls):
+    """IMAP listeners and upstreams.imap in the relay's settings."""
+    settings = ctx.relay.settings
+    settings["listeners"] = []
+    for name in names:
+        port = free_port()
+        ctx.listener_ports[name] = port
+        settings["listeners"].append({
+            "name": name, "protocol": "imap", "address": "127.0.0.1",
+            "port": port, "tls": "implicit" if name == "imaps" else "plain"})
+    settings["upstreams"]["imap"] = {
+        "host": "localhost", "port": upstream_port, "tls": upstream_tls,
+        "ca_file": ctx.pki.ca}
+
+
+def imap_dovecot(run):
+    """The run's IMAP Dovecot (IMAPS and IMAP with STARTTLS, TLS 1.2+,
+    logins only over TLS), started on first use, with one known message
+    in the INBOX (run.imap_known)."""
+    dovecot = getattr(run, "imap_dovecot", None)
+    if dovecot is None:
+        dovecot = Dovecot(os.path.join(run.dir, "imap", "dovecot"), run.pki,
+                          imap_port=free_port(),
+                          imaps_port=free_port()).start()
+        run.imap_dovecot = dovecot
+        run.imap_known = unique_id("known")
+        deliver(dovecot, run.imap_known, subject=KNOWN_SUBJECT)
+    return dovecot
+
+
+def doveadm(dovecot, args, input=None):
+    """Run doveadm on the test Dovecot; returns its output."""
+    p = subprocess.run(["doveadm", "-c", dovecot.conf] + list(args),
+                       input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=30)
+    if p.returncode != 0:
+        raise FixtureError("doveadm %s failed (exit %d): %s"
+                           % (" ".join(args), p.returncode, p.stdout))
+    return p.stdout
+
+
+def deliver(dovecot, msgid, mailbox="INBOX", subject="tlsrelay test"):
+    """Put a message carrying msgid straight into a mailbox."""
+    doveadm(dovecot, ["save", "-u", USER, "-m", mailbox],
+            input=make_message(msgid, subject=subject))
+
+
+def stored(dovecot, msgid, mailbox="INBOX"):
+    """Does the mailbox hold a message whose body carries msgid?"""
+    return bool(doveadm(dovecot, ["search", "-u", USER, "mailbox", mailbox,
+                                  "body", msgid]).strip())
+
+
+class _Quiet:
+    """Makes an imaplib client closable by Context.close_clients."""
+
+    def __init__(self, imap):
+        self.imap = imap
+
+    def close(self):
+        try:
+            self.imap.shutdown()
+        except Exception:
+            pass
+
+
+def connect(ctx, listener="imap", tls_version=ssl.TLSVersion.TLSv1):
+    """imaplib to a relay listener: IMAP4_SSL pinned to tls_version for
+    "imaps", plain IMAP4 otherwise; closed at the end of the case."""
+    port = ctx.port(listener)
+    if listener == "imaps":
+        imap = imaplib.IMAP4_SSL("127.0.0.1", port, timeout=TIMEOUT,
+                                 ssl_context=legacy_context(tls_version))
+    else:
+        imap = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+    ctx._open.append(_Quiet(imap))
+    return imap
+
+
+def expect_ok(ctx, result, what):
+    """Check an imaplib (typ, data) result is OK; returns data."""
+    typ, data = result
+    ctx.check(typ == "OK", "%s: %s %r" % (what, typ, data))
+    return data
+
+
+def mailbox_session(ctx, imap):
+    """After login: LIST shows the folders, SELECT INBOX, FETCH the known
+    message, APPEND a new one (ctx.msgid) that Dovecot then holds."""
+    names = expect_ok(ctx, imap.list(), "LIST")
+    ctx.check(any(b'"INBOX"' in n or n.endswith(b" INBOX") for n in names),
+              "LIST does not show INBOX: %r" % names)
+    expect_ok(ctx, imap.select("INBOX"), "SELECT INBOX")
+    known = ctx.run.imap_known
+    found = expect_ok(ctx, imap.search(None, "BODY", known), "SEARCH")
+    ctx.check(found and found[0].split(), "SEARCH found no known message")
+    num = found[0].split()[0]
+    data = expect_ok(ctx, imap.fetch(num, "(BODY.PEEK[])"), "FETCH")
+    ctx.check(known.encode() in data[0][1],
+              "FETCH did not return the known message: %r" % data[0][:1])
+    expect_ok(ctx, imap.append("INBOX", None, None,
+                               make_message(ctx.msgid).encode()), "APPEND")
+    ctx.check(stored(ctx.run.imap_dovecot, ctx.msgid),
+              "the APPENDed message %s is not in Dovecot" % ctx.msgid)
+
+
+def logout(ctx, imap):
+    """LOGOUT through the relay: BYE expected."""
+    typ, data = imap.logout()
+    ctx.check(typ == "BYE", "LOGOUT: %s %r" % (typ, data))
+
+
+def capabilities(imap):
+    """The capability words imaplib saw (upper case)."""
+    return {c.upper() for c in imap.capabilities}
+
+
+class RawImap:
+    """A byte-level IMAP client for dialogues imaplib cannot express."""
+
+    def __init__(self, port, source=None, tls=None, timeout=TIMEOUT):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect(("127.0.0.1", port))
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock)
+        self.buf = b""
+
+    def send(self, data):
+        """Send bytes (or str) in one write."""
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        """One line without CRLF (str), or None at EOF."""
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(4096)
+            except (ConnectionResetError, ssl.SSLError):
+                chunk = b""
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode(errors="replace")
+
+    def until_tagged(self, tag):
+        """Lines up to and including the one tagged tag (or EOF)."""
+        lines = []
+        while True:
+            line = self.line()
+            if line is None:
+                return lines
+            lines.append(line)
+            if line.startswith(tag + " "):
+                return lines
+
+    def command(self, tag, text):
+        """Send "tag text" and return the response lines."""
+        self.send("%s %s\r\n" % (tag, text))
+        return self.until_tagged(tag)
+
+    def starttls(self, ctx_tls):
+        """Switch this connection to TLS (after the relay's OK)."""
+        self.sock = ctx_tls.wrap_socket(self.sock)
+
+    def wait_closed(self, timeout=10):
+        """Read until EOF; (closed, bytes received meanwhile)."""
+        self.sock.settimeout(timeout)
+        got = self.buf
+        self.buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    return True, got
+                got += chunk
+        except (ConnectionResetError, ssl.SSLError):
+            return True, got
+        except socket.timeout:
+            return False, got
+
+    def close(self):
+        """Close without ceremony."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def raw(ctx, listener="imap", source=None, tls_version=None):
+    """A RawImap to a relay listener ("imaps": TLS pinned to tls_version,
+    TLS 1.0 by default); closed at the end of the case."""
+    tls = None
+    if listener == "imaps":
+        tls = legacy_context(tls_version or ssl.TLSVersion.TLSv1)
+    c = RawImap(ctx.port(listener), source=source, tls=tls)
+    ctx._open.append(c)
+    return c
+
+
+def refused_with_bye(ctx, source=None, listener="imap"):
+    """Connect, expect a "* BYE" greeting, then a closed connection."""
+    c = raw(ctx, listener, source=source)
+    greeting = c.line()
+    ctx.check(greeting is not None and greeting.startswith("* BYE "),
+              "greeting: expected * BYE, got %r" % greeting)
+    closed, rest = c.wait_closed(10)
+    ctx.check(closed, "relay did not close the refused connection")
+    return greeting
+
+
+def login_tagged(ctx, c, password=None, tag="A1"):
+    """LOGIN with quoted strings; returns the tagged response line."""
+    if password:
+        ctx.secrets.add(password)
+    lines = c.command(tag, 'LOGIN "%s" "%s"'
+                      % (ctx.user, password or ctx.password))
+    ctx.check(lines and lines[-1].startswith(tag + " "),
+              "no tagged answer to LOGIN: %r" % lines)
+    return lines[-1]
+
+
+def no_credentials_upstream(ctx):
+    """The fault upstream must not have received LOGIN or AUTHENTICATE."""
+    for transcript in ctx.fault.transcripts:
+        for direction, text in transcript:
+            words = text.upper().split()
+            ctx.check(not (direction == "C" and len(words) > 1 and
+                           words[1] in ("LOGIN", "AUTHENTICATE")),
+                      "relay sent credentials upstream: %r" % text)
+
+
+class ImapFaultServer:
+    """A scripted IMAPS upstream (implicit TLS 1.2+) on 127.0.0.1.
+
+    Modes: preauth (greets "* PREAUTH": a login the relay must refuse),
+    wrongname (a CA-signed certificate for wrong.example), counting
+    (closes at once: for cases that expect no upstream contact),
+    oldserver (a greeting without capabilities; the first connection
+    offers AUTH=PLAIN without SASL-IR, later ones neither AUTH=PLAIN nor
+    LITERAL+, so the relay must use LOGIN; each login is recorded as the
+    event "auth: MECH user password"). Counts connections and keeps what
+    the relay sent, like FaultServer.
+    """
+
+    def __init__(self, pki, mode):
+        if mode not in FAULT_MODES:
+            raise ValueError("unknown IMAP fault mode %r" % mode)
+        self.pki = pki
+        self.mode = mode
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.transcripts = []
+        self.events = []
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def start(self):
+        """Start accepting in a background thread."""
+        register_cleanup(self.stop)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """Stop accepting and close the listening socket."""
+        unregister_cleanup(self.stop)
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
+        self.thread.join(5)
+
+    def event(self, text):
+        """Record a notable event."""
+        with self.lock:
+            self.events.append(text)
+
+    def _accept_loop(self):
+        """Accept connections until stopped, one thread each."""
+        while True:
+            try:
+                conn, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                transcript = []
+                self.transcripts.append(transcript)
+            threading.Thread(target=self._serve, args=(conn, transcript),
+                             daemon=True).start()
+
+    def _tls(self):
+        """The server context: TLS 1.2+, the mode's certificate."""
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(*(self.pki.wrongname if self.mode == "wrongname"
+                              else self.pki.localhost))
+        return tls
+
+    def _serve(self, conn, transcript):
+        """Run one connection's script."""
+        conn.settimeout(30)
+        try:
+            if self.mode == "counting":
+                return
+            sock = self._tls().wrap_socket(conn, server_side=True)
+            self.event("tls_ok: %s" % sock.version())
+            if self.mode == "oldserver":
+                _OldServer(self, sock, transcript, len(self.transcripts)).run()
+                return
+            greeting = "* PREAUTH [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR]" \
+                " logged in as " + USER
+            transcript.append(("S", greeting))
+            sock.sendall(greeting.encode() + b"\r\n")
+            buf = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    transcript.append(("C", line.rstrip(b"\r").decode(
+                        errors="replace")))
+        except (OSError, ssl.SSLError) as e:
+            self.event("closed: %r" % e)
+        finally:
+            conn.close()
+
+
+class _OldServer:
+    """One connection of the oldserver mode: a minimal IMAP server."""
+
+    def __init__(self, server, sock, transcript, number):
+        self.server = server
+        self.sock = sock
+        self.transcript = transcript
+        self.caps = "IMAP4rev1 AUTH=PLAIN" if number == 1 else "IMAP4rev1"
+        self.buf = b""
+
+    def send(self, text):
+        """Send one response line."""
+        self.transcript.append(("S", text))
+        self.sock.sendall(text.encode() + b"\r\n")
+
+    def read(self, n):
+        """Exactly n bytes, or None at EOF."""
+        while len(self.buf) < n:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def line(self):
+        """One line without CRLF (bytes), or None at EOF."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def command(self):
+        """A whole command with its literals, as [bytes], or None."""
+        parts = []
+        while True:
+            line = self.line()
+            if line is None:
+                return None
+            self.transcript.append(("C", line.decode(errors="replace")))
+            m = re.search(rb"\{(\d+)(\+?)\}$", line)
+            if not m:
+                parts.append(line)
+                return parts
+            parts.append(line[:m.start()])
+            if not m.group(2):
+                self.send("+ go ahead")
+            data = self.read(int(m.group(1)))
+            if data is None:
+                return None
+            parts.append(data)
+
+    def run(self):
+        """Greet without capabilities and serve until LOGOUT or EOF."""
+        self.send("* OK fault IMAP4rev1 server ready")
+        while True:
+            parts = self.command()
+            if parts is None:
+                return
+            tag, _, rest = parts[0].decode(errors="replace").partition(" ")
+            verb = rest.split(" ", 1)[0].upper()
+            if verb == "CAPABILITY":
+                self.send("* CAPABILITY " + self.caps)
+                self.send(tag + " OK CAPABILITY completed")
+            elif verb == "AUTHENTICATE" and "AUTH=PLAIN" in self.caps:
+                self.authenticate(tag, rest)
+            elif verb == "LOGIN" and "AUTH=PLAIN" not in self.caps:
+                user, password = _astrings(parts)
+                self.logged_in(tag, "LOGIN", user, password)
+            elif verb == "NOOP":
+                self.send(tag + " OK NOOP completed")
+            elif verb == "LOGOUT":
+                self.send("* BYE fault server logging out")
+                self.send(tag + " OK LOGOUT completed")
+                return
+            else:
+                self.send(tag + " BAD unexpected command")
+
+    def authenticate(self, tag, rest):
+        """AUTHENTICATE PLAIN by continuation (no SASL-IR offered)."""
+        if rest.upper() != "AUTHENTICATE PLAIN":
+            self.send(tag + " BAD SASL-IR not offered")
+            return
+        self.send("+ ")
+        answer = self.line()
+        fields = base64.b64decode(answer).decode().split("\0")
+        self.logged_in(tag, "PLAIN", fields[1], fields[2])
+
+    def logged_in(self, tag, mech, user, password):
+        """Record the login and accept it."""
+        self.server.event("auth: %s %s %s" % (mech, user, password))
+        self.send(tag + " OK [CAPABILITY IMAP4rev1 IDLE] Logged in")
+
+
+def _astrings(parts):
+    """User and password of a LOGIN command split at its literals: each an
+    atom, a quoted string (with escapes) or a literal."""
+    values = []
+    for i, part in enumerate(parts):
+        if i % 2 == 1:
+            values.append(part.decode())
+            continue
+        text = part.decode()
+        if i == 0:
+            text = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
+        values += [_unquote(t) for t in
+                   re.findall(r'"(?:[^"\\]|\\.)*"|[^ ]+', text)]
+    return values[0], values[1]
+
+
+def _unquote(token):
+    """An atom as it is; a quoted string without quotes and escapes."""
+    if token.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", token[1:-1])
+    return token
+
+
+def exists_count(line):
+    """n of a "* n EXISTS" line, else None."""
+    m = re.match(r"\* (\d+) EXISTS", line or "")
+    return int(m.group(1)) if m else None
+
+
+def wait_for(predicate, timeout, what):
+    """wait_until that fails the case instead of raising TimeoutError."""
+    try:
+        return wait_until(predicate, timeout, what=what)
+    except TimeoutError as e:
+        raise CaseFailure(str(e))
