@@ -35,7 +35,7 @@ auth_failure_delay = 0
 auth_verbose = yes
 first_valid_uid = {uid}
 last_valid_uid = {uid}
-mail_location = maildir:{dir}/mail/%d/%n
+mail_location = {mail_location}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/passwd.%s-%{{secured}}
@@ -93,11 +93,14 @@ class Dovecot:
     STARTTLS-capable IMAP/POP3 listeners on 127.0.0.1 that only take
     logins over TLS 1.2+. imaps_port adds an implicit-TLS IMAP listener,
     pop3s_port an implicit-TLS POP3 listener. cert is the (cert, key) the
-    listeners present (pki.localhost by default).
+    listeners present (pki.localhost by default). mail_location is
+    Dovecot's mail_location (a maildir per user under dir by default; the
+    demo points it at the test Postfix's virtual maildir).
     """
 
     def __init__(self, dir, pki, users=None, imap_port=None, pop3_port=None,
-                 imaps_port=None, pop3s_port=None, cert=None):
+                 imaps_port=None, pop3s_port=None, cert=None,
+                 mail_location=None):
         self.dir = dir
         self.pki = pki
         self.users = users or {USER: PASSWORD}
@@ -106,6 +109,8 @@ class Dovecot:
         self.imaps_port = imaps_port
         self.pop3s_port = pop3s_port
         self.cert = cert or pki.localhost
+        self.mail_location = mail_location or \
+            "maildir:%s/mail/%%d/%%n" % dir
         self.conf = os.path.join(dir, "dovecot.conf")
         self.log = os.path.join(dir, "dovecot.log")
         self.auth_socket = os.path.join(dir, "run", "auth-postfix")
@@ -131,6 +136,7 @@ class Dovecot:
         write_file(self.conf, CONF.format(
             dir=self.dir, tag=os.path.basename(os.path.dirname(self.dir)),
             protocols=" ".join(protocols) or "none", cert=cert, key=key,
+            mail_location=self.mail_location,
             uid=65534, gid=65534, listeners="".join(listeners)))
         lines = "".join("%s:{PLAIN}%s\n" % (u, p)
                         for u, p in self.users.items())
