@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libconfig.h>
@@ -17,11 +18,16 @@
 #include "config.h"
 #include "devices.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
 #define DEFAULT_LAN_CIPHERS	"DEFAULT:@SECLEVEL=0"
 #define PATH_TEXT_MAX		256	/* "devices[12].addresses" and the like */
 #define CHOICES_TEXT_MAX	256	/* "mail, daemon, local0, ..." */
+#define DEFAULT_TOKEN_URL	\
+	"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+#define DEFAULT_SCOPE		"https://outlook.office365.com/.default"
+#define TENANT_PLACEHOLDER	"{tenant}"
 
 /* Choice values are stored through an int pointer. */
 _Static_assert(sizeof(enum proto) == sizeof(int), "enum proto size");
@@ -85,6 +91,15 @@ struct key {
 	custom_parser		*parse;		/* KIND_CUSTOM */
 };
 
+/* What a device's auth mode needs: each key either required or refused. */
+struct auth_rule {
+	bool	 mailbox;	/* mailbox required (else refused) */
+	bool	 secret_hash;	/* secret_hash required (else refused) */
+	bool	 senders;	/* senders allowed (else refused) */
+	bool	 smtp_only;	/* protocols must be exactly smtp */
+	bool	 oauth2;	/* the main file needs an oauth2 section */
+};
+
 /* The keys a group may hold, and a check to run once they are read. */
 struct section {
 	const struct key	*keys;
@@ -116,6 +131,9 @@ static void	 choices_format(const struct choice *choices, char *buf,
 		    size_t len);
 static bool	 ident_valid(const char *text);
 static bool	 host_valid(const char *text);
+static bool	 address_valid(const char *text);
+static char	*string_substitute(const char *text, const char *from,
+		    const char *to);
 static char	*path_resolve(const struct load *ld, const char *path);
 static char	*dir_resolve(const char *path);
 static void	 string_store(char **field, const char *value);
@@ -138,9 +156,21 @@ static key_parser value_string, value_host, value_ident, value_path,
 		    value_group, value_custom;
 static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    devices_parse, device_addresses_parse,
-		    device_protocols_parse, device_sunset_parse;
+		    device_protocols_parse, device_sunset_parse,
+		    device_mailbox_parse, device_secret_hash_parse,
+		    device_senders_parse;
 static section_checker listener_check, upstream_check, lan_tls_check,
-		    device_check;
+		    oauth2_check, device_check;
+static void	 oauth2_credentials_check(struct load *ld,
+		    const config_setting_t *group);
+static void	 oauth2_token_url_check(struct load *ld,
+		    const config_setting_t *group, struct oauth_conf *oc);
+static bool	 device_auth_known(const config_setting_t *group);
+static void	 device_auth_check(struct load *ld,
+		    const config_setting_t *group, const struct device *dev);
+static void	 device_key_check(struct load *ld,
+		    const config_setting_t *group, const struct device *dev,
+		    const char *key, bool required);
 static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
 static bool	 file_read(struct load *ld, config_t *cf, const char *path,
 		    const config_setting_t *from);
@@ -159,6 +189,7 @@ static bool	 listener_same_socket(const struct listener_conf *a,
 		    const struct listener_conf *b);
 static struct config *config_new(const char *path);
 static void	 device_free(struct device *dev);
+static void	 oauth_conf_free(struct config *cfg);
 static void	 listener_free(struct listener_conf *l);
 static void	 upstream_free(struct upstream_conf *up);
 
@@ -171,7 +202,17 @@ static const struct choice protos[] = {
 
 static const struct choice auth_modes[] = {
 	{ "passthrough", AUTH_PASSTHROUGH },
+	{ "oauth2", AUTH_OAUTH2 },
+	{ "relay", AUTH_RELAY },
 	{ NULL, 0 }
+};
+
+static const struct auth_rule auth_rules[] = {
+	[AUTH_PASSTHROUGH] = { 0 },	/* none of those keys, any protocol */
+	[AUTH_OAUTH2] = { .mailbox = true, .secret_hash = true,
+	    .senders = true, .oauth2 = true },
+	[AUTH_RELAY] = { .mailbox = true, .senders = true, .smtp_only = true,
+	    .oauth2 = true },
 };
 
 static const struct choice tls_versions[] = {
@@ -312,6 +353,18 @@ static const struct key upstream_keys[] = {
 	{ "ca_path", KIND_PATH, AT(struct upstream_conf, ca_path) },
 };
 
+static const struct key oauth2_keys[] = {
+	{ "tenant", KIND_IDENT, true, AT(struct oauth_conf, tenant) },
+	{ "client_id", KIND_IDENT, true, AT(struct oauth_conf, client_id) },
+	{ "client_secret_file", KIND_PATH,
+	    AT(struct oauth_conf, client_secret_file) },
+	{ "certificate", KIND_PATH, AT(struct oauth_conf, certificate) },
+	{ "key", KIND_PATH, AT(struct oauth_conf, key) },
+	{ "token_url", KIND_STRING, AT(struct oauth_conf, token_url) },
+	{ "scope", KIND_STRING, AT(struct oauth_conf, scope) },
+	{ "ca_file", KIND_PATH, AT(struct oauth_conf, ca_file) },
+};
+
 static const struct section log_section = {
 	log_keys, nitems(log_keys), NULL
 };
@@ -326,6 +379,9 @@ static const struct section listener_section = {
 };
 static const struct section upstream_section = {
 	upstream_keys, nitems(upstream_keys), upstream_check
+};
+static const struct section oauth2_section = {
+	oauth2_keys, nitems(oauth2_keys), oauth2_check
 };
 
 static const struct key upstreams_keys[] = {
@@ -360,6 +416,8 @@ static const struct key main_keys[] = {
 	    .parse = listeners_parse },
 	{ "upstreams", KIND_GROUP, AT(struct config, upstreams),
 	    .section = &upstreams_section },
+	{ "oauth2", KIND_GROUP, AT(struct config, oauth2),
+	    .section = &oauth2_section },
 };
 
 static const struct key device_keys[] = {
@@ -375,6 +433,12 @@ static const struct key device_keys[] = {
 	{ "auth", KIND_CHOICE, AT(struct device, auth),
 	    .choices = auth_modes },
 	{ "plaintext_auth", KIND_BOOL, AT(struct device, plaintext_auth) },
+	{ "mailbox", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = device_mailbox_parse },
+	{ "secret_hash", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = device_secret_hash_parse },
+	{ "senders", KIND_CUSTOM, .type = CONFIG_TYPE_ARRAY,
+	    .parse = device_senders_parse },
 };
 
 static const struct section main_section = {
@@ -449,6 +513,7 @@ config_unref(struct config *cfg)
 		SSL_CTX_free(cfg->upstream_ctx[i]);
 	}
 	SSL_CTX_free(cfg->lan_ctx);
+	oauth_conf_free(cfg);
 	free(cfg->devices);
 	free(cfg->listeners);
 	free(cfg->lan_tls.certificate);
@@ -659,6 +724,39 @@ host_valid(const char *text)
 		if (!isgraph(*p))
 			return false;
 	return true;
+}
+
+/* Is text a mail address: local@domain, printable, no brackets or quotes? */
+static bool
+address_valid(const char *text)
+{
+	const char *at = strchr(text, '@');
+
+	return at != NULL && at != text && at[1] != '\0' &&
+	    strchr(at + 1, '@') == NULL && host_valid(text) &&
+	    strpbrk(text, "<>\"(),;:[]\\") == NULL;
+}
+
+/* A copy of text with every occurrence of from replaced by to. */
+static char *
+string_substitute(const char *text, const char *from, const char *to)
+{
+	size_t flen = strlen(from), tlen = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, from)) != NULL; p += flen)
+		n++;
+	out = o = xcalloc(1, strlen(text) - n * flen + n * tlen + 1);
+	while ((p = strstr(text, from)) != NULL) {
+		memcpy(o, text, (size_t)(p - text));
+		o += p - text;
+		memcpy(o, to, tlen);
+		o += tlen;
+		text = p + flen;
+	}
+	strcpy(o, text);
+	return out;
 }
 
 /* An absolute path for path, relative ones taken from the main file's dir. */
@@ -1110,6 +1208,67 @@ device_sunset_parse(struct load *ld, const config_setting_t *s, void *obj)
 		    (long)dev->sunset - ld->today, max);
 }
 
+/* Store the mailbox a device acts as upstream: an address local@domain. */
+static void
+device_mailbox_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct device *dev = obj;
+	const char *text = config_setting_get_string(s);
+	char path[PATH_TEXT_MAX];
+
+	if (!address_valid(text)) {
+		setting_path(s, path, sizeof(path));
+		load_error(ld, s, "'%s' must be a mail address (local@domain), "
+		    "not '%s'", path, text);
+		return;
+	}
+	string_store(&dev->mailbox, text);
+}
+
+/* Store a device secret's crypt(3) hash, which libcrypt must accept. */
+static void
+device_secret_hash_parse(struct load *ld, const config_setting_t *s,
+    void *obj)
+{
+	struct device *dev = obj;
+	const char *text = config_setting_get_string(s);
+	char path[PATH_TEXT_MAX];
+
+	if (!secret_hash_valid(text)) {
+		setting_path(s, path, sizeof(path));
+		load_error(ld, s, "'%s' is not a yescrypt ($y$) or SHA-512 "
+		    "($6$) crypt hash: make one with 'tlsrelayd --hash-secret'",
+		    path);
+		return;
+	}
+	string_store(&dev->secret_hash, text);
+}
+
+/* Read the envelope senders a device may use, one address per element. */
+static void
+device_senders_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct device *dev = obj;
+	char path[PATH_TEXT_MAX];
+	const char *text;
+	size_t i, n;
+
+	if (!strings_check(ld, s, "address"))
+		return;
+	setting_path(s, path, sizeof(path));
+	n = (size_t)config_setting_length(s);
+	dev->senders = xcalloc(n, sizeof(*dev->senders));
+	for (i = 0; i < n; i++) {
+		text = config_setting_get_string_elem(s, i);
+		if (address_valid(text))
+			dev->senders[dev->nsenders++] = xstrdup(text);
+		else
+			load_error(ld, config_setting_get_elem(s, i),
+			    "'%s': bad sender '%s': expected a mail address "
+			    "(local@domain)", path, text);
+	}
+}
+
 /* Remember where a listener was defined. */
 static void
 listener_check(struct load *ld, const config_setting_t *group, void *obj)
@@ -1149,14 +1308,130 @@ lan_tls_check(struct load *ld, const config_setting_t *group, void *obj)
 		    "they go together");
 }
 
-/* Remember where a device was defined. */
+/* Mark oauth2 configured, check its credentials, settle token_url and
+ * scope. */
+static void
+oauth2_check(struct load *ld, const config_setting_t *group, void *obj)
+{
+	struct oauth_conf *oc = obj;
+
+	oc->configured = true;
+	oauth2_credentials_check(ld, group);
+	oauth2_token_url_check(ld, group, oc);
+	if (oc->scope == NULL)
+		oc->scope = xstrdup(DEFAULT_SCOPE);
+	else if (oc->scope[0] == '\0')
+		load_error(ld, member_or_self(group, "scope"),
+		    "'oauth2.scope' must not be empty");
+}
+
+/* The app authenticates with a client secret or a certificate and its key:
+ * exactly one of the two. */
+static void
+oauth2_credentials_check(struct load *ld, const config_setting_t *group)
+{
+	const config_setting_t *secret, *cert, *key;
+
+	secret = config_setting_get_member(group, "client_secret_file");
+	cert = config_setting_get_member(group, "certificate");
+	key = config_setting_get_member(group, "key");
+	if ((cert == NULL) != (key == NULL))
+		load_error(ld, cert != NULL ? cert : key, "'oauth2.%s' is set "
+		    "without 'oauth2.%s'; they go together",
+		    cert != NULL ? "certificate" : "key",
+		    cert != NULL ? "key" : "certificate");
+	else if (secret != NULL && cert != NULL)
+		load_error(ld, secret, "oauth2 takes either "
+		    "'client_secret_file' or 'certificate' and 'key', not both");
+	else if (secret == NULL && cert == NULL)
+		load_error(ld, group, "oauth2 needs 'client_secret_file' or "
+		    "'certificate' and 'key'");
+}
+
+/* Default the token URL, put the tenant in, and insist on https. */
+static void
+oauth2_token_url_check(struct load *ld, const config_setting_t *group,
+    struct oauth_conf *oc)
+{
+	const char *url = oc->token_url != NULL ? oc->token_url :
+	    DEFAULT_TOKEN_URL;
+	const config_setting_t *s = member_or_self(group, "token_url");
+	char *full;
+
+	full = string_substitute(url, TENANT_PLACEHOLDER,
+	    oc->tenant != NULL ? oc->tenant : TENANT_PLACEHOLDER);
+	free(oc->token_url);
+	oc->token_url = full;
+	if (strncasecmp(full, "https://", 8) != 0)
+		load_error(ld, s, "oauth2: token_url must use https, not '%s'",
+		    full);
+	else if (!host_valid(full) || full[8] == '/' || full[8] == '\0')
+		load_error(ld, s, "oauth2: token_url must be an https URL with "
+		    "a host and no spaces, not '%s'", full);
+}
+
+/* Remember where a device was defined; hold it to its auth mode. */
 static void
 device_check(struct load *ld, const config_setting_t *group, void *obj)
 {
 	struct device *dev = obj;
 
-	(void)ld;
 	dev->line = (int)config_setting_source_line(group);
+	if (device_auth_known(group))
+		device_auth_check(ld, group, dev);
+}
+
+/* Does the device's auth key, if it has one, name a known mode? */
+static bool
+device_auth_known(const config_setting_t *group)
+{
+	const config_setting_t *auth = config_setting_get_member(group, "auth");
+
+	return auth == NULL ||
+	    (config_setting_type(auth) == CONFIG_TYPE_STRING &&
+	    choice_by_name(auth_modes, config_setting_get_string(auth)) != NULL);
+}
+
+/* Check the keys, protocols and oauth2 section a device's auth mode needs. */
+static void
+device_auth_check(struct load *ld, const config_setting_t *group,
+    const struct device *dev)
+{
+	const struct auth_rule *rule = &auth_rules[dev->auth];
+	char path[PATH_TEXT_MAX];
+
+	device_key_check(ld, group, dev, "mailbox", rule->mailbox);
+	device_key_check(ld, group, dev, "secret_hash", rule->secret_hash);
+	if (!rule->senders)
+		device_key_check(ld, group, dev, "senders", false);
+	setting_path(group, path, sizeof(path));
+	if (rule->smtp_only && dev->protocols != 0 &&
+	    dev->protocols != 1u << PROTO_SMTP)
+		load_error(ld, member_or_self(group, "protocols"), "'%s."
+		    "protocols' must be [ \"smtp\" ]: auth \"%s\" is for SMTP "
+		    "only", path, auth_mode_name(dev->auth));
+	if (rule->oauth2 && !ld->cfg->oauth2.configured)
+		load_error(ld, member_or_self(group, "auth"), "'%s': auth "
+		    "\"%s\" needs an oauth2 section in %s", path,
+		    auth_mode_name(dev->auth), ld->cfg->file);
+}
+
+/* A key the device's auth mode requires must be there; one it does not
+ * use must not be (it would be silently ignored). */
+static void
+device_key_check(struct load *ld, const config_setting_t *group,
+    const struct device *dev, const char *key, bool required)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	char path[PATH_TEXT_MAX];
+
+	setting_path(group, path, sizeof(path));
+	if (required && s == NULL)
+		load_error(ld, group, "'%s': auth \"%s\" needs '%s'", path,
+		    auth_mode_name(dev->auth), key);
+	else if (!required && s != NULL)
+		load_error(ld, s, "'%s.%s' is not used with auth \"%s\"; "
+		    "remove it", path, key, auth_mode_name(dev->auth));
 }
 
 /* For "10.0.0.1/8", write the network "10.0.0.0/8" it was meant to be. */
@@ -1373,10 +1648,40 @@ config_new(const char *path)
 static void
 device_free(struct device *dev)
 {
+	size_t i;
+
 	free(dev->name);
 	free(dev->addrs);
 	free(dev->owner);
 	free(dev->notes);
+	free(dev->mailbox);
+	free(dev->secret_hash);
+	for (i = 0; i < dev->nsenders; i++)
+		free(dev->senders[i]);
+	free(dev->senders);
+}
+
+/* Free the oauth2 settings and what oauth_config_load built, wiping the
+ * client secret. */
+static void
+oauth_conf_free(struct config *cfg)
+{
+	struct oauth_conf *oc = &cfg->oauth2;
+
+	free(oc->tenant);
+	free(oc->client_id);
+	free(oc->client_secret_file);
+	free(oc->certificate);
+	free(oc->key);
+	free(oc->token_url);
+	free(oc->scope);
+	free(oc->ca_file);
+	SSL_CTX_free(cfg->oauth_ctx);
+	if (cfg->oauth_secret != NULL)
+		OPENSSL_cleanse(cfg->oauth_secret, strlen(cfg->oauth_secret));
+	free(cfg->oauth_secret);
+	EVP_PKEY_free(cfg->oauth_key);
+	X509_free(cfg->oauth_cert);
 }
 
 /* Free what a listener owns. */

@@ -30,6 +30,8 @@ enum upstream_tls_mode {
 /* How a device's session is authenticated upstream. */
 enum auth_mode {
 	AUTH_PASSTHROUGH,	/* the device's own credentials go upstream */
+	AUTH_OAUTH2,		/* device secret checked here; XOAUTH2 upstream */
+	AUTH_RELAY,		/* SMTP only: no device AUTH; XOAUTH2 upstream */
 };
 
 /* An IPv4 or IPv6 network; a single address has the full prefix. */
@@ -49,7 +51,24 @@ struct device {
 	char		*notes;		/* may be NULL */
 	enum auth_mode	 auth;
 	bool		 plaintext_auth; /* AUTH allowed without LAN TLS */
+	char		*mailbox;	/* oauth2/relay: upstream identity */
+	char		*secret_hash;	/* oauth2: crypt(3) hash of the secret */
+	char		**senders;	/* oauth2/relay: allowed MAIL FROM */
+	size_t		 nsenders;	/* 0: the mailbox only */
 	int		 line;		/* line in the devices file */
+};
+
+/* The app registration used to obtain XOAUTH2 tokens (client credentials). */
+struct oauth_conf {
+	bool		 configured;
+	char		*tenant;
+	char		*client_id;
+	char		*client_secret_file; /* or certificate + key */
+	char		*certificate;	/* PEM: x5t#S256 of the assertion */
+	char		*key;		/* signs the assertion (RS256) */
+	char		*token_url;	/* with {tenant} substituted */
+	char		*scope;
+	char		*ca_file;	/* token endpoint CA; NULL: system */
 };
 
 struct listener_conf {
@@ -115,6 +134,13 @@ struct config {
 	/* Built by tls_config_load() after parsing; freed with the config. */
 	SSL_CTX		*lan_ctx;	/* NULL when no LAN certificate */
 	SSL_CTX		*upstream_ctx[PROTO_COUNT];
+
+	struct oauth_conf oauth2;
+	/* Loaded by oauth_config_load(); freed (secret wiped) with the config. */
+	SSL_CTX		*oauth_ctx;	/* HTTPS to the token endpoint */
+	char		*oauth_secret;	/* client secret read from its file */
+	EVP_PKEY	*oauth_key;	/* or the assertion's key ... */
+	X509		*oauth_cert;	/* ... and certificate */
 };
 
 /* Every problem found while loading, each "file:line: message". */

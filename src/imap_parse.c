@@ -71,6 +71,7 @@ static const struct {
 	{ "AUTH=PLAIN",		IMAP_CAP_AUTH_PLAIN },
 	{ "SASL-IR",		IMAP_CAP_SASL_IR },
 	{ "LITERAL+",		IMAP_CAP_LITERALPLUS },
+	{ "AUTH=XOAUTH2",	IMAP_CAP_AUTH_XOAUTH2 },
 };
 
 /* A tag character: ASTRING-CHAR except "+" (RFC 3501 section 9). */

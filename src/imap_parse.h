@@ -85,6 +85,7 @@ enum imap_literal imap_parse_literal(const char *line, size_t len,
 #define IMAP_CAP_AUTH_PLAIN	0x08u
 #define IMAP_CAP_SASL_IR	0x10u
 #define IMAP_CAP_LITERALPLUS	0x20u
+#define IMAP_CAP_AUTH_XOAUTH2	0x40u
 
 /* The status word of a response line. */
 enum imap_status {

@@ -11,6 +11,7 @@
 
 #include "imap_parse.h"
 #include "log.h"
+#include "oauth.h"
 #include "sasl.h"
 #include "session.h"
 #include "upstream.h"
@@ -22,7 +23,8 @@
 #define IMAP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
 #define IMAP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
-/* The login states IMAP_UP_CONNECT..IMAP_UP_AUTH must stay contiguous. */
+/* The login states IMAP_UP_TOKEN..IMAP_UP_XOAUTH2_ERROR must stay
+ * contiguous. */
 enum imap_state {
 	IMAP_LAN_COMMAND,	/* device commands answered locally */
 	IMAP_LAN_LITERAL,	/* reading the bytes of a literal */
@@ -30,6 +32,7 @@ enum imap_state {
 	IMAP_LAN_AUTH_USER,	/* AUTHENTICATE LOGIN user name prompt sent */
 	IMAP_LAN_AUTH_PASS,	/* AUTHENTICATE LOGIN password prompt sent */
 	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
+	IMAP_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	IMAP_UP_CONNECT,	/* dialling the upstream */
 	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
 	IMAP_UP_CAPABILITY,	/* CAPABILITY sent */
@@ -38,6 +41,9 @@ enum imap_state {
 	IMAP_UP_AUTH_CONT,	/* AUTHENTICATE PLAIN sent, "+" expected */
 	IMAP_UP_LOGIN_CONT,	/* LOGIN literal announced, "+" expected */
 	IMAP_UP_AUTH,		/* credentials sent, tagged reply expected */
+	IMAP_UP_XOAUTH2_CONT,	/* AUTHENTICATE XOAUTH2 sent, "+" expected */
+	IMAP_UP_XOAUTH2,	/* token sent: tagged reply or error challenge */
+	IMAP_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
 	IMAP_RELAY,		/* logged in: bytes both ways */
 };
 
@@ -63,13 +69,16 @@ struct imap {
 	struct sasl_creds creds;
 	unsigned	 up_caps;	/* IMAP_CAP_* of the upstream */
 	bool		 up_caps_known;
+	struct oauth_request *token_req; /* the token being fetched */
+	char		*token;		/* for XOAUTH2, wiped once used */
+	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	unsigned	 up_seq;	/* numbers the relay's own tags */
 	char		 up_tag[16];	/* the relay's command in progress */
 	int		 login_field;	/* LOGIN: 0 user, 1 password */
 	char		 tail[IMAP_TAIL]; /* last upstream bytes relayed */
 	size_t		 tail_len;
 	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[320];
+	char		 fail_reason[640];
 };
 
 typedef enum imap_step (*imap_lan_handler)(struct session *,
@@ -123,6 +132,14 @@ static enum imap_step imap_login_refused(struct session *s, const char *tag);
 static enum imap_step imap_auth_line(struct session *s);
 static enum imap_step imap_auth_data(struct session *s, const char *data);
 static enum imap_step imap_auth_collected(struct session *s);
+static enum imap_step imap_device_refused(struct session *s,
+		    const char *reason);
+static void	imap_token_get(struct session *s);
+static void	imap_token_ready(void *arg, const char *token,
+		    const char *error);
+static void	imap_token_failed(struct session *s, const char *reason);
+static void	imap_token_clear(struct imap *st);
+static void	imap_up_login(struct session *s);
 static enum imap_step imap_up_line(struct session *s);
 static enum imap_step imap_up_response(struct session *s,
 		    const struct imap_response *r);
@@ -135,11 +152,16 @@ static void	imap_up_command(struct session *s, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	imap_up_send_auth(struct session *s);
 static void	imap_up_send_plain(struct session *s);
+static void	imap_up_send_xoauth2(struct session *s);
+static enum imap_step imap_up_xoauth2_challenge(struct session *s,
+		    const struct imap_response *r);
 static void	imap_up_login_args(struct session *s, int field);
 static enum imap_step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
 static enum imap_step imap_up_fail(struct session *s, enum session_result r,
 		    const char *what, const char *line);
+static void	imap_note_failure(struct session *s, enum session_result r,
+		    const char *reason);
 static void	imap_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	imap_logged_in(struct session *s,
@@ -190,6 +212,7 @@ imap_strstate(enum imap_state state)
 	CASE(IMAP_LAN_AUTH_USER);
 	CASE(IMAP_LAN_AUTH_PASS);
 	CASE(IMAP_LAN_STARTTLS);
+	CASE(IMAP_UP_TOKEN);
 	CASE(IMAP_UP_CONNECT);
 	CASE(IMAP_UP_GREETING);
 	CASE(IMAP_UP_CAPABILITY);
@@ -198,6 +221,9 @@ imap_strstate(enum imap_state state)
 	CASE(IMAP_UP_AUTH_CONT);
 	CASE(IMAP_UP_LOGIN_CONT);
 	CASE(IMAP_UP_AUTH);
+	CASE(IMAP_UP_XOAUTH2_CONT);
+	CASE(IMAP_UP_XOAUTH2);
+	CASE(IMAP_UP_XOAUTH2_ERROR);
 	CASE(IMAP_RELAY);
 	default:
 		fatalx("imap: unknown state %d", state);
@@ -216,11 +242,11 @@ imap_enter_state(struct session *s, enum imap_state next)
 	st->state = next;
 }
 
-/* States of the upstream login, from dialling to the verdict. */
+/* States of the upstream login, from the token to the verdict. */
 static bool
 imap_logging_in(enum imap_state state)
 {
-	return state >= IMAP_UP_CONNECT && state <= IMAP_UP_AUTH;
+	return state >= IMAP_UP_TOKEN && state <= IMAP_UP_XOAUTH2_ERROR;
 }
 
 /* Allocate the IMAP state and greet the device with the capabilities. */
@@ -254,13 +280,14 @@ imap_refuse(struct session *s, bool temporary, const char *why)
 		session_lan_printf(s, "* BYE %s %s", s->cfg->server_name, why);
 }
 
-/* Wipe the credentials and free the IMAP state. */
+/* Wipe the credentials and token, and free the IMAP state. */
 static void
 imap_free(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
+	imap_token_clear(st);
 	OPENSSL_cleanse(st->cmd, st->cmd_size);
 	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
 	OPENSSL_cleanse(st->line, st->line_size);
@@ -720,18 +747,107 @@ imap_auth_data(struct session *s, const char *data)
 	return imap_auth_collected(s);
 }
 
-/* Credentials are in: dial the upstream and log in there with them. */
+/*
+ * Credentials are in. Pass-through: log in upstream with them. oauth2:
+ * check them here, then log in upstream as the device's mailbox.
+ */
 static enum imap_step
 imap_auth_collected(struct session *s)
 {
 	struct imap *st = s->proto_state;
+	char why[128];
 
-	session_set_user(s, st->creds.user);
+	if (s->dev->auth == AUTH_PASSTHROUGH) {
+		session_set_user(s, st->creds.user);
+		imap_up_login(s);
+		return STEP_WAIT;
+	}
+	session_set_user(s, s->dev->mailbox);
+	if (!session_device_login(s, &st->creds, why, sizeof(why)))
+		return imap_device_refused(s, why);
+	sasl_creds_clear(&st->creds);
+	imap_token_get(s);
+	return STEP_WAIT;
+}
+
+/* The relay itself refused the device's login: log it now, answer after
+ * a delay, and touch nothing upstream. */
+static enum imap_step
+imap_device_refused(struct session *s, const char *reason)
+{
+	struct imap *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	imap_note_failure(s, RESULT_AUTH_FAILED, reason);
+	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "%s NO "
+	    "[AUTHENTICATIONFAILED] Authentication failed.", st->tag);
+	return STEP_WAIT;
+}
+
+/* Ask for the token to log in upstream as the device's mailbox. */
+static void
+imap_token_get(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	imap_enter_state(s, IMAP_UP_TOKEN);
+	session_set_timer(s, TIMER_UPSTREAM);
+	st->token_req = oauth_token_get(s->server, s->cfg, imap_token_ready,
+	    s);
+}
+
+/* The token endpoint answered: dial the upstream, or fail for now. */
+static void
+imap_token_ready(void *arg, const char *token, const char *error)
+{
+	struct session *s = arg;
+	struct imap *st = s->proto_state;
+	char why[400];
+
+	st->token_req = NULL;
+	if (token == NULL) {
+		snprintf(why, sizeof(why), "no token from the token endpoint: "
+		    "%s", error != NULL ? error : "unknown error");
+		imap_token_failed(s, why);
+		return;
+	}
+	st->token = xstrdup(token);
+	imap_up_login(s);
+}
+
+/* No token: a temporary error for the device. */
+static void
+imap_token_failed(struct session *s, const char *reason)
+{
+	imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
+	    "Temporary authentication failure, try again later", reason);
+}
+
+/* Wipe the token and abandon a token request in flight. */
+static void
+imap_token_clear(struct imap *st)
+{
+	if (st->token_req != NULL) {
+		oauth_request_cancel(st->token_req);
+		st->token_req = NULL;
+	}
+	if (st->token != NULL) {
+		OPENSSL_clear_free(st->token, strlen(st->token));
+		st->token = NULL;
+	}
+}
+
+/* Dial the upstream to log in there. */
+static void
+imap_up_login(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
 	st->up_caps = 0;
 	st->up_caps_known = false;
 	imap_enter_state(s, IMAP_UP_CONNECT);
 	upstream_dial(s);
-	return STEP_WAIT;
 }
 
 /* The upstream connection (or its TLS after STARTTLS) is up. */
@@ -760,8 +876,8 @@ imap_upstream_input(struct session *s)
 		imap_relay_up(s);
 		return;
 	}
-	if (!imap_logging_in(st->state) || st->state == IMAP_UP_CONNECT ||
-	    st->state == IMAP_UP_TLS)
+	if (!imap_logging_in(st->state) || st->state == IMAP_UP_TOKEN ||
+	    st->state == IMAP_UP_CONNECT || st->state == IMAP_UP_TLS)
 		return;		/* nothing is due yet */
 	while (imap_up_line(s) == STEP_MORE)
 		;
@@ -823,6 +939,12 @@ imap_up_response(struct session *s, const struct imap_response *r)
 			imap_up_login_args(s, st->login_field);
 			return STEP_MORE;
 		}
+		if (st->state == IMAP_UP_XOAUTH2_CONT) {
+			imap_up_send_xoauth2(s);
+			return STEP_MORE;
+		}
+		if (st->state == IMAP_UP_XOAUTH2)
+			return imap_up_xoauth2_challenge(s, r);
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
 		    "unexpected continuation from upstream", st->line);
 	case IMAP_RESPONSE_TAGGED:
@@ -877,6 +999,8 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 	case IMAP_UP_AUTH_CONT:
 	case IMAP_UP_LOGIN_CONT:
 	case IMAP_UP_AUTH:
+	case IMAP_UP_XOAUTH2:
+	case IMAP_UP_XOAUTH2_ERROR:
 		return imap_up_auth_result(s, r);
 	default:
 		break;
@@ -903,6 +1027,14 @@ imap_up_next(struct session *s)
 			    "upstream does not offer STARTTLS", NULL);
 		imap_up_command(s, "STARTTLS");
 		imap_enter_state(s, IMAP_UP_STARTTLS);
+		return STEP_MORE;
+	}
+	if (s->dev->auth != AUTH_PASSTHROUGH) {
+		if (!(st->up_caps & IMAP_CAP_AUTH_XOAUTH2))
+			return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
+			    "upstream does not offer AUTH=XOAUTH2", NULL);
+		st->challenge[0] = '\0';
+		imap_up_send_xoauth2(s);
 		return STEP_MORE;
 	}
 	if (!(st->up_caps & IMAP_CAP_AUTH_PLAIN) &&
@@ -966,6 +1098,44 @@ imap_up_send_plain(struct session *s)
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
 
+/* Log in upstream as the device's mailbox with the token: an initial
+ * response with SASL-IR, else after the upstream's "+". */
+static void
+imap_up_send_xoauth2(struct session *s)
+{
+	struct imap *st = s->proto_state;
+	char *ir;
+
+	if (!(st->up_caps & IMAP_CAP_SASL_IR) &&
+	    st->state != IMAP_UP_XOAUTH2_CONT) {
+		imap_up_command(s, "AUTHENTICATE XOAUTH2");
+		imap_enter_state(s, IMAP_UP_XOAUTH2_CONT);
+		return;
+	}
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+		fatalx("imap: cannot encode the XOAUTH2 response");
+	if (st->state == IMAP_UP_XOAUTH2_CONT)
+		session_up_printf(s, "%s", ir);
+	else
+		imap_up_command(s, "AUTHENTICATE XOAUTH2 %s", ir);
+	OPENSSL_clear_free(ir, strlen(ir));
+	imap_enter_state(s, IMAP_UP_XOAUTH2);
+}
+
+/* An XOAUTH2 error challenge: keep it for the log, answer it with an
+ * empty line to get the refusal. */
+static enum imap_step
+imap_up_xoauth2_challenge(struct session *s, const struct imap_response *r)
+{
+	struct imap *st = s->proto_state;
+
+	session_xoauth2_challenge(st->challenge, sizeof(st->challenge),
+	    r->text);
+	session_up_printf(s, "%s", "");
+	imap_enter_state(s, IMAP_UP_XOAUTH2_ERROR);
+	return STEP_MORE;
+}
+
 /*
  * Continue a LOGIN command after field (-1: nothing sent yet; else the
  * field whose synchronizing literal the upstream has just accepted, whose
@@ -1008,12 +1178,13 @@ imap_up_login_args(struct session *s, int field)
 	imap_enter_state(s, IMAP_UP_AUTH);
 }
 
-/* The upstream's verdict on the login. */
+/* The upstream's verdict on the login; a refused token is dropped from
+ * the token cache. */
 static enum imap_step
 imap_up_auth_result(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
-	char why[400], text[256];
+	char why[640], text[256];
 
 	if (r->status == IMAP_STATUS_OK) {
 		imap_logged_in(s, r);
@@ -1022,10 +1193,13 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 	log_escape(text, sizeof(text), st->line, strlen(st->line));
 	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
 	if (r->status == IMAP_STATUS_NO &&
-	    !imap_response_has_code(r->text, "UNAVAILABLE"))
+	    !imap_response_has_code(r->text, "UNAVAILABLE")) {
+		if (st->token != NULL)
+			session_token_refused(s, st->token, text,
+			    st->challenge, why, sizeof(why));
 		imap_login_failed(s, RESULT_AUTH_FAILED, "NO "
 		    "[AUTHENTICATIONFAILED] Authentication failed.", why);
-	else
+	} else
 		imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
 		    "Temporary authentication failure, try again later", why);
 	return STEP_GONE;
@@ -1047,6 +1221,18 @@ imap_up_fail(struct session *s, enum session_result r, const char *what,
 	return STEP_GONE;
 }
 
+/* Log a failed login and keep its result for the session's end line. */
+static void
+imap_note_failure(struct session *s, enum session_result r,
+    const char *reason)
+{
+	struct imap *st = s->proto_state;
+
+	session_log_login_failed(s, r, reason);
+	st->fail_result = r;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+}
+
 /* The upstream login failed: tell the device, drop the upstream, and let
  * the device try again or log out. */
 static void
@@ -1055,12 +1241,9 @@ imap_login_failed(struct session *s, enum session_result r,
 {
 	struct imap *st = s->proto_state;
 
-	log_warnx("session=%s event=login_failed device=%s user=%s result=%s "
-	    "reason=\"%s\"", s->id, s->dev->name, s->user,
-	    session_result_name(r), reason);
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+	imap_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
+	imap_token_clear(st);
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
 	side_close(&s->up);
@@ -1078,6 +1261,7 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
+	imap_token_clear(st);
 	st->fail_result = RESULT_OK;
 	session_lan_printf(s, "%s %s", st->tag, r->rest);
 	imap_enter_state(s, IMAP_RELAY);
@@ -1182,6 +1366,11 @@ imap_timeout(struct session *s, enum session_timer t)
 {
 	struct imap *st = s->proto_state;
 
+	if (t == TIMER_UPSTREAM && st->state == IMAP_UP_TOKEN) {
+		imap_token_failed(s, "no token from the token endpoint in "
+		    "time");
+		return;
+	}
 	if (t == TIMER_UPSTREAM) {
 		imap_upstream_failed(s, st->state == IMAP_UP_CONNECT ?
 		    RESULT_UPSTREAM_UNREACHABLE : RESULT_UPSTREAM_ERROR,

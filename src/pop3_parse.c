@@ -291,6 +291,8 @@ pop3_parse_capa_line(const char *line, struct pop3_caps *caps)
 			len = strcspn(mech, " ");
 			if (pop3_word_is(mech, len, "PLAIN"))
 				caps->sasl_plain = true;
+			else if (pop3_word_is(mech, len, "XOAUTH2"))
+				caps->sasl_xoauth2 = true;
 		}
 	}
 }

@@ -95,6 +95,7 @@ struct pop3_caps {
 	bool	stls;
 	bool	user;
 	bool	sasl_plain;
+	bool	sasl_xoauth2;
 	bool	top;
 	bool	uidl;
 };

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "oauth.h"
 #include "pop3_parse.h"
 #include "sasl.h"
 #include "session.h"
@@ -18,13 +19,15 @@
 #define POP3_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
 #define POP3_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
-/* The login states POP3_UP_CONNECT..POP3_UP_AUTH must stay contiguous. */
+/* The login states POP3_UP_TOKEN..POP3_UP_XOAUTH2_ERROR must stay
+ * contiguous. */
 enum pop3_state {
 	POP3_LAN_COMMAND,	/* device commands answered locally */
 	POP3_LAN_AUTH_PLAIN,	/* "+ " sent, waiting for PLAIN data */
 	POP3_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
 	POP3_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
 	POP3_LAN_STLS,		/* "+OK" sent, LAN TLS handshake pending */
+	POP3_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	POP3_UP_CONNECT,	/* dialling the upstream */
 	POP3_UP_GREETING,	/* waiting for the upstream's +OK */
 	POP3_UP_CAPA,		/* CAPA sent before TLS */
@@ -34,6 +37,9 @@ enum pop3_state {
 	POP3_UP_USER,		/* USER sent, PASS next */
 	POP3_UP_AUTH_PLAIN,	/* "AUTH PLAIN" sent, waiting for "+" */
 	POP3_UP_AUTH,		/* password sent, waiting for the verdict */
+	POP3_UP_XOAUTH2,	/* "AUTH XOAUTH2" sent, waiting for "+" */
+	POP3_UP_XOAUTH2_TOKEN,	/* token sent: +OK, or an error challenge */
+	POP3_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
 	POP3_RELAY_COMMAND,	/* waiting for the device's next command */
 	POP3_RELAY_REPLY,	/* command forwarded, status line pending */
 	POP3_RELAY_BODY,	/* streaming the lines of a multi-line answer */
@@ -55,13 +61,16 @@ struct pop3 {
 	bool		 have_user;	/* USER accepted, PASS may follow */
 	struct sasl_creds creds;
 	struct pop3_caps up_caps;	/* the upstream's CAPA answer */
+	struct oauth_request *token_req; /* the token being fetched */
+	char		*token;		/* for XOAUTH2, wiped once used */
+	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	bool		 up_listing;	/* reading the lines of that answer */
 	char		 reply_text[256]; /* last upstream status, escaped */
 	enum pop3_verb	 relay_verb;	/* the command being relayed */
 	bool		 relay_multiline; /* its +OK answer is multi-line */
 	bool		 body_line_start; /* the body so far ends a line */
 	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[320];
+	char		 fail_reason[640];
 };
 
 typedef enum pop3_step (*pop3_lan_handler)(struct session *,
@@ -109,14 +118,27 @@ static enum pop3_step pop3_cmd_quit(struct session *s,
 static enum pop3_step pop3_auth_refused(struct session *s);
 static enum pop3_step pop3_auth_line(struct session *s, const char *line);
 static enum pop3_step pop3_auth_collected(struct session *s);
+static enum pop3_step pop3_device_refused(struct session *s,
+		    const char *reason);
+static void	pop3_token_get(struct session *s);
+static void	pop3_token_ready(void *arg, const char *token,
+		    const char *error);
+static void	pop3_token_failed(struct session *s, const char *reason);
+static void	pop3_token_clear(struct pop3 *st);
+static void	pop3_up_login(struct session *s);
 static void	pop3_send_capa(struct session *s);
 static void	pop3_up_step(struct session *s);
 static enum pop3_step pop3_up_login_line(struct session *s, size_t len);
 static enum pop3_step pop3_up_capa_line(struct session *s);
 static enum pop3_step pop3_up_send_login(struct session *s);
 static enum pop3_step pop3_up_send_plain(struct session *s);
+static enum pop3_step pop3_up_send_xoauth2(struct session *s);
+static enum pop3_step pop3_up_xoauth2_line(struct session *s,
+		    enum pop3_status status, const char *text);
 static enum pop3_step pop3_login_refused(struct session *s,
 		    const char *text);
+static void	pop3_note_failure(struct session *s, enum session_result r,
+		    const char *reason);
 static void	pop3_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	pop3_logged_in(struct session *s);
@@ -189,6 +211,7 @@ pop3_strstate(enum pop3_state state)
 	CASE(POP3_LAN_AUTH_USER);
 	CASE(POP3_LAN_AUTH_PASS);
 	CASE(POP3_LAN_STLS);
+	CASE(POP3_UP_TOKEN);
 	CASE(POP3_UP_CONNECT);
 	CASE(POP3_UP_GREETING);
 	CASE(POP3_UP_CAPA);
@@ -198,6 +221,9 @@ pop3_strstate(enum pop3_state state)
 	CASE(POP3_UP_USER);
 	CASE(POP3_UP_AUTH_PLAIN);
 	CASE(POP3_UP_AUTH);
+	CASE(POP3_UP_XOAUTH2);
+	CASE(POP3_UP_XOAUTH2_TOKEN);
+	CASE(POP3_UP_XOAUTH2_ERROR);
 	CASE(POP3_RELAY_COMMAND);
 	CASE(POP3_RELAY_REPLY);
 	CASE(POP3_RELAY_BODY);
@@ -243,13 +269,14 @@ pop3_refuse(struct session *s, bool temporary, const char *why)
 		session_lan_printf(s, "-ERR %s %s", s->cfg->server_name, why);
 }
 
-/* Wipe the credentials and free the POP3 state. */
+/* Wipe the credentials and token, and free the POP3 state. */
 static void
 pop3_free(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
+	pop3_token_clear(st);
 	OPENSSL_cleanse(st->line, st->line_size);
 	free(st->line);
 	free(st);
@@ -604,18 +631,107 @@ pop3_auth_line(struct session *s, const char *line)
 	return pop3_auth_collected(s);
 }
 
-/* Credentials are in: dial the upstream and log in there with them. */
+/*
+ * Credentials are in. Pass-through: log in upstream with them. oauth2:
+ * check them here, then log in upstream as the device's mailbox.
+ */
 static enum pop3_step
 pop3_auth_collected(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
+	char why[128];
 
-	session_set_user(s, st->creds.user);
 	st->have_user = false;
+	if (s->dev->auth == AUTH_PASSTHROUGH) {
+		session_set_user(s, st->creds.user);
+		pop3_up_login(s);
+		return STEP_WAIT;
+	}
+	session_set_user(s, s->dev->mailbox);
+	if (!session_device_login(s, &st->creds, why, sizeof(why)))
+		return pop3_device_refused(s, why);
+	sasl_creds_clear(&st->creds);
+	pop3_token_get(s);
+	return STEP_WAIT;
+}
+
+/* The relay itself refused the device's login: log it now, answer after
+ * a delay, and touch nothing upstream. */
+static enum pop3_step
+pop3_device_refused(struct session *s, const char *reason)
+{
+	struct pop3 *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	pop3_note_failure(s, RESULT_AUTH_FAILED, reason);
+	pop3_enter_state(s, POP3_LAN_COMMAND);
+	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "-ERR [AUTH] "
+	    "Authentication failed");
+	return STEP_WAIT;
+}
+
+/* Ask for the token to log in upstream as the device's mailbox. */
+static void
+pop3_token_get(struct session *s)
+{
+	struct pop3 *st = s->proto_state;
+
+	pop3_enter_state(s, POP3_UP_TOKEN);
+	session_set_timer(s, TIMER_UPSTREAM);
+	st->token_req = oauth_token_get(s->server, s->cfg, pop3_token_ready,
+	    s);
+}
+
+/* The token endpoint answered: dial the upstream, or fail for now. */
+static void
+pop3_token_ready(void *arg, const char *token, const char *error)
+{
+	struct session *s = arg;
+	struct pop3 *st = s->proto_state;
+	char why[400];
+
+	st->token_req = NULL;
+	if (token == NULL) {
+		snprintf(why, sizeof(why), "no token from the token endpoint: "
+		    "%s", error != NULL ? error : "unknown error");
+		pop3_token_failed(s, why);
+		return;
+	}
+	st->token = xstrdup(token);
+	pop3_up_login(s);
+}
+
+/* No token: a temporary error for the device. */
+static void
+pop3_token_failed(struct session *s, const char *reason)
+{
+	pop3_login_failed(s, RESULT_UPSTREAM_ERROR, "-ERR [SYS/TEMP] "
+	    "Temporary authentication failure, try again later", reason);
+}
+
+/* Wipe the token and abandon a token request in flight. */
+static void
+pop3_token_clear(struct pop3 *st)
+{
+	if (st->token_req != NULL) {
+		oauth_request_cancel(st->token_req);
+		st->token_req = NULL;
+	}
+	if (st->token != NULL) {
+		OPENSSL_clear_free(st->token, strlen(st->token));
+		st->token = NULL;
+	}
+}
+
+/* Dial the upstream to log in there. */
+static void
+pop3_up_login(struct session *s)
+{
+	struct pop3 *st = s->proto_state;
+
 	memset(&st->up_caps, 0, sizeof(st->up_caps));
 	pop3_enter_state(s, POP3_UP_CONNECT);
 	upstream_dial(s);
-	return STEP_WAIT;
 }
 
 /* APOP needs the clear password on the relay's side: not offered. */
@@ -677,6 +793,7 @@ pop3_upstream_input(struct session *s)
 	case POP3_LAN_AUTH_USER:
 	case POP3_LAN_AUTH_PASS:
 	case POP3_LAN_STLS:
+	case POP3_UP_TOKEN:
 	case POP3_UP_CONNECT:
 	case POP3_UP_TLS:
 		return;		/* nothing is due yet */
@@ -687,6 +804,9 @@ pop3_upstream_input(struct session *s)
 	case POP3_UP_USER:
 	case POP3_UP_AUTH_PLAIN:
 	case POP3_UP_AUTH:
+	case POP3_UP_XOAUTH2:
+	case POP3_UP_XOAUTH2_TOKEN:
+	case POP3_UP_XOAUTH2_ERROR:
 		pop3_up_step(s);
 		return;
 	case POP3_RELAY_COMMAND:
@@ -702,11 +822,11 @@ pop3_upstream_input(struct session *s)
 	}
 }
 
-/* States of the upstream login, from dialling to the verdict. */
+/* States of the upstream login, from the token to the verdict. */
 static bool
 pop3_logging_in(enum pop3_state state)
 {
-	return state >= POP3_UP_CONNECT && state <= POP3_UP_AUTH;
+	return state >= POP3_UP_TOKEN && state <= POP3_UP_XOAUTH2_ERROR;
 }
 
 /* Read login-phase lines and act on each. */
@@ -792,6 +912,15 @@ pop3_up_login_line(struct session *s, size_t len)
 			break;
 		pop3_logged_in(s);
 		return STEP_GONE;
+	case POP3_UP_XOAUTH2:
+		if (status != POP3_STATUS_CONT)
+			break;
+		return pop3_up_send_xoauth2(s);
+	case POP3_UP_XOAUTH2_TOKEN:
+	case POP3_UP_XOAUTH2_ERROR:
+		if (status == POP3_STATUS_BAD)
+			break;
+		return pop3_up_xoauth2_line(s, status, text);
 	default:
 		fatalx("pop3: login line in state %s",
 		    pop3_strstate(st->state));
@@ -825,13 +954,23 @@ pop3_up_capa_line(struct session *s)
 	return STEP_MORE;
 }
 
-/* Start the upstream login: SASL PLAIN if offered, else USER/PASS. */
+/* Start the upstream login: XOAUTH2 for the oauth2 mode; else SASL PLAIN
+ * if offered, else USER/PASS. */
 static enum pop3_step
 pop3_up_send_login(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
-	if (st->up_caps.sasl_plain) {
+	if (s->dev->auth != AUTH_PASSTHROUGH && !st->up_caps.sasl_xoauth2) {
+		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR,
+		    "upstream does not offer SASL XOAUTH2");
+		return STEP_GONE;
+	}
+	if (s->dev->auth != AUTH_PASSTHROUGH) {
+		session_up_printf(s, "AUTH XOAUTH2");
+		st->challenge[0] = '\0';
+		pop3_enter_state(s, POP3_UP_XOAUTH2);
+	} else if (st->up_caps.sasl_plain) {
 		session_up_printf(s, "AUTH PLAIN");
 		pop3_enter_state(s, POP3_UP_AUTH_PLAIN);
 	} else if (st->up_caps.user) {
@@ -859,12 +998,58 @@ pop3_up_send_plain(struct session *s)
 	return STEP_MORE;
 }
 
-/* The upstream said -ERR to the credentials: map its response code. */
+/* The upstream is ready for the XOAUTH2 response: mailbox and token. */
+static enum pop3_step
+pop3_up_send_xoauth2(struct session *s)
+{
+	struct pop3 *st = s->proto_state;
+	char *ir;
+
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+		fatalx("pop3: cannot encode the XOAUTH2 response");
+	session_up_printf(s, "%s", ir);
+	OPENSSL_clear_free(ir, strlen(ir));
+	pop3_enter_state(s, POP3_UP_XOAUTH2_TOKEN);
+	return STEP_MORE;
+}
+
+/* The upstream's answer to the token: +OK, -ERR, or first an error
+ * challenge, kept for the log and answered with an empty line. */
+static enum pop3_step
+pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
+    const char *text)
+{
+	struct pop3 *st = s->proto_state;
+
+	switch (status) {
+	case POP3_STATUS_OK:
+		pop3_logged_in(s);
+		return STEP_GONE;
+	case POP3_STATUS_ERR:
+		return pop3_login_refused(s, text);
+	case POP3_STATUS_CONT:
+		if (st->state == POP3_UP_XOAUTH2_ERROR) {
+			pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR,
+			    "upstream sent a second XOAUTH2 challenge");
+			return STEP_GONE;
+		}
+		session_xoauth2_challenge(st->challenge, sizeof(st->challenge),
+		    text);
+		session_up_printf(s, "%s", "");
+		pop3_enter_state(s, POP3_UP_XOAUTH2_ERROR);
+		return STEP_MORE;
+	default:
+		fatalx("pop3: bad XOAUTH2 answer status %d", status);
+	}
+}
+
+/* The upstream said -ERR to the credentials or token: map its response
+ * code; a refused token is dropped from the token cache. */
 static enum pop3_step
 pop3_login_refused(struct session *s, const char *text)
 {
 	struct pop3 *st = s->proto_state;
-	char code[32], why[400];
+	char code[32], why[640];
 	size_t i;
 
 	snprintf(why, sizeof(why), "upstream refused the login: %s",
@@ -877,9 +1062,24 @@ pop3_login_refused(struct session *s, const char *text)
 			return STEP_GONE;
 		}
 	}
+	if (st->token != NULL)
+		session_token_refused(s, st->token, st->reply_text,
+		    st->challenge, why, sizeof(why));
 	pop3_login_failed(s, RESULT_AUTH_FAILED, "-ERR [AUTH] Authentication "
 	    "failed", why);
 	return STEP_GONE;
+}
+
+/* Log a failed login and keep its result for the session's end line. */
+static void
+pop3_note_failure(struct session *s, enum session_result r,
+    const char *reason)
+{
+	struct pop3 *st = s->proto_state;
+
+	session_log_login_failed(s, r, reason);
+	st->fail_result = r;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
 }
 
 /* The login failed: tell the device, drop the upstream, and let the
@@ -889,16 +1089,10 @@ pop3_login_failed(struct session *s, enum session_result r,
     const char *reply, const char *reason)
 {
 	struct pop3 *st = s->proto_state;
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "login_failed" },
-		{ "device", s->dev->name }, { "user", s->user },
-		{ "result", session_result_name(r) }, { "reason", reason },
-	};
 
-	log_fields(LOG_WARNING, f, nitems(f));
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+	pop3_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
+	pop3_token_clear(st);
 	st->up_listing = false;
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
@@ -916,6 +1110,7 @@ pop3_logged_in(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
+	pop3_token_clear(st);
 	st->fail_result = RESULT_OK;
 	session_lan_printf(s, "+OK Logged in");
 	pop3_enter_state(s, POP3_RELAY_COMMAND);
@@ -958,6 +1153,11 @@ pop3_timeout(struct session *s, enum session_timer t)
 {
 	struct pop3 *st = s->proto_state;
 
+	if (t == TIMER_UPSTREAM && st->state == POP3_UP_TOKEN) {
+		pop3_token_failed(s, "no token from the token endpoint in "
+		    "time");
+		return;
+	}
 	if (t == TIMER_UPSTREAM) {
 		pop3_upstream_failed(s, st->state == POP3_UP_CONNECT ?
 		    RESULT_UPSTREAM_UNREACHABLE : RESULT_UPSTREAM_ERROR,

@@ -1,12 +1,14 @@
-/* SASL PLAIN and LOGIN decoding, PLAIN encoding, base64. */
+/* SASL PLAIN and LOGIN decoding, PLAIN and XOAUTH2 encoding, base64. */
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "sasl.h"
+#include "util.h"
 
 #define SASL_B64_ALPHABET \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -171,6 +173,26 @@ sasl_plain_encode(const struct sasl_creds *creds, char *dst, size_t dstlen)
 	n = sasl_b64_encode(buf, ulen + plen + 2, dst, dstlen);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return n >= 0;
+}
+
+/* The XOAUTH2 initial response for user and token, heap-allocated. */
+char *
+sasl_xoauth2_encode(const char *user, const char *token)
+{
+	char *raw, *out;
+	size_t len, outlen;
+
+	len = (size_t)xasprintf(&raw, "user=%s\001auth=Bearer %s\001\001", user,
+	    token);
+	outlen = (len + 2) / 3 * 4 + 1;
+	out = xcalloc(1, outlen);
+	if (sasl_b64_encode(raw, len, out, outlen) < 0) {
+		free(out);
+		out = NULL;
+	}
+	OPENSSL_cleanse(raw, len);
+	free(raw);
+	return out;
 }
 
 /* Overwrite credentials so they do not linger in memory. */

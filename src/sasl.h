@@ -36,6 +36,9 @@ bool	sasl_login_decode(const char *text, size_t textlen, char *dst);
 /* Encode user and password as an AUTH PLAIN response (no authzid). */
 bool	sasl_plain_encode(const struct sasl_creds *creds, char *dst,
 	    size_t dstlen);
+/* The XOAUTH2 initial response for user and an access token: base64 of
+ * "user=" user ^A "auth=Bearer " token ^A ^A, heap-allocated. */
+char	*sasl_xoauth2_encode(const char *user, const char *token);
 /* Overwrite credentials so they do not linger in memory. */
 void	sasl_creds_clear(struct sasl_creds *creds);
 

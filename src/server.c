@@ -12,6 +12,7 @@
 #include "log.h"
 #include "msgid.h"
 #include "notify.h"
+#include "oauth.h"
 #include "privdrop.h"
 #include "server.h"
 #include "tls.h"
@@ -32,7 +33,8 @@ static void	server_report_device(const struct config *cfg,
 		    const struct device *dev, time_t now);
 
 /* Load a config, check that every listener's protocol is implemented,
- * and build its TLS contexts; NULL with errs filled on any error. */
+ * build its TLS contexts and load its OAuth2 credentials; NULL with errs
+ * filled on any error. */
 struct config *
 server_load_config(const char *path, struct config_errors *errs)
 {
@@ -47,7 +49,11 @@ server_load_config(const char *path, struct config_errors *errs)
 			    "%s is not supported by this version", cfg->file,
 			    cfg->listeners[i].line, cfg->listeners[i].name,
 			    proto_name(cfg->listeners[i].proto));
-	if (errs->n == before && tls_config_load(cfg, errs))
+	if (errs->n == before) {
+		tls_config_load(cfg, errs);
+		oauth_config_load(cfg, errs);
+	}
+	if (errs->n == before)
 		return cfg;
 	config_unref(cfg);
 	return NULL;
@@ -138,6 +144,7 @@ server_free(struct server *srv)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
 	listeners_close(srv);
 	notify_free(srv);
+	oauth_caches_free(srv);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);

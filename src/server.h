@@ -12,6 +12,7 @@
 #include "session.h"
 
 struct listener;
+struct oauth_cache;
 
 TAILQ_HEAD(session_list, session);
 
@@ -34,10 +35,12 @@ struct server {
 	struct event		*watchdog;	/* WATCHDOG=1, when asked for */
 	struct event		*status_timer;	/* STATUS= refresh, under systemd */
 	char			 status[256];	/* the last STATUS= text sent */
+	struct oauth_cache	*oauth_caches;	/* tokens, kept across reloads */
 };
 
 /* Load a config, check that every listener's protocol is implemented,
- * and build its TLS contexts; NULL with errs filled on any error. */
+ * build its TLS contexts and load its OAuth2 credentials; NULL with errs
+ * filled on any error. */
 struct config *server_load_config(const char *path,
 	    struct config_errors *errs);
 

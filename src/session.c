@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -15,6 +16,8 @@
 
 #include "log.h"
 #include "msgid.h"
+#include "oauth.h"
+#include "secret.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
@@ -79,6 +82,7 @@ static void	session_count_in(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
 static void	session_count_out(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
+static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
 
 /* Is there a state machine for this protocol? */
@@ -676,8 +680,40 @@ session_timercb(evutil_socket_t fd, short what, void *arg)
 	if (s->closing || s->dev == NULL)
 		session_close(s, s->closing ? s->result : RESULT_TIMEOUT,
 		    s->closing ? s->reason : "TLS handshake timed out");
+	else if (s->timer_kind == TIMER_DELAY)
+		session_lan_send_delayed(s);
 	else
 		s->ops->timeout(s, s->timer_kind);
+}
+
+/* Hold a line back for seconds with the device paused, then send it. */
+void
+session_lan_printf_delayed(struct session *s, unsigned seconds,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	free(s->delayed);
+	va_start(ap, fmt);
+	n = vasprintf(&s->delayed, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("vasprintf");
+	session_lan_pause(s, true);
+	session_arm_timer(s, TIMER_DELAY, seconds);
+}
+
+/* The held-back line is due: send it and read the device again. */
+static void
+session_lan_send_delayed(struct session *s)
+{
+	session_lan_printf(s, "%s", s->delayed);
+	free(s->delayed);
+	s->delayed = NULL;
+	session_set_timer(s, TIMER_PRELOGIN);
+	session_lan_pause(s, false);
+	s->ops->lan_input(s);
 }
 
 /* Record the authenticated user (escaped) for the log. */
@@ -685,6 +721,64 @@ void
 session_set_user(struct session *s, const char *user)
 {
 	log_escape(s->user, sizeof(s->user), user, strlen(user));
+}
+
+/* Log a failed login with the user and the reason. */
+void
+session_log_login_failed(struct session *s, enum session_result r,
+    const char *reason)
+{
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "login_failed" },
+		{ "device", s->dev->name }, { "user", s->user },
+		{ "result", session_result_name(r) }, { "reason", reason },
+	};
+
+	log_fields(LOG_WARNING, f, nitems(f));
+}
+
+/* Check an oauth2 device's login: its mailbox, then its secret. */
+bool
+session_device_login(const struct session *s, const struct sasl_creds *creds,
+    char *why, size_t len)
+{
+	const struct device *dev = s->dev;
+
+	if (dev->mailbox == NULL ||
+	    strcasecmp(creds->user, dev->mailbox) != 0) {
+		snprintf(why, len, "user is not the device's mailbox");
+		return false;
+	}
+	if (dev->secret_hash == NULL ||
+	    !secret_verify(dev->secret_hash, creds->pass)) {
+		snprintf(why, len, "wrong secret for device %s", dev->name);
+		return false;
+	}
+	return true;
+}
+
+/* Decode an XOAUTH2 error challenge for the log. */
+void
+session_xoauth2_challenge(char *dst, size_t len, const char *text)
+{
+	char json[1024];
+	long n = sasl_b64_decode(text, strlen(text), json, sizeof(json));
+
+	if (n < 0)
+		log_escape(dst, len, text, strlen(text));
+	else
+		log_escape(dst, len, json, (size_t)n);
+}
+
+/* The upstream refused the token: forget it and say what to check. */
+void
+session_token_refused(struct session *s, const char *token,
+    const char *reply, const char *challenge, char *why, size_t len)
+{
+	oauth_token_reject(s->server, s->cfg, token);
+	snprintf(why, len, "upstream refused the token for %s (check the "
+	    "service principal's mailbox permission): %s%s%s", s->user, reply,
+	    *challenge != '\0' ? "; " : "", challenge);
 }
 
 /* End the session once queued output has reached the device. */
@@ -759,5 +853,6 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	config_unref(s->cfg);
 	free(s->listener_name);
 	free(s->reason);
+	free(s->delayed);
 	free(s);
 }

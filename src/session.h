@@ -16,6 +16,8 @@
 #include "devices.h"
 #include "sasl.h"
 
+#define SESSION_LOGIN_DELAY	2	/* seconds before a local login refusal */
+
 struct server;
 struct session;
 struct upstream_dial;
@@ -42,6 +44,7 @@ enum session_timer {
 	TIMER_PRELOGIN,		/* device has not authenticated yet */
 	TIMER_IDLE,		/* device inactive after login */
 	TIMER_UPSTREAM,		/* waiting for the upstream */
+	TIMER_DELAY,		/* a refused login's reply is held back */
 };
 
 /* One connection: the LAN device or the upstream server. */
@@ -111,6 +114,7 @@ struct session {
 	bool			 draining;	/* shutdown already announced */
 	enum session_result	 result;
 	char			*reason;
+	char			*delayed;	/* reply held back, or NULL */
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
 	uint64_t		 bytes_in;	/* from the device */
@@ -181,8 +185,34 @@ void	session_set_timer(struct session *s, enum session_timer kind);
 void	session_arm_timer(struct session *s, enum session_timer kind,
 	    unsigned seconds);
 
+/* Hold a formatted line (CRLF added) back for seconds with the device's
+ * input paused, then send it, re-arm the pre-login timer and hand the
+ * device's input to the protocol again: the delay of a refused login. */
+void	session_lan_printf_delayed(struct session *s, unsigned seconds,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Record the authenticated user (escaped) for the log. */
 void	session_set_user(struct session *s, const char *user);
+/* Log a failed login (event=login_failed) with the user and reason. */
+void	session_log_login_failed(struct session *s, enum session_result r,
+	    const char *reason);
+
+/*
+ * Check a device's login in the oauth2 mode: the user must be the
+ * device's mailbox (case-insensitive) and the secret must match its hash.
+ * True if it may log in; else false with the reason to log in why.
+ */
+bool	session_device_login(const struct session *s,
+	    const struct sasl_creds *creds, char *why, size_t len);
+/* The text of an XOAUTH2 error challenge (base64 of a JSON status),
+ * decoded and escaped for the log; the text itself, escaped, if it is not
+ * base64. */
+void	session_xoauth2_challenge(char *dst, size_t len, const char *text);
+/* The upstream refused the relay's XOAUTH2 token: drop it from the token
+ * cache and write the reason to log (reply and challenge are escaped;
+ * challenge may be ""). */
+void	session_token_refused(struct session *s, const char *token,
+	    const char *reply, const char *challenge, char *why, size_t len);
 
 /* End the session once queued output has reached the device. */
 void	session_close_after_flush(struct session *s, enum session_result r,

@@ -1,4 +1,4 @@
-/* SMTP syntax: command verbs and reply lines. */
+/* SMTP syntax: command verbs, reply lines and the MAIL sender. */
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +7,8 @@
 #include "util.h"
 
 static bool	smtp_is_digit(char);
+static bool	smtp_is_print(unsigned char);
+static const char *smtp_addr_end(const char *p, bool bracketed);
 
 /* Every command verb the relay recognises. */
 static const struct {
@@ -67,4 +69,96 @@ static bool
 smtp_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+/* Tell whether c is printable ASCII, space included. */
+static bool
+smtp_is_print(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* Find the reverse-path of a MAIL argument, copy it, find the parameters. */
+bool
+smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
+    const char **params)
+{
+	const char *p, *end, *next;
+	bool bracketed;
+	size_t len;
+
+	if (strncasecmp(arg, "FROM:", 5) != 0)
+		return false;
+	p = arg + 5 + strspn(arg + 5, " ");
+	if ((bracketed = *p == '<')) {
+		p++;
+		if (*p == '@') {	/* a source route, to be ignored */
+			p += strcspn(p, ":<> ");
+			if (*p++ != ':')
+				return false;
+		}
+	}
+	if ((end = smtp_addr_end(p, bracketed)) == NULL)
+		return false;
+	len = (size_t)(end - p);
+	next = bracketed ? end + 1 : end;
+	if ((!bracketed && len == 0) || (*next != '\0' && *next != ' ') ||
+	    len >= addrlen)
+		return false;
+	memcpy(addr, p, len);
+	addr[len] = '\0';
+	*params = next + strspn(next, " ");
+	return true;
+}
+
+/*
+ * The end of an address starting at p: the closing ">" of a path in
+ * brackets, or the space or end of a bare address. NULL if a character is
+ * not allowed there or a path or quoted string is not closed.
+ */
+static const char *
+smtp_addr_end(const char *p, bool bracketed)
+{
+	bool quoted = false;
+	unsigned char c;
+
+	for (; *p != '\0'; p++) {
+		c = (unsigned char)*p;
+		if (!smtp_is_print(c))
+			return NULL;
+		if (quoted) {
+			if (c == '"')
+				quoted = false;
+			else if (c == '\\' &&
+			    !smtp_is_print((unsigned char)p[1]))
+				return NULL;
+			else if (c == '\\')
+				p++;
+		} else if (c == '"')
+			quoted = true;
+		else if (c == '>')
+			return bracketed ? p : NULL;
+		else if (c == ' ')
+			return bracketed ? NULL : p;
+		else if (c == '<')
+			return NULL;
+	}
+	return bracketed || quoted ? NULL : p;
+}
+
+/* Is sender one of the device's senders (or its mailbox, if none)? */
+bool
+smtp_sender_allowed(const char *sender, const char *mailbox,
+    char *const *senders, size_t nsenders)
+{
+	size_t i;
+
+	if (*sender == '\0')
+		return false;
+	if (nsenders == 0)
+		return mailbox != NULL && strcasecmp(sender, mailbox) == 0;
+	for (i = 0; i < nsenders; i++)
+		if (strcasecmp(sender, senders[i]) == 0)
+			return true;
+	return false;
 }

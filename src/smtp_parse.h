@@ -1,9 +1,11 @@
-/* SMTP syntax: command verbs and reply lines. */
+/* SMTP syntax: command verbs, reply lines and the MAIL sender. */
 #ifndef TLSRELAY_SMTP_PARSE_H
 #define TLSRELAY_SMTP_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#define SMTP_ADDR_MAX	257	/* bytes of an envelope address, NUL included */
 
 enum smtp_verb {
 	SMTP_VERB_UNKNOWN,
@@ -41,5 +43,24 @@ struct smtp_reply_line {
 /* Parse a reply line (no CRLF); false if it is not a valid reply line. */
 bool	smtp_parse_reply_line(const char *line, size_t len,
 	    struct smtp_reply_line *out);
+
+/*
+ * Parse the argument of MAIL ("FROM:<a@b> SIZE=10"): "FROM:" in any case,
+ * optional spaces (some devices send "FROM: <a@b>"), then the reverse-path
+ * in angle brackets, a source route ("<@r1,@r2:a@b>") dropped, or a bare
+ * address without them. addr gets the address ("" for the null sender
+ * "<>") and *params the ESMTP parameters after it ("" if none). False if
+ * malformed: no "FROM:", no address, an unterminated path or quoted
+ * string, a space, "<" or a control or 8-bit character outside a quoted
+ * local part, text glued to the path, or an address over addrlen - 1 bytes.
+ */
+bool	smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
+	    const char **params);
+
+/* May a device send from this address? It must be one of senders, or the
+ * mailbox when there are none, compared case-insensitively as a whole
+ * (local part and domain). The null sender never may. */
+bool	smtp_sender_allowed(const char *sender, const char *mailbox,
+	    char *const *senders, size_t nsenders);
 
 #endif

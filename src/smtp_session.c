@@ -6,8 +6,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <openssl/crypto.h>
 
 #include "log.h"
+#include "oauth.h"
 #include "sasl.h"
 #include "session.h"
 #include "smtp_parse.h"
@@ -15,16 +17,19 @@
 #include "util.h"
 
 #define SMTP_MAX_ERRORS		10	/* bad commands before 421 */
+#define SMTP_COMMAND_MAX	512	/* RFC 5321 command line, with CRLF */
 #define SMTP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
 #define SMTP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
-/* The login states SMTP_UP_CONNECT..SMTP_UP_AUTH must stay contiguous. */
+/* The login states SMTP_UP_TOKEN..SMTP_UP_XOAUTH2_ERROR must stay
+ * contiguous. */
 enum smtp_state {
 	SMTP_LAN_COMMAND,	/* device commands answered locally */
 	SMTP_LAN_AUTH_PLAIN,	/* "334 " sent, waiting for PLAIN data */
 	SMTP_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
 	SMTP_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
 	SMTP_LAN_STARTTLS,	/* "220" sent, LAN TLS handshake pending */
+	SMTP_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	SMTP_UP_CONNECT,	/* dialling the upstream */
 	SMTP_UP_GREETING,	/* waiting for the upstream's 220 */
 	SMTP_UP_EHLO,		/* EHLO sent before TLS */
@@ -34,6 +39,9 @@ enum smtp_state {
 	SMTP_UP_AUTH_LOGIN,	/* "AUTH LOGIN" sent, user name next */
 	SMTP_UP_AUTH_USER,	/* LOGIN user name sent, password next */
 	SMTP_UP_AUTH,		/* credentials sent, waiting for 235 */
+	SMTP_UP_XOAUTH2_CONT,	/* "AUTH XOAUTH2" sent, "334" expected */
+	SMTP_UP_XOAUTH2,	/* token sent: 235 or an error challenge */
+	SMTP_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
 	SMTP_RELAY_COMMAND,	/* waiting for the device's next command */
 	SMTP_RELAY_REPLY,	/* command forwarded, reply pending */
 	SMTP_RELAY_RSET_REPLY,	/* EHLO after login: our RSET's reply */
@@ -67,13 +75,18 @@ struct smtp {
 	bool		 up_starttls;	/* upstream capabilities */
 	bool		 up_plain;
 	bool		 up_login;
+	bool		 up_xoauth2;
+	struct oauth_request *token_req; /* the token being fetched */
+	char		*token;		/* for XOAUTH2, wiped once used */
+	char		*mail;		/* MAIL to send, its sender checked */
+	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	int		 reply_code;	/* of the reply being read */
 	char		 reply_text[256]; /* its first line, escaped */
 	bool		 body_line_start;
 	bool		 body_prev_crlf;
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
 	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[320];
+	char		 fail_reason[640];
 };
 
 typedef enum smtp_step (*smtp_lan_handler)(struct session *, const char *);
@@ -101,6 +114,7 @@ static enum smtp_step smtp_cmd_helo(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_ehlo(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_starttls(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_auth(struct session *s, const char *arg);
+static enum smtp_step smtp_cmd_mail(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_need_auth(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_rset(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_help(struct session *s, const char *arg);
@@ -109,12 +123,28 @@ static enum smtp_step smtp_cmd_quit(struct session *s, const char *arg);
 static bool	smtp_auth_allowed(const struct session *s);
 static enum smtp_step smtp_auth_line(struct session *s, const char *line);
 static enum smtp_step smtp_auth_collected(struct session *s);
+static enum smtp_step smtp_device_refused(struct session *s,
+		    const char *reason);
+static bool	smtp_sender_check(struct session *s, const char *arg,
+		    enum smtp_step *step);
+static void	smtp_token_get(struct session *s);
+static void	smtp_token_ready(void *arg, const char *token,
+		    const char *error);
+static void	smtp_token_failed(struct session *s, const char *reason);
+static void	smtp_token_clear(struct smtp *st);
+static void	smtp_up_login(struct session *s);
 static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
 static enum smtp_reply smtp_read_reply(struct session *s, bool forward);
 static void	smtp_note_capability(struct smtp *st, const char *text);
 static void	smtp_up_step(struct session *s);
-static void	smtp_up_login_reply(struct session *s);
+static void	smtp_up_login_reply(struct session *s, int code);
 static void	smtp_up_send_auth(struct session *s);
+static void	smtp_up_send_xoauth2(struct session *s);
+static void	smtp_up_xoauth2_challenge(struct session *s);
+static void	smtp_up_xoauth2_verdict(struct session *s, int code);
+static void	smtp_logged_in(struct session *s);
+static void	smtp_note_failure(struct session *s, enum session_result r,
+		    const char *reason);
 static void	smtp_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	smtp_relay_reply(struct session *s);
@@ -147,7 +177,7 @@ static const struct {
 	{ SMTP_VERB_EHLO, smtp_cmd_ehlo },
 	{ SMTP_VERB_STARTTLS, smtp_cmd_starttls },
 	{ SMTP_VERB_AUTH, smtp_cmd_auth },
-	{ SMTP_VERB_MAIL, smtp_cmd_need_auth },
+	{ SMTP_VERB_MAIL, smtp_cmd_mail },
 	{ SMTP_VERB_RCPT, smtp_cmd_need_auth },
 	{ SMTP_VERB_DATA, smtp_cmd_need_auth },
 	{ SMTP_VERB_BDAT, smtp_cmd_need_auth },
@@ -170,6 +200,7 @@ smtp_strstate(enum smtp_state state)
 	CASE(SMTP_LAN_AUTH_USER);
 	CASE(SMTP_LAN_AUTH_PASS);
 	CASE(SMTP_LAN_STARTTLS);
+	CASE(SMTP_UP_TOKEN);
 	CASE(SMTP_UP_CONNECT);
 	CASE(SMTP_UP_GREETING);
 	CASE(SMTP_UP_EHLO);
@@ -179,6 +210,9 @@ smtp_strstate(enum smtp_state state)
 	CASE(SMTP_UP_AUTH_LOGIN);
 	CASE(SMTP_UP_AUTH_USER);
 	CASE(SMTP_UP_AUTH);
+	CASE(SMTP_UP_XOAUTH2_CONT);
+	CASE(SMTP_UP_XOAUTH2);
+	CASE(SMTP_UP_XOAUTH2_ERROR);
 	CASE(SMTP_RELAY_COMMAND);
 	CASE(SMTP_RELAY_REPLY);
 	CASE(SMTP_RELAY_RSET_REPLY);
@@ -228,13 +262,15 @@ smtp_refuse(struct session *s, bool temporary, const char *why)
 		    why);
 }
 
-/* Wipe the credentials and free the SMTP state. */
+/* Wipe the credentials and token, and free the SMTP state. */
 static void
 smtp_free(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
+	smtp_token_clear(st);
+	free(st->mail);
 	free(st->line);
 	free(st);
 	s->proto_state = NULL;
@@ -407,7 +443,7 @@ smtp_send_ehlo_reply(struct session *s, bool logged_in)
 	session_lan_printf(s, "250-%s", name);
 	if (!logged_in && s->lan.ssl == NULL && s->cfg->lan_ctx != NULL)
 		session_lan_printf(s, "250-STARTTLS");
-	if (!logged_in && smtp_auth_allowed(s))
+	if (!logged_in && s->dev->auth != AUTH_RELAY && smtp_auth_allowed(s))
 		session_lan_printf(s, "250-AUTH PLAIN LOGIN");
 	session_lan_printf(s, "250-SIZE");
 	session_lan_printf(s, "250-8BITMIME");
@@ -461,6 +497,9 @@ smtp_cmd_auth(struct session *s, const char *arg)
 	const char *ir = strchr(arg, ' ');
 	size_t mechlen = ir != NULL ? (size_t)(ir - arg) : strlen(arg);
 
+	if (s->dev->auth == AUTH_RELAY)
+		return smtp_error(s, "503 5.7.0 This device sends mail without "
+		    "AUTH");
 	if (!st->helo)
 		return smtp_error(s, "503 5.5.1 Send EHLO first");
 	if (!smtp_auth_allowed(s))
@@ -524,24 +563,175 @@ smtp_auth_line(struct session *s, const char *line)
 	return smtp_auth_collected(s);
 }
 
-/* Credentials are in: dial the upstream and log in there with them. */
+/*
+ * Credentials are in. Pass-through: log in upstream with them. oauth2:
+ * check them here, then log in upstream as the device's mailbox.
+ */
 static enum smtp_step
 smtp_auth_collected(struct session *s)
 {
 	struct smtp *st = s->proto_state;
+	char why[128];
 
-	session_set_user(s, st->creds.user);
-	st->up_starttls = st->up_plain = st->up_login = false;
-	smtp_enter_state(s, SMTP_UP_CONNECT);
-	upstream_dial(s);
+	if (s->dev->auth == AUTH_PASSTHROUGH) {
+		session_set_user(s, st->creds.user);
+		smtp_up_login(s);
+		return STEP_WAIT;
+	}
+	session_set_user(s, s->dev->mailbox);
+	if (!session_device_login(s, &st->creds, why, sizeof(why)))
+		return smtp_device_refused(s, why);
+	sasl_creds_clear(&st->creds);
+	smtp_token_get(s);
 	return STEP_WAIT;
 }
 
-/* Commands that need a login first. */
+/* The relay itself refused the device's login: log it now, answer after
+ * a delay, and touch nothing upstream. */
+static enum smtp_step
+smtp_device_refused(struct session *s, const char *reason)
+{
+	struct smtp *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	smtp_note_failure(s, RESULT_AUTH_FAILED, reason);
+	smtp_enter_state(s, SMTP_LAN_COMMAND);
+	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "535 5.7.8 "
+	    "Authentication credentials invalid");
+	return STEP_WAIT;
+}
+
+/* MAIL before login: it starts the upstream login of a relay device;
+ * any other device must authenticate first. */
+static enum smtp_step
+smtp_cmd_mail(struct session *s, const char *arg)
+{
+	struct smtp *st = s->proto_state;
+	enum smtp_step step;
+
+	if (s->dev->auth != AUTH_RELAY)
+		return smtp_cmd_need_auth(s, arg);
+	if (!st->helo)
+		return smtp_error(s, "503 5.5.1 Send EHLO first");
+	session_set_user(s, s->dev->mailbox);
+	if (!smtp_sender_check(s, arg, &step))
+		return step;
+	smtp_token_get(s);
+	return STEP_WAIT;
+}
+
+/*
+ * Check the sender of a MAIL command from an oauth2 or relay device: true
+ * with the command to send upstream in st->mail, else the device has its
+ * answer and *step says how to go on.
+ */
+static bool
+smtp_sender_check(struct session *s, const char *arg, enum smtp_step *step)
+{
+	struct smtp *st = s->proto_state;
+	const struct device *dev = s->dev;
+	char addr[SMTP_ADDR_MAX], esc[SMTP_ADDR_MAX * 4];
+	char why[sizeof(esc) + 128];
+	const char *params;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "sender_refused" },
+		{ "device", dev->name }, { "user", s->user },
+		{ "sender", esc }, { "reason", why },
+	};
+
+	if (!smtp_parse_mail_from(arg, addr, sizeof(addr), &params)) {
+		*step = smtp_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return false;
+	}
+	if (!smtp_sender_allowed(addr, dev->mailbox, dev->senders,
+	    dev->nsenders)) {
+		log_escape(esc, sizeof(esc), addr, strlen(addr));
+		snprintf(why, sizeof(why), "sender <%s> not allowed for device "
+		    "%s", esc, dev->name);
+		log_fields(LOG_WARNING, f, nitems(f));
+		session_lan_printf(s, "550 5.7.1 Sender <%s> not allowed for "
+		    "device %s", addr, dev->name);
+		*step = STEP_MORE;
+		return false;
+	}
+	free(st->mail);
+	xasprintf(&st->mail, "MAIL FROM:<%s>%s%s", addr,
+	    *params != '\0' ? " " : "", params);
+	return true;
+}
+
+/* Ask for the token to log in upstream as the device's mailbox. */
+static void
+smtp_token_get(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	smtp_enter_state(s, SMTP_UP_TOKEN);
+	session_set_timer(s, TIMER_UPSTREAM);
+	st->token_req = oauth_token_get(s->server, s->cfg, smtp_token_ready,
+	    s);
+}
+
+/* The token endpoint answered: dial the upstream, or fail for now. */
+static void
+smtp_token_ready(void *arg, const char *token, const char *error)
+{
+	struct session *s = arg;
+	struct smtp *st = s->proto_state;
+	char why[400];
+
+	st->token_req = NULL;
+	if (token == NULL) {
+		snprintf(why, sizeof(why), "no token from the token endpoint: "
+		    "%s", error != NULL ? error : "unknown error");
+		smtp_token_failed(s, why);
+		return;
+	}
+	st->token = xstrdup(token);
+	smtp_up_login(s);
+}
+
+/* No token: a temporary error for the device. */
+static void
+smtp_token_failed(struct session *s, const char *reason)
+{
+	smtp_login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 Temporary "
+	    "authentication failure, try again later", reason);
+}
+
+/* Wipe the token and abandon a token request in flight. */
+static void
+smtp_token_clear(struct smtp *st)
+{
+	if (st->token_req != NULL) {
+		oauth_request_cancel(st->token_req);
+		st->token_req = NULL;
+	}
+	if (st->token != NULL) {
+		OPENSSL_clear_free(st->token, strlen(st->token));
+		st->token = NULL;
+	}
+}
+
+/* Dial the upstream to log in there. */
+static void
+smtp_up_login(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	st->up_starttls = st->up_plain = st->up_login = st->up_xoauth2 = false;
+	smtp_enter_state(s, SMTP_UP_CONNECT);
+	upstream_dial(s);
+}
+
+/* Commands that need a login first (a relay device: a MAIL first). */
 static enum smtp_step
 smtp_cmd_need_auth(struct session *s, const char *arg)
 {
 	(void)arg;
+	if (s->dev->auth == AUTH_RELAY)
+		return smtp_error(s, "503 5.5.1 Bad sequence of commands: send "
+		    "MAIL first");
 	return smtp_error(s, "530 5.7.0 Authentication required");
 }
 
@@ -559,8 +749,11 @@ static enum smtp_step
 smtp_cmd_help(struct session *s, const char *arg)
 {
 	(void)arg;
-	session_lan_printf(s, "214 2.0.0 Authenticate with AUTH PLAIN or "
-	    "AUTH LOGIN, then send mail");
+	if (s->dev->auth == AUTH_RELAY)
+		session_lan_printf(s, "214 2.0.0 Send mail without AUTH");
+	else
+		session_lan_printf(s, "214 2.0.0 Authenticate with AUTH PLAIN "
+		    "or AUTH LOGIN, then send mail");
 	return STEP_MORE;
 }
 
@@ -655,6 +848,8 @@ smtp_note_capability(struct smtp *st, const char *text)
 			st->up_plain = true;
 		else if (strcasecmp(word, "LOGIN") == 0)
 			st->up_login = true;
+		else if (strcasecmp(word, "XOAUTH2") == 0)
+			st->up_xoauth2 = true;
 	}
 }
 
@@ -664,7 +859,8 @@ smtp_upstream_input(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
-	if (st->state == SMTP_UP_CONNECT || st->state == SMTP_UP_TLS)
+	if (st->state == SMTP_UP_TOKEN || st->state == SMTP_UP_CONNECT ||
+	    st->state == SMTP_UP_TLS)
 		return;		/* nothing is due yet */
 	if (smtp_logging_in(st->state))
 		smtp_up_step(s);
@@ -672,11 +868,11 @@ smtp_upstream_input(struct session *s)
 		smtp_relay_reply(s);
 }
 
-/* States of the upstream login, from dialling to the AUTH verdict. */
+/* States of the upstream login, from the token to the AUTH verdict. */
 static bool
 smtp_logging_in(enum smtp_state state)
 {
-	return state >= SMTP_UP_CONNECT && state <= SMTP_UP_AUTH;
+	return state >= SMTP_UP_TOKEN && state <= SMTP_UP_XOAUTH2_ERROR;
 }
 
 /* Read a login-phase reply and act on it. */
@@ -684,6 +880,7 @@ static void
 smtp_up_step(struct session *s)
 {
 	struct smtp *st = s->proto_state;
+	int code;
 
 	switch (smtp_read_reply(s, false)) {
 	case REPLY_PARTIAL:
@@ -693,18 +890,18 @@ smtp_up_step(struct session *s)
 		    "upstream sent an invalid reply");
 		return;
 	case REPLY_DONE:
-		smtp_up_login_reply(s);
+		code = st->reply_code;
 		st->reply_code = 0;
+		smtp_up_login_reply(s, code);
 		return;
 	}
 }
 
 /* Act on a complete reply during the upstream login. */
 static void
-smtp_up_login_reply(struct session *s)
+smtp_up_login_reply(struct session *s, int code)
 {
 	struct smtp *st = s->proto_state;
-	int code = st->reply_code;
 	char why[400];
 
 	switch (st->state) {
@@ -746,12 +943,7 @@ smtp_up_login_reply(struct session *s)
 		return;
 	case SMTP_UP_AUTH:
 		if (code == 235) {
-			sasl_creds_clear(&st->creds);
-			session_lan_printf(s, "235 2.7.0 Authentication "
-			    "successful");
-			smtp_enter_state(s, SMTP_RELAY_COMMAND);
-			session_set_timer(s, TIMER_IDLE);
-			smtp_lan_input(s);
+			smtp_logged_in(s);
 			return;
 		}
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
@@ -762,6 +954,21 @@ smtp_up_login_reply(struct session *s)
 		else
 			smtp_login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 "
 			    "Temporary authentication failure", why);
+		return;
+	case SMTP_UP_XOAUTH2_CONT:
+		if (code != 334)
+			break;
+		smtp_up_send_xoauth2(s);
+		return;
+	case SMTP_UP_XOAUTH2:
+		if (code == 334) {
+			smtp_up_xoauth2_challenge(s);
+			return;
+		}
+		smtp_up_xoauth2_verdict(s, code);
+		return;
+	case SMTP_UP_XOAUTH2_ERROR:
+		smtp_up_xoauth2_verdict(s, code);
 		return;
 	default:
 		fatalx("smtp: login reply in state %s",
@@ -781,6 +988,10 @@ smtp_up_send_auth(struct session *s)
 
 	switch (st->state) {
 	case SMTP_UP_EHLO_TLS:
+		if (s->dev->auth != AUTH_PASSTHROUGH) {
+			smtp_up_send_xoauth2(s);
+			return;
+		}
 		if (st->up_plain) {
 			sasl_plain_encode(&st->creds, b64, sizeof(b64));
 			session_up_printf(s, "AUTH PLAIN %s", b64);
@@ -812,6 +1023,114 @@ smtp_up_send_auth(struct session *s)
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
 
+/*
+ * Log in upstream as the device's mailbox with the token: as an initial
+ * response if the AUTH command fits the SMTP command line limit (RFC 4954
+ * forbids it otherwise), else after the upstream's "334".
+ */
+static void
+smtp_up_send_xoauth2(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+	enum smtp_state next = SMTP_UP_XOAUTH2;
+	char *ir;
+
+	if (st->state == SMTP_UP_EHLO_TLS && !st->up_xoauth2) {
+		smtp_upstream_failed(s, RESULT_UPSTREAM_ERROR,
+		    "upstream does not offer AUTH XOAUTH2");
+		return;
+	}
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+		fatalx("smtp: cannot encode the XOAUTH2 response");
+	if (st->state == SMTP_UP_XOAUTH2_CONT)
+		session_up_printf(s, "%s", ir);
+	else if (strlen("AUTH XOAUTH2 \r\n") + strlen(ir) <= SMTP_COMMAND_MAX)
+		session_up_printf(s, "AUTH XOAUTH2 %s", ir);
+	else {
+		session_up_printf(s, "AUTH XOAUTH2");
+		next = SMTP_UP_XOAUTH2_CONT;
+	}
+	OPENSSL_clear_free(ir, strlen(ir));
+	st->challenge[0] = '\0';
+	smtp_enter_state(s, next);
+}
+
+/* An XOAUTH2 error challenge: keep it for the log, answer it with an
+ * empty line to get the refusal. */
+static void
+smtp_up_xoauth2_challenge(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+	struct smtp_reply_line rl;
+
+	if (smtp_parse_reply_line(st->line, strlen(st->line), &rl))
+		session_xoauth2_challenge(st->challenge,
+		    sizeof(st->challenge), rl.text);
+	session_up_printf(s, "%s", "");
+	smtp_enter_state(s, SMTP_UP_XOAUTH2_ERROR);
+}
+
+/* The upstream's verdict on the token: a permanent refusal drops it from
+ * the cache and points the admin at the mailbox permission. */
+static void
+smtp_up_xoauth2_verdict(struct session *s, int code)
+{
+	struct smtp *st = s->proto_state;
+	char why[640];
+
+	if (code == 235) {
+		smtp_logged_in(s);
+		return;
+	}
+	if (code < 500) {
+		snprintf(why, sizeof(why), "upstream refused the login: %s",
+		    st->reply_text);
+		smtp_login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 "
+		    "Temporary authentication failure", why);
+		return;
+	}
+	session_token_refused(s, st->token, st->reply_text, st->challenge,
+	    why, sizeof(why));
+	smtp_login_failed(s, RESULT_AUTH_FAILED, st->mail != NULL ?
+	    "535 5.7.8 Upstream refused the relay's login for this device" :
+	    "535 5.7.8 Authentication credentials invalid", why);
+}
+
+/* Logged in upstream: the device gets 235, or a relay device's MAIL goes
+ * upstream and the device gets the answer to it. */
+static void
+smtp_logged_in(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	smtp_token_clear(st);
+	if (st->mail != NULL) {
+		session_up_printf(s, "%s", st->mail);
+		free(st->mail);
+		st->mail = NULL;
+		smtp_enter_state(s, SMTP_RELAY_REPLY);
+		session_set_timer(s, TIMER_UPSTREAM);
+		return;
+	}
+	session_lan_printf(s, "235 2.7.0 Authentication successful");
+	smtp_enter_state(s, SMTP_RELAY_COMMAND);
+	session_set_timer(s, TIMER_IDLE);
+	smtp_lan_input(s);
+}
+
+/* Log a failed login and keep its result for the session's end line. */
+static void
+smtp_note_failure(struct session *s, enum session_result r,
+    const char *reason)
+{
+	struct smtp *st = s->proto_state;
+
+	session_log_login_failed(s, r, reason);
+	st->fail_result = r;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+}
+
 /* The upstream refused the login: tell the device, drop the upstream, and
  * let the device try again or quit. */
 static void
@@ -819,16 +1138,12 @@ smtp_login_failed(struct session *s, enum session_result r,
     const char *reply, const char *reason)
 {
 	struct smtp *st = s->proto_state;
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "login_failed" },
-		{ "device", s->dev->name }, { "user", s->user },
-		{ "result", session_result_name(r) }, { "reason", reason },
-	};
 
-	log_fields(LOG_WARNING, f, nitems(f));
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
+	smtp_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
+	smtp_token_clear(st);
+	free(st->mail);
+	st->mail = NULL;
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
 	side_close(&s->up);
@@ -869,6 +1184,11 @@ smtp_timeout(struct session *s, enum session_timer t)
 {
 	struct smtp *st = s->proto_state;
 
+	if (t == TIMER_UPSTREAM && st->state == SMTP_UP_TOKEN) {
+		smtp_token_failed(s, "no token from the token endpoint in "
+		    "time");
+		return;
+	}
 	if (t == TIMER_UPSTREAM) {
 		smtp_upstream_failed(s, st->state == SMTP_UP_CONNECT ?
 		    RESULT_UPSTREAM_UNREACHABLE : RESULT_UPSTREAM_ERROR,
@@ -898,10 +1218,15 @@ smtp_relay_command(struct session *s, const char *line)
 	const char *arg;
 	enum smtp_verb verb = smtp_parse_verb(line, &arg);
 	enum smtp_state next = SMTP_RELAY_REPLY;
+	enum smtp_step step;
 
 	switch (verb) {
-	case SMTP_VERB_STARTTLS:
 	case SMTP_VERB_AUTH:
+		if (s->dev->auth == AUTH_RELAY)
+			return smtp_error(s, "503 5.7.0 This device sends mail "
+			    "without AUTH");
+		/* FALLTHROUGH */
+	case SMTP_VERB_STARTTLS:
 		return smtp_error(s, "503 5.5.1 Already authenticated");
 	case SMTP_VERB_BDAT:
 		return smtp_error(s, "502 5.5.1 BDAT not supported");
@@ -918,6 +1243,17 @@ smtp_relay_command(struct session *s, const char *line)
 	case SMTP_VERB_QUIT:
 		next = SMTP_RELAY_QUIT_REPLY;
 		session_up_printf(s, "%s", line);
+		break;
+	case SMTP_VERB_MAIL:
+		if (s->dev->auth == AUTH_PASSTHROUGH) {
+			session_up_printf(s, "%s", line);
+			break;
+		}
+		if (!smtp_sender_check(s, arg, &step))
+			return step;
+		session_up_printf(s, "%s", st->mail);
+		free(st->mail);
+		st->mail = NULL;
 		break;
 	default:
 		session_up_printf(s, "%s", line);

@@ -14,6 +14,8 @@ main(void)
 	srunner_add_suite(runner, devices_suite());
 	srunner_add_suite(runner, log_suite());
 	srunner_add_suite(runner, sasl_suite());
+	srunner_add_suite(runner, secret_suite());
+	srunner_add_suite(runner, oauth_suite());
 	srunner_add_suite(runner, smtp_parse_suite());
 	srunner_add_suite(runner, pop3_parse_suite());
 	srunner_add_suite(runner, imap_parse_suite());

@@ -446,6 +446,75 @@ START_TEST(test_full_devices)
 }
 END_TEST
 
+/* The oauth2 section: tenant put into token_url, paths resolved. */
+START_TEST(test_oauth2_main)
+{
+	struct config *cfg = good_load("oauth2.conf");
+	const struct oauth_conf *oc = &cfg->oauth2;
+	char *dir = good_dir(), *want;
+
+	ck_assert(oc->configured);
+	ck_assert_str_eq(oc->tenant, "contoso.onmicrosoft.com");
+	ck_assert_str_eq(oc->client_id, "00000000-1111-2222-3333-444444444444");
+	xasprintf(&want, "%s/client-secret", dir);
+	ck_assert_str_eq(oc->client_secret_file, want);
+	free(want);
+	ck_assert_ptr_null(oc->certificate);
+	ck_assert_ptr_null(oc->key);
+	ck_assert_str_eq(oc->token_url, "https://login.example.org/"
+	    "contoso.onmicrosoft.com/oauth2/contoso.onmicrosoft.com/token");
+	ck_assert_str_eq(oc->scope,
+	    "https://outlook.office365.com/.default offline_access");
+	ck_assert_str_eq(oc->ca_file, "/etc/tlsrelay/login-ca.pem");
+	ck_assert_ptr_null(cfg->oauth_ctx);
+	ck_assert_ptr_null(cfg->oauth_secret);
+	config_unref(cfg);
+	cfg = good_load("oauth2-cert.conf");
+	oc = &cfg->oauth2;
+	ck_assert_ptr_null(oc->client_secret_file);
+	xasprintf(&want, "%s/keys/app.key", dir);
+	ck_assert_str_eq(oc->key, want);
+	free(want);
+	ck_assert_str_eq(oc->token_url, "https://login.microsoftonline.com/"
+	    "contoso.onmicrosoft.com/oauth2/v2.0/token");
+	ck_assert_str_eq(oc->scope, "https://outlook.office365.com/.default");
+	ck_assert_ptr_null(oc->ca_file);
+	config_unref(cfg);
+	cfg = good_load("minimal.conf");
+	ck_assert(!cfg->oauth2.configured);
+	ck_assert_ptr_null(cfg->oauth2.token_url);
+	config_unref(cfg);
+	free(dir);
+}
+END_TEST
+
+/* Devices of each auth mode keep their mailbox, hash and senders. */
+START_TEST(test_oauth2_devices)
+{
+	struct config *cfg = good_load("oauth2.conf");
+	const struct device *d = cfg->devices;
+
+	ck_assert_uint_eq(cfg->ndevices, 4);
+	ck_assert_int_eq(d[0].auth, AUTH_OAUTH2);
+	ck_assert_str_eq(d[0].mailbox, "scanner@contoso.example");
+	ck_assert_int_eq(strncmp(d[0].secret_hash, "$y$j9T$", 7), 0);
+	ck_assert_uint_eq(d[0].nsenders, 2);
+	ck_assert_str_eq(d[0].senders[0], "scanner@contoso.example");
+	ck_assert_str_eq(d[0].senders[1], "noreply@contoso.example");
+	ck_assert_int_eq(d[1].auth, AUTH_RELAY);
+	ck_assert_str_eq(d[1].mailbox, "ups@contoso.example");
+	ck_assert_ptr_null(d[1].secret_hash);
+	ck_assert_uint_eq(d[1].nsenders, 0);
+	ck_assert_ptr_null(d[1].senders);
+	ck_assert_int_eq(d[2].auth, AUTH_OAUTH2);
+	ck_assert_int_eq(strncmp(d[2].secret_hash, "$6$", 3), 0);
+	ck_assert_int_eq(d[3].auth, AUTH_PASSTHROUGH);
+	ck_assert_ptr_null(d[3].mailbox);
+	ck_assert_ptr_null(d[3].secret_hash);
+	config_unref(cfg);
+}
+END_TEST
+
 /* A file with two errors in two files reports exactly both. */
 START_TEST(test_all_errors_reported)
 {
@@ -507,6 +576,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_name(PROTO_IMAP), "imap");
 	ck_assert_str_eq(proto_name(PROTO_COUNT), "unknown");
 	ck_assert_str_eq(auth_mode_name(AUTH_PASSTHROUGH), "passthrough");
+	ck_assert_str_eq(auth_mode_name(AUTH_OAUTH2), "oauth2");
+	ck_assert_str_eq(auth_mode_name(AUTH_RELAY), "relay");
 	ck_assert_str_eq(tls_version_name(TLS1_VERSION), "TLSv1");
 	ck_assert_str_eq(tls_version_name(TLS1_1_VERSION), "TLSv1.1");
 	ck_assert_str_eq(tls_version_name(TLS1_2_VERSION), "TLSv1.2");
@@ -548,6 +619,8 @@ config_suite(void)
 	tcase_add_test(tc, test_full_main);
 	tcase_add_test(tc, test_full_listeners);
 	tcase_add_test(tc, test_full_devices);
+	tcase_add_test(tc, test_oauth2_main);
+	tcase_add_test(tc, test_oauth2_devices);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_errors_clear);

@@ -370,7 +370,10 @@ START_TEST(test_response_caps)
 	static const char greet[] = "* OK [CAPABILITY IMAP4rev1 SASL-IR "
 	    "LITERAL+ STARTTLS AUTH=PLAIN] Dovecot ready.";
 	static const char list[] = "* CAPABILITY imap4rev1 logindisabled "
-	    "AUTH=PLAINX AUTH=LOGIN";
+	    "AUTH=PLAINX AUTH=LOGIN AUTH=XOAUTH2X";
+	static const char exo[] = "* CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN "
+	    "AUTH=XOAUTH2 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE "
+	    "LITERAL+";
 	struct imap_response r;
 
 	ck_assert(imap_parse_response(greet, strlen(greet), &r));
@@ -381,6 +384,9 @@ START_TEST(test_response_caps)
 	ck_assert_int_eq(r.status, IMAP_STATUS_CAPABILITY);
 	ck_assert(r.has_caps);
 	ck_assert_uint_eq(r.caps, IMAP_CAP_IMAP4REV1 | IMAP_CAP_LOGINDISABLED);
+	ck_assert(imap_parse_response(exo, strlen(exo), &r));
+	ck_assert_uint_eq(r.caps, IMAP_CAP_IMAP4REV1 | IMAP_CAP_AUTH_PLAIN |
+	    IMAP_CAP_AUTH_XOAUTH2 | IMAP_CAP_SASL_IR | IMAP_CAP_LITERALPLUS);
 	ck_assert(imap_parse_response("* OK ready", 10, &r));
 	ck_assert(!r.has_caps);
 }

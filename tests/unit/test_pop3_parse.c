@@ -339,12 +339,13 @@ START_TEST(test_capa_lines)
 	pop3_parse_capa_line("SASL LOGIN", &c);
 	pop3_parse_capa_line("IMPLEMENTATION Dovecot", &c);
 	pop3_parse_capa_line("STLSX", &c);
+	pop3_parse_capa_line("SASL XOAUTH2X OAUTHBEARER", &c);
 	ck_assert(c.top && c.uidl);
-	ck_assert(!c.sasl_plain && !c.stls && !c.user);
+	ck_assert(!c.sasl_plain && !c.sasl_xoauth2 && !c.stls && !c.user);
 	pop3_parse_capa_line("SASL  xoauth2 plain", &c);
 	pop3_parse_capa_line("STLS", &c);
 	pop3_parse_capa_line("USER", &c);
-	ck_assert(c.sasl_plain && c.stls && c.user);
+	ck_assert(c.sasl_plain && c.sasl_xoauth2 && c.stls && c.user);
 }
 END_TEST
 

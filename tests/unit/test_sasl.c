@@ -1,5 +1,6 @@
-/* Unit tests for sasl.c: base64, PLAIN and LOGIN. */
+/* Unit tests for sasl.c: base64, PLAIN, LOGIN and XOAUTH2. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sasl.h"
@@ -283,6 +284,28 @@ START_TEST(test_plain_encode)
 }
 END_TEST
 
+/* XOAUTH2 encodes user and token as the published example does. */
+START_TEST(test_xoauth2_encode)
+{
+	char *b64, raw[256];
+	long len;
+
+	b64 = sasl_xoauth2_encode("someuser@example.com",
+	    "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+	ck_assert_ptr_nonnull(b64);
+	ck_assert_str_eq(b64, "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJl"
+	    "YXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0"
+	    "Q2cBAQ==");
+	free(b64);
+	b64 = sasl_xoauth2_encode("a@b", "t");
+	len = sasl_b64_decode(b64, strlen(b64), raw, sizeof raw);
+	ck_assert_int_eq(len, 24);
+	ck_assert_int_eq(memcmp(raw, "user=a@b\001auth=Bearer t\001\001", 24),
+	    0);
+	free(b64);
+}
+END_TEST
+
 /* Build the SASL suite. */
 Suite *
 sasl_suite(void)
@@ -313,6 +336,10 @@ sasl_suite(void)
 	tcase_add_test(tc, test_b64_decode_room);
 	tcase_add_test(tc, test_b64_encode_room);
 	tcase_add_test(tc, test_b64_round_trip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("xoauth2");
+	tcase_add_test(tc, test_xoauth2_encode);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,4 +1,4 @@
-/* Unit tests for smtp_parse.c: command verbs and reply lines. */
+/* Unit tests for smtp_parse.c: command verbs, reply lines, MAIL senders. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +10,8 @@
 static void	assert_verb(const char *, enum smtp_verb, const char *);
 static void	assert_reply(const char *, int, bool, const char *);
 static void	assert_bad_reply(const char *);
+static void	assert_mail(const char *, const char *, const char *);
+static void	assert_bad_mail(const char *);
 
 /* Parse line and compare its verb and argument. */
 static void
@@ -43,6 +45,31 @@ assert_bad_reply(const char *line)
 
 	ck_assert_msg(!smtp_parse_reply_line(line, strlen(line), &r),
 	    "accepted \"%s\"", line);
+}
+
+/* Parse a valid MAIL argument and compare the address and parameters. */
+static void
+assert_mail(const char *arg, const char *addr, const char *params)
+{
+	char got[SMTP_ADDR_MAX];
+	const char *rest = NULL;
+
+	ck_assert_msg(smtp_parse_mail_from(arg, got, sizeof(got), &rest),
+	    "refused \"%s\"", arg);
+	ck_assert_str_eq(got, addr);
+	ck_assert_ptr_nonnull(rest);
+	ck_assert_str_eq(rest, params);
+}
+
+/* Check that a MAIL argument is refused. */
+static void
+assert_bad_mail(const char *arg)
+{
+	char got[SMTP_ADDR_MAX];
+	const char *rest;
+
+	ck_assert_msg(!smtp_parse_mail_from(arg, got, sizeof(got), &rest),
+	    "accepted \"%s\"", arg);
 }
 
 /* Every verb is recognised, with or without an argument. */
@@ -151,6 +178,116 @@ START_TEST(test_reply_length)
 }
 END_TEST
 
+/* The reverse-path in its usual forms, with and without parameters. */
+START_TEST(test_mail_valid)
+{
+	assert_mail("FROM:<scanner@example.org>", "scanner@example.org", "");
+	assert_mail("from:<a@b>", "a@b", "");
+	assert_mail("FROM:<a@b> SIZE=1000 BODY=8BITMIME", "a@b",
+	    "SIZE=1000 BODY=8BITMIME");
+	assert_mail("FROM:<a@b>  AUTH=<>", "a@b", "AUTH=<>");
+	assert_mail("FROM:<>", "", "");
+	assert_mail("FROM:<> SIZE=10", "", "SIZE=10");
+	assert_mail("FROM:<@relay1,@relay2:a@b>", "a@b", "");
+	assert_mail("FROM:<\"john doe\"@example.org>",
+	    "\"john doe\"@example.org", "");
+	assert_mail("FROM:<\"a>b\\\"c\"@x>", "\"a>b\\\"c\"@x", "");
+	assert_mail("FROM:<a@[192.0.2.1]>", "a@[192.0.2.1]", "");
+}
+END_TEST
+
+/* Forms legacy devices send: a space after the colon, no brackets. */
+START_TEST(test_mail_legacy)
+{
+	assert_mail("FROM: <copier@example.org>", "copier@example.org", "");
+	assert_mail("FROM:  <a@b> SIZE=5", "a@b", "SIZE=5");
+	assert_mail("FROM:copier@example.org", "copier@example.org", "");
+	assert_mail("FROM: copier@example.org SIZE=5", "copier@example.org",
+	    "SIZE=5");
+}
+END_TEST
+
+/* Malformed arguments are refused. */
+START_TEST(test_mail_invalid)
+{
+	static const char *const bad[] = {
+		"", "FROM", "FROM:", "FROM: ", "TO:<a@b>", "FROM <a@b>",
+		"FROM:<a@b", "FROM:<a@b>x", "FROM:<a@b>SIZE=1", "FROM:<a b@c>",
+		"FROM:<a<b@c>", "FROM:<\"a@b>", "FROM:<a@b\tc>",
+		"FROM:<a@b\x80>", "FROM:<a@\x01b>", "FROM:a@b>",
+		"FROM:<@relay:a@b", "FROM:<@relay a@b>", "FROM:<@relay>",
+		"FROM:\"a b@c", "FROM:<\"a\\\x01\"@b>", "FROM:<\"a\\",
+		"FROM:<<a@b>>",
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(bad); i++)
+		assert_bad_mail(bad[i]);
+}
+END_TEST
+
+/* An address must leave room for its NUL. */
+START_TEST(test_mail_length)
+{
+	char arg[600], want[SMTP_ADDR_MAX], addr[8];
+	const char *rest;
+
+	ck_assert(smtp_parse_mail_from("FROM:<abc@efg>", addr, sizeof(addr),
+	    &rest));
+	ck_assert_str_eq(addr, "abc@efg");
+	ck_assert(!smtp_parse_mail_from("FROM:<abc@efgh>", addr, sizeof(addr),
+	    &rest));
+	ck_assert(!smtp_parse_mail_from("FROM:abc@efgh", addr, sizeof(addr),
+	    &rest));
+	memset(arg, 'a', sizeof(arg));
+	memcpy(arg, "FROM:<", 6);
+	memcpy(arg + 6 + SMTP_ADDR_MAX, ">", 2);
+	assert_bad_mail(arg);
+	memcpy(arg + 6 + SMTP_ADDR_MAX - 1, ">", 2);
+	memset(want, 'a', sizeof(want) - 1);
+	want[sizeof(want) - 1] = '\0';
+	assert_mail(arg, want, "");
+}
+END_TEST
+
+/* The device's senders, or its mailbox when it has none. */
+START_TEST(test_sender_allowed)
+{
+	static char *const senders[] = {
+		"scanner@example.org", "Alerts@Example.ORG",
+	};
+
+	ck_assert(smtp_sender_allowed("box@example.org", "box@example.org",
+	    NULL, 0));
+	ck_assert(smtp_sender_allowed("BOX@Example.Org", "box@example.org",
+	    NULL, 0));
+	ck_assert(!smtp_sender_allowed("other@example.org", "box@example.org",
+	    NULL, 0));
+	ck_assert(!smtp_sender_allowed("box@example.org.evil",
+	    "box@example.org", NULL, 0));
+	ck_assert(!smtp_sender_allowed("a@b", NULL, NULL, 0));
+	ck_assert(smtp_sender_allowed("scanner@example.org", "box@example.org",
+	    senders, nitems(senders)));
+	ck_assert(smtp_sender_allowed("alerts@example.org", "box@example.org",
+	    senders, nitems(senders)));
+	ck_assert(!smtp_sender_allowed("box@example.org", "box@example.org",
+	    senders, nitems(senders)));
+	ck_assert(!smtp_sender_allowed("scanner@example.or", "box@example.org",
+	    senders, nitems(senders)));
+}
+END_TEST
+
+/* The null sender is never allowed: devices do not bounce. */
+START_TEST(test_sender_null)
+{
+	static char *const senders[] = { "" };
+
+	ck_assert(!smtp_sender_allowed("", "box@example.org", NULL, 0));
+	ck_assert(!smtp_sender_allowed("", "", NULL, 0));
+	ck_assert(!smtp_sender_allowed("", "box@example.org", senders, 1));
+}
+END_TEST
+
 /* Build the SMTP parsing suite. */
 Suite *
 smtp_parse_suite(void)
@@ -169,6 +306,15 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_reply_valid);
 	tcase_add_test(tc, test_reply_invalid);
 	tcase_add_test(tc, test_reply_length);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("senders");
+	tcase_add_test(tc, test_mail_valid);
+	tcase_add_test(tc, test_mail_legacy);
+	tcase_add_test(tc, test_mail_invalid);
+	tcase_add_test(tc, test_mail_length);
+	tcase_add_test(tc, test_sender_allowed);
+	tcase_add_test(tc, test_sender_null);
 	suite_add_tcase(s, tc);
 	return s;
 }

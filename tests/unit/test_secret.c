@@ -1,0 +1,97 @@
+/* Unit tests for secret.c: crypt(3) hashes of per-device secrets. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "suites.h"
+
+/* The SHA-crypt specification's test vector for SHA-512, 5000 rounds. */
+#define SHA512_VECTOR	"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/" \
+	"O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+#define SHA512_SECRET	"Hello world!"
+/* A yescrypt hash of "secret" made by libxcrypt. */
+#define YESCRYPT_VECTOR	"$y$j9T$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU." \
+	"J5tVnQlIsCdwzJdS7P0nL4"
+
+/* A new hash is yescrypt, valid, and verifies only its own secret. */
+START_TEST(test_hash_verify)
+{
+	char *hash = secret_hash("copier secret 1");
+	char *again = secret_hash("copier secret 1");
+
+	ck_assert_ptr_nonnull(hash);
+	ck_assert_ptr_nonnull(again);
+	ck_assert_int_eq(strncmp(hash, "$y$", 3), 0);
+	ck_assert_str_ne(hash, again);
+	ck_assert(secret_hash_valid(hash));
+	ck_assert(secret_verify(hash, "copier secret 1"));
+	ck_assert(secret_verify(again, "copier secret 1"));
+	ck_assert(!secret_verify(hash, "copier secret 2"));
+	ck_assert(!secret_verify(hash, "copier secret 1 "));
+	ck_assert(!secret_verify(hash, ""));
+	free(hash);
+	free(again);
+}
+END_TEST
+
+/* SHA-512 crypt hashes made elsewhere verify. */
+START_TEST(test_sha512_vector)
+{
+	ck_assert(secret_hash_valid(SHA512_VECTOR));
+	ck_assert(secret_verify(SHA512_VECTOR, SHA512_SECRET));
+	ck_assert(!secret_verify(SHA512_VECTOR, "Hello world"));
+}
+END_TEST
+
+/* Anything but a whole yescrypt or SHA-512 hash is refused. */
+START_TEST(test_invalid_hashes)
+{
+	static const char *const bad[] = {
+		"",
+		"secret",
+		"$1$abc$OGyl6dDvZCDiGmIVbeuCq/",	/* MD5 */
+		"xx0NJ9PLmx6UE",			/* DES */
+		"$2b$10$abcdefghijklmnopqrstuu",	/* bcrypt: not ours */
+		"$y$",
+		"$y$j9T$",
+		"$y$j9T$l5K/tetyiP2dtXyXkUAOt/",
+		"$y$j9T$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU",
+		"$y$j9T$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0nL4x",
+		"$y$j9T$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0n!4",
+		"$y$zzz$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0nL4",
+		"$6$saltstring$",
+		"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl",
+		"$6$rounds=abc$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/"
+		    "O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+		" " SHA512_VECTOR,
+	};
+	size_t i;
+
+	ck_assert(secret_hash_valid(YESCRYPT_VECTOR));
+	ck_assert(secret_verify(YESCRYPT_VECTOR, "secret"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!secret_hash_valid(bad[i]), "accepted '%s'",
+		    bad[i]);
+		ck_assert(!secret_verify(bad[i], ""));
+	}
+	ck_assert(!secret_verify("$1$abc$OGyl6dDvZCDiGmIVbeuCq/", "x"));
+}
+END_TEST
+
+/* Build the secret suite. */
+Suite *
+secret_suite(void)
+{
+	Suite *s = suite_create("secret");
+	TCase *tc = tcase_create("crypt");
+
+	tcase_add_test(tc, test_hash_verify);
+	tcase_add_test(tc, test_sha512_vector);
+	tcase_add_test(tc, test_invalid_hashes);
+	suite_add_tcase(s, tc);
+	return s;
+}
