@@ -1,0 +1,33 @@
+"""oauth2 device over SMTP at TLS 1.0: the relay checks the device secret,
+gets one app token and sends XOAUTH2 to Postfix; the second session reuses
+the cached token."""
+
+from harness.oauth import MAILBOX, oauth_case, oauth_device, smtp_send, \
+    token_lines
+
+
+def client(ctx):
+    smtp_send(ctx, "smtps")
+    second = ctx.msgid + "-starttls"
+    smtp_send(ctx, "smtp", msgid=second)
+    ctx.check(ctx.postfix.wait_message(second, 20),
+              "the STARTTLS session's message was not delivered")
+    ctx.check(len(token_lines(ctx, "token_ok")) == 1,
+              "expected one event=token_ok line, log has %r"
+              % token_lines(ctx, "token_ok"))
+    ctx.check(ctx.tokens.token_requests()[0].credential == "secret",
+              "the token request did not use the client secret")
+
+
+CASE = oauth_case(
+    "oauth2 device, SMTPS and STARTTLS at TLS 1.0 -> XOAUTH2 to Postfix, "
+    "delivered; 1 token request for 2 sessions",
+    client,
+    devices=[oauth_device("mfp-oauth")],
+    delivered=True,
+    token_requests=1,
+    upstream_connections=2,
+    log={"event": "end", "result": "ok", "messages": "1",
+         "device": "mfp-oauth", "protocol": "smtp", "user": MAILBOX,
+         "lan_tls": "TLSv1", "upstream_tls": {"TLSv1.2", "TLSv1.3"}},
+)

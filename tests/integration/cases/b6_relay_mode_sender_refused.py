@@ -1,0 +1,30 @@
+"""relay mode: an envelope sender that is not the mailbox (senders
+unset) gets 550 5.7.1 at MAIL FROM; nothing goes upstream."""
+
+from harness.oauth import oauth_case, oauth_device
+
+
+def client(ctx):
+    s, greeting = ctx.smtp("smtp")
+    ctx.expect_code(greeting, 220, "greeting")
+    ctx.ehlo(s)
+    code, text = s.docmd("MAIL", "FROM:<intruder@example.test>")
+    ctx.check(code == 550 and text.startswith(b"5.7.1"),
+              "MAIL FROM a sender not allowed: %d %r" % (code, text))
+    code, text = s.docmd("RCPT", "TO:<inbox@example.test>")
+    ctx.check(code >= 500, "RCPT after a refused MAIL: %d %r"
+              % (code, text))
+    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+
+
+CASE = oauth_case(
+    "relay mode: MAIL FROM a sender not in senders -> 550 5.7.1, no token "
+    "request, no upstream connection",
+    client,
+    devices=[oauth_device("ups-relay", auth="relay")],
+    delivered=False,
+    token_requests=0,
+    upstream_connections=0,
+    log={"event": "end", "messages": "0", "device": "ups-relay",
+         "protocol": "smtp"},
+)

@@ -1,0 +1,24 @@
+"""The token endpoint presents a certificate for another name: the relay
+must not send its secret there (no HTTP request arrives) and devices get a
+temporary failure."""
+
+from harness.oauth import oauth_case, oauth_device, smtp_login, \
+    wait_token_line
+
+
+def client(ctx):
+    ctx.tokens.use_certificate(ctx.pki.wrongname)
+    s, reply = smtp_login(ctx)
+    ctx.expect_code(reply, 454, "AUTH, token endpoint with a wrong name")
+    wait_token_line(ctx, "token_failed")
+    ctx.check(ctx.tokens.tls_failures, "the relay did not even try TLS")
+
+
+CASE = oauth_case(
+    "token endpoint certificate for wrong.example -> 454, no token request "
+    "(secret not sent), event=token_failed",
+    client,
+    devices=[oauth_device("mfp-oauth")],
+    delivered=False,
+    token_requests=0,
+)

@@ -1,0 +1,33 @@
+"""A client secret file readable by others is a configuration error: the
+check mode names the file and the daemon does not start."""
+
+import os
+
+from harness.oauth import oauth_case, oauth_device
+
+
+def client(ctx):
+    path = ctx.relay.settings["oauth2"]["client_secret_file"]
+    status, output = ctx.relay.run_check()
+    ctx.check(status == 0 and "configuration OK" in output,
+              "mode 0600: exit %d: %s" % (status, output.strip()))
+    os.chmod(path, 0o644)
+    status, output = ctx.relay.run_check()
+    ctx.check(status != 0 and path in output,
+              "mode 0644: expected an error naming %s, got exit %d: %s"
+              % (path, status, output.strip()))
+    status = ctx.relay.run_once()
+    ctx.check(status not in (0, None), "daemon with a world-readable "
+              "secret file: exit status %r" % status)
+    ctx.check(ctx.tokens.secret not in output, "the secret is in the "
+              "check output")
+
+
+CASE = oauth_case(
+    "client_secret_file readable by others -> -t fails naming the file, "
+    "daemon does not start",
+    client,
+    devices=[oauth_device("mfp-oauth")],
+    start=False,
+    token_requests=0,
+)
