@@ -5,11 +5,15 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "secret.h"
 #include "util.h"
 
 #define SECRET_METHOD	"$y$"	/* yescrypt, libxcrypt's default cost */
+#define SECRET_REMEMBERED 256	/* verified secrets kept as HMACs */
 #define SECRET_ALPHABET	"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"abcdefghijklmnopqrstuvwxyz"
 
@@ -22,7 +26,25 @@ static const struct {
 	{ "$6$", 86 },		/* SHA-512 crypt */
 };
 
+/*
+ * Secrets that passed crypt(3), kept as HMAC-SHA256(key, hash NUL secret)
+ * under a per-process random key: a device that logs in again with the
+ * right secret costs an HMAC instead of a yescrypt run on the event loop.
+ * A wrong secret never matches and always pays for crypt(3).
+ */
+static struct {
+	char		*hash;
+	unsigned char	 mac[32];
+} remembered[SECRET_REMEMBERED];
+static unsigned char	 remember_key[32];
+static bool		 remember_keyed;
+static size_t		 remember_next;
+
 static size_t	 secret_method_hash_len(const char *hash);
+static bool	 secret_mac(const char *hash, const char *secret,
+		    unsigned char mac[32]);
+static bool	 secret_remembered(const char *hash, const unsigned char *mac);
+static void	 secret_remember(const char *hash, const unsigned char *mac);
 static char	*secret_crypt(const char *secret, const char *setting,
 		    struct crypt_data *cd);
 
@@ -50,17 +72,71 @@ secret_hash_valid(const char *hash)
 bool
 secret_verify(const char *hash, const char *secret)
 {
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	struct crypt_data *cd;
+	unsigned char mac[32];
 	const char *out;
 	size_t len = strlen(hash);
-	bool ok;
+	bool have_mac = secret_mac(hash, secret, mac), ok;
 
+	if (have_mac && secret_remembered(hash, mac))
+		return true;
+	cd = xcalloc(1, sizeof(*cd));
 	ok = secret_method_hash_len(hash) != 0 &&
 	    (out = secret_crypt(secret, hash, cd)) != NULL &&
 	    strlen(out) == len && CRYPTO_memcmp(out, hash, len) == 0;
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
+	if (ok && have_mac)
+		secret_remember(hash, mac);
+	OPENSSL_cleanse(mac, sizeof(mac));
 	return ok;
+}
+
+/* HMAC-SHA256 of hash NUL secret under the process's random key. */
+static bool
+secret_mac(const char *hash, const char *secret, unsigned char mac[32])
+{
+	size_t hlen = strlen(hash), slen = strlen(secret);
+	unsigned char *data = xcalloc(1, hlen + 1 + slen);
+	unsigned int maclen = 0;
+	bool ok;
+
+	if (!remember_keyed)
+		remember_keyed = RAND_bytes(remember_key,
+		    sizeof(remember_key)) == 1;
+	memcpy(data, hash, hlen);
+	memcpy(data + hlen + 1, secret, slen);
+	ok = remember_keyed && HMAC(EVP_sha256(), remember_key,
+	    sizeof(remember_key), data, hlen + 1 + slen, mac, &maclen) != NULL
+	    && maclen == 32;
+	OPENSSL_cleanse(data, hlen + 1 + slen);
+	free(data);
+	return ok;
+}
+
+/* Was this secret already verified against this hash? */
+static bool
+secret_remembered(const char *hash, const unsigned char *mac)
+{
+	size_t i;
+
+	for (i = 0; i < SECRET_REMEMBERED; i++)
+		if (remembered[i].hash != NULL &&
+		    strcmp(remembered[i].hash, hash) == 0 &&
+		    CRYPTO_memcmp(remembered[i].mac, mac, 32) == 0)
+			return true;
+	return false;
+}
+
+/* Keep a verified secret's HMAC, replacing the oldest entry when full. */
+static void
+secret_remember(const char *hash, const unsigned char *mac)
+{
+	size_t i = remember_next++ % SECRET_REMEMBERED;
+
+	free(remembered[i].hash);
+	remembered[i].hash = xstrdup(hash);
+	memcpy(remembered[i].mac, mac, 32);
 }
 
 /* A new yescrypt hash of secret, heap-allocated; NULL on failure. */

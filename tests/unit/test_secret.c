@@ -35,6 +35,25 @@ START_TEST(test_hash_verify)
 }
 END_TEST
 
+/* A remembered verification is tied to its hash and its exact secret. */
+START_TEST(test_remembered_verification)
+{
+	char *a = secret_hash("scanner-a"), *b = secret_hash("scanner-b");
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		ck_assert(secret_verify(a, "scanner-a"));
+		ck_assert(secret_verify(b, "scanner-b"));
+		ck_assert(!secret_verify(a, "scanner-b"));
+		ck_assert(!secret_verify(b, "scanner-a"));
+		ck_assert(!secret_verify(a, "scanner-"));
+		ck_assert(!secret_verify(a, "scanner-aa"));
+	}
+	free(a);
+	free(b);
+}
+END_TEST
+
 /* SHA-512 crypt hashes made elsewhere verify. */
 START_TEST(test_sha512_vector)
 {
@@ -90,6 +109,7 @@ secret_suite(void)
 	TCase *tc = tcase_create("crypt");
 
 	tcase_add_test(tc, test_hash_verify);
+	tcase_add_test(tc, test_remembered_verification);
 	tcase_add_test(tc, test_sha512_vector);
 	tcase_add_test(tc, test_invalid_hashes);
 	suite_add_tcase(s, tc);
