@@ -151,6 +151,10 @@ static void	smtp_relay_reply(struct session *s);
 static void	smtp_log_message(struct session *s, int code);
 static enum smtp_step smtp_relay_command(struct session *s, const char *line);
 static enum smtp_step smtp_body_step(struct session *s);
+static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
+static enum smtp_step smtp_body_partial(struct session *s, size_t n);
+static enum smtp_step smtp_body_line(struct session *s, size_t len,
+		    size_t tlen, bool crlf);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 static bool	smtp_logging_in(enum smtp_state state);
 
@@ -1338,64 +1342,97 @@ smtp_log_message(struct session *s, int code)
 }
 
 /*
- * Move body bytes to the upstream, line by line. Only CRLF "." CRLF ends
- * the message; a bare LF is sent as CRLF, and a "." line that a bare LF
- * would otherwise turn into an end marker is dot-stuffed, so the relay
- * and the upstream always agree on where the message ends.
+ * Move body bytes to the upstream, line by line. A line ends at CRLF, at a
+ * bare LF or at a bare CR; the last two are sent as CRLF. Only CRLF "."
+ * CRLF ends the message, and any other "." line is dot-stuffed, so the
+ * relay and the upstream always agree on where the message ends (no SMTP
+ * smuggling, whatever the upstream makes of bare line endings).
  */
 static enum smtp_step
 smtp_body_step(struct session *s)
 {
-	struct smtp *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	struct evbuffer *out = bufferevent_get_output(s->up.bev);
-	size_t avail = evbuffer_get_length(in), len;
-	struct evbuffer_ptr lf, before;
-	unsigned char head[3], last;
-	bool cr;
+	size_t avail = evbuffer_get_length(in), end;
+	struct evbuffer_ptr at;
+	unsigned char c[2];
 
 	if (avail == 0)
 		return STEP_WAIT;
-	lf = evbuffer_search(in, "\n", 1, NULL);
-	if (lf.pos < 0) {
-		/* A partial line: keep a possible end marker or CR back. */
-		evbuffer_copyout(in, head, 1);
-		if (st->body_line_start && head[0] == '.' && avail < 3)
-			return STEP_WAIT;
-		evbuffer_ptr_set(in, &before, avail - 1, EVBUFFER_PTR_SET);
-		evbuffer_copyout_from(in, &before, &last, 1);
-		len = avail - (last == '\r');
-		if (len == 0)
-			return STEP_WAIT;
-		evbuffer_remove_buffer(in, out, len);
-		st->body_line_start = false;
-		return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
+	if ((end = smtp_body_eol(in, avail)) == avail)
+		return smtp_body_partial(s, avail);
+	evbuffer_ptr_set(in, &at, end, EVBUFFER_PTR_SET);
+	if (evbuffer_copyout_from(in, &at, c, 2) < 2) {
+		if (c[0] == '\n')
+			return smtp_body_line(s, end, 1, false);
+		/* A CR last: an LF may follow. */
+		return end > 0 ? smtp_body_partial(s, end) : STEP_WAIT;
 	}
-	len = (size_t)lf.pos + 1;
-	cr = false;
-	if (lf.pos > 0) {
-		evbuffer_ptr_set(in, &before, lf.pos - 1, EVBUFFER_PTR_SET);
-		evbuffer_copyout_from(in, &before, &last, 1);
-		cr = last == '\r';
+	if (c[0] == '\r' && c[1] == '\n')
+		return smtp_body_line(s, end, 2, true);
+	return smtp_body_line(s, end, 1, false);
+}
+
+/* The offset of the first CR or LF in the body input, or avail if none. */
+static size_t
+smtp_body_eol(struct evbuffer *in, size_t avail)
+{
+	struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL), cr;
+
+	cr = evbuffer_search_range(in, "\r", 1, NULL, lf.pos >= 0 ? &lf : NULL);
+	if (cr.pos >= 0)
+		return (size_t)cr.pos;
+	return lf.pos >= 0 ? (size_t)lf.pos : avail;
+}
+
+/* Forward n bytes of a line whose end has not arrived yet; a lone "." at
+ * the start of a line waits, as it may become an end marker. */
+static enum smtp_step
+smtp_body_partial(struct session *s, size_t n)
+{
+	struct smtp *st = s->proto_state;
+	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
+	unsigned char first;
+
+	evbuffer_copyout(in, &first, 1);
+	if (st->body_line_start && first == '.' && n == 1)
+		return STEP_WAIT;
+	evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev), n);
+	st->body_line_start = false;
+	return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
+}
+
+/* Forward one complete line of len bytes ended by tlen bytes (CRLF when
+ * crlf), as CRLF; recognise the end marker and dot-stuff lone dots. */
+static enum smtp_step
+smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
+{
+	struct smtp *st = s->proto_state;
+	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
+	struct evbuffer *out = bufferevent_get_output(s->up.bev);
+	unsigned char first = 0;
+	bool dot;
+
+	if (len > 0)
+		evbuffer_copyout(in, &first, 1);
+	dot = st->body_line_start && len == 1 && first == '.';
+	if (dot && crlf && st->body_prev_crlf) {
+		evbuffer_drain(in, len + tlen);
+		evbuffer_add(out, ".\r\n", 3);
+		smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
+		session_set_timer(s, TIMER_UPSTREAM);
+		return STEP_WAIT;
 	}
-	evbuffer_copyout(in, head, len < 3 ? len : 3);
-	if (st->body_line_start && head[0] == '.' && len == 2u + cr) {
-		evbuffer_drain(in, len);
-		if (cr && st->body_prev_crlf) {
-			evbuffer_add(out, ".\r\n", 3);
-			smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
-			session_set_timer(s, TIMER_UPSTREAM);
-			return STEP_WAIT;
-		}
+	if (dot) {
+		evbuffer_drain(in, len + tlen);
 		evbuffer_add(out, "..\r\n", 4);
-	} else if (cr)
-		evbuffer_remove_buffer(in, out, len);
+	} else if (crlf)
+		evbuffer_remove_buffer(in, out, len + tlen);
 	else {
-		evbuffer_remove_buffer(in, out, len - 1);
-		evbuffer_drain(in, 1);
+		evbuffer_remove_buffer(in, out, len);
+		evbuffer_drain(in, tlen);
 		evbuffer_add(out, "\r\n", 2);
 	}
 	st->body_line_start = true;
-	st->body_prev_crlf = cr;
+	st->body_prev_crlf = crlf;
 	return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
 }
