@@ -69,8 +69,6 @@ struct imap {
 	struct sasl_creds creds;
 	unsigned	 up_caps;	/* IMAP_CAP_* of the upstream */
 	bool		 up_caps_known;
-	struct oauth_request *token_req; /* the token being fetched */
-	char		*token;		/* for XOAUTH2, wiped once used */
 	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	unsigned	 up_seq;	/* numbers the relay's own tags */
 	char		 up_tag[16];	/* the relay's command in progress */
@@ -135,10 +133,8 @@ static enum imap_step imap_auth_collected(struct session *s);
 static enum imap_step imap_device_refused(struct session *s,
 		    const char *reason);
 static void	imap_token_get(struct session *s);
-static void	imap_token_ready(void *arg, const char *token,
-		    const char *error);
+static void	imap_token_ready(struct session *s, const char *error);
 static void	imap_token_failed(struct session *s, const char *reason);
-static void	imap_token_clear(struct imap *st);
 static void	imap_up_login(struct session *s);
 static enum imap_step imap_up_line(struct session *s);
 static enum imap_step imap_up_response(struct session *s,
@@ -181,6 +177,7 @@ const struct proto_ops imap_ops = {
 	.upstream_ready = imap_upstream_ready,
 	.upstream_input = imap_upstream_input,
 	.upstream_failed = imap_upstream_failed,
+	.token_ready = imap_token_ready,
 	.timeout = imap_timeout,
 	.shutdown = imap_shutdown,
 	.free = imap_free,
@@ -280,14 +277,14 @@ imap_refuse(struct session *s, bool temporary, const char *why)
 		session_lan_printf(s, "* BYE %s %s", s->cfg->server_name, why);
 }
 
-/* Wipe the credentials and token, and free the IMAP state. */
+/* Wipe the credentials and free the IMAP state (session_close wipes
+ * the token). */
 static void
 imap_free(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	imap_token_clear(st);
 	OPENSSL_cleanse(st->cmd, st->cmd_size);
 	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
 	OPENSSL_cleanse(st->line, st->line_size);
@@ -789,31 +786,18 @@ imap_device_refused(struct session *s, const char *reason)
 static void
 imap_token_get(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
 	imap_enter_state(s, IMAP_UP_TOKEN);
-	session_set_timer(s, TIMER_UPSTREAM);
-	st->token_req = oauth_token_get(s->server, s->cfg, imap_token_ready,
-	    s);
+	session_token_get(s);
 }
 
-/* The token endpoint answered: dial the upstream, or fail for now. */
+/* The token request ended: dial the upstream, or fail for now. */
 static void
-imap_token_ready(void *arg, const char *token, const char *error)
+imap_token_ready(struct session *s, const char *error)
 {
-	struct session *s = arg;
-	struct imap *st = s->proto_state;
-	char why[400];
-
-	st->token_req = NULL;
-	if (token == NULL) {
-		snprintf(why, sizeof(why), "no token from the token endpoint: "
-		    "%s", error != NULL ? error : "unknown error");
-		imap_token_failed(s, why);
-		return;
-	}
-	st->token = xstrdup(token);
-	imap_up_login(s);
+	if (error != NULL)
+		imap_token_failed(s, error);
+	else
+		imap_up_login(s);
 }
 
 /* No token: a temporary error for the device. */
@@ -822,20 +806,6 @@ imap_token_failed(struct session *s, const char *reason)
 {
 	imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
 	    "Temporary authentication failure, try again later", reason);
-}
-
-/* Wipe the token and abandon a token request in flight. */
-static void
-imap_token_clear(struct imap *st)
-{
-	if (st->token_req != NULL) {
-		oauth_request_cancel(st->token_req);
-		st->token_req = NULL;
-	}
-	if (st->token != NULL) {
-		OPENSSL_clear_free(st->token, strlen(st->token));
-		st->token = NULL;
-	}
 }
 
 /* Dial the upstream to log in there. */
@@ -1112,7 +1082,7 @@ imap_up_send_xoauth2(struct session *s)
 		imap_enter_state(s, IMAP_UP_XOAUTH2_CONT);
 		return;
 	}
-	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, s->token)) == NULL)
 		fatalx("imap: cannot encode the XOAUTH2 response");
 	if (st->state == IMAP_UP_XOAUTH2_CONT)
 		session_up_printf(s, "%s", ir);
@@ -1194,8 +1164,8 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {
-		if (st->token != NULL)
-			session_token_refused(s, st->token, text,
+		if (s->token != NULL)
+			session_token_refused(s, s->token, text,
 			    st->challenge, why, sizeof(why));
 		imap_login_failed(s, RESULT_AUTH_FAILED, "NO "
 		    "[AUTHENTICATIONFAILED] Authentication failed.", why);
@@ -1243,7 +1213,7 @@ imap_login_failed(struct session *s, enum session_result r,
 
 	imap_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
-	imap_token_clear(st);
+	session_token_clear(s);
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
 	side_close(&s->up);
@@ -1261,7 +1231,7 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	imap_token_clear(st);
+	session_token_clear(s);
 	st->fail_result = RESULT_OK;
 	session_lan_printf(s, "%s %s", st->tag, r->rest);
 	imap_enter_state(s, IMAP_RELAY);

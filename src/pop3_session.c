@@ -61,8 +61,6 @@ struct pop3 {
 	bool		 have_user;	/* USER accepted, PASS may follow */
 	struct sasl_creds creds;
 	struct pop3_caps up_caps;	/* the upstream's CAPA answer */
-	struct oauth_request *token_req; /* the token being fetched */
-	char		*token;		/* for XOAUTH2, wiped once used */
 	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	bool		 up_listing;	/* reading the lines of that answer */
 	char		 reply_text[256]; /* last upstream status, escaped */
@@ -121,10 +119,8 @@ static enum pop3_step pop3_auth_collected(struct session *s);
 static enum pop3_step pop3_device_refused(struct session *s,
 		    const char *reason);
 static void	pop3_token_get(struct session *s);
-static void	pop3_token_ready(void *arg, const char *token,
-		    const char *error);
+static void	pop3_token_ready(struct session *s, const char *error);
 static void	pop3_token_failed(struct session *s, const char *reason);
-static void	pop3_token_clear(struct pop3 *st);
 static void	pop3_up_login(struct session *s);
 static void	pop3_send_capa(struct session *s);
 static void	pop3_up_step(struct session *s);
@@ -159,6 +155,7 @@ const struct proto_ops pop3_ops = {
 	.upstream_ready = pop3_upstream_ready,
 	.upstream_input = pop3_upstream_input,
 	.upstream_failed = pop3_upstream_failed,
+	.token_ready = pop3_token_ready,
 	.timeout = pop3_timeout,
 	.shutdown = pop3_shutdown,
 	.free = pop3_free,
@@ -269,14 +266,14 @@ pop3_refuse(struct session *s, bool temporary, const char *why)
 		session_lan_printf(s, "-ERR %s %s", s->cfg->server_name, why);
 }
 
-/* Wipe the credentials and token, and free the POP3 state. */
+/* Wipe the credentials and free the POP3 state (session_close wipes
+ * the token). */
 static void
 pop3_free(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	pop3_token_clear(st);
 	OPENSSL_cleanse(st->line, st->line_size);
 	free(st->line);
 	free(st);
@@ -674,31 +671,18 @@ pop3_device_refused(struct session *s, const char *reason)
 static void
 pop3_token_get(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
-
 	pop3_enter_state(s, POP3_UP_TOKEN);
-	session_set_timer(s, TIMER_UPSTREAM);
-	st->token_req = oauth_token_get(s->server, s->cfg, pop3_token_ready,
-	    s);
+	session_token_get(s);
 }
 
-/* The token endpoint answered: dial the upstream, or fail for now. */
+/* The token request ended: dial the upstream, or fail for now. */
 static void
-pop3_token_ready(void *arg, const char *token, const char *error)
+pop3_token_ready(struct session *s, const char *error)
 {
-	struct session *s = arg;
-	struct pop3 *st = s->proto_state;
-	char why[400];
-
-	st->token_req = NULL;
-	if (token == NULL) {
-		snprintf(why, sizeof(why), "no token from the token endpoint: "
-		    "%s", error != NULL ? error : "unknown error");
-		pop3_token_failed(s, why);
-		return;
-	}
-	st->token = xstrdup(token);
-	pop3_up_login(s);
+	if (error != NULL)
+		pop3_token_failed(s, error);
+	else
+		pop3_up_login(s);
 }
 
 /* No token: a temporary error for the device. */
@@ -707,20 +691,6 @@ pop3_token_failed(struct session *s, const char *reason)
 {
 	pop3_login_failed(s, RESULT_UPSTREAM_ERROR, "-ERR [SYS/TEMP] "
 	    "Temporary authentication failure, try again later", reason);
-}
-
-/* Wipe the token and abandon a token request in flight. */
-static void
-pop3_token_clear(struct pop3 *st)
-{
-	if (st->token_req != NULL) {
-		oauth_request_cancel(st->token_req);
-		st->token_req = NULL;
-	}
-	if (st->token != NULL) {
-		OPENSSL_clear_free(st->token, strlen(st->token));
-		st->token = NULL;
-	}
 }
 
 /* Dial the upstream to log in there. */
@@ -1002,10 +972,9 @@ pop3_up_send_plain(struct session *s)
 static enum pop3_step
 pop3_up_send_xoauth2(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
 	char *ir;
 
-	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, s->token)) == NULL)
 		fatalx("pop3: cannot encode the XOAUTH2 response");
 	session_up_printf(s, "%s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
@@ -1062,8 +1031,8 @@ pop3_login_refused(struct session *s, const char *text)
 			return STEP_GONE;
 		}
 	}
-	if (st->token != NULL)
-		session_token_refused(s, st->token, st->reply_text,
+	if (s->token != NULL)
+		session_token_refused(s, s->token, st->reply_text,
 		    st->challenge, why, sizeof(why));
 	pop3_login_failed(s, RESULT_AUTH_FAILED, "-ERR [AUTH] Authentication "
 	    "failed", why);
@@ -1092,7 +1061,7 @@ pop3_login_failed(struct session *s, enum session_result r,
 
 	pop3_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
-	pop3_token_clear(st);
+	session_token_clear(s);
 	st->up_listing = false;
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
@@ -1110,7 +1079,7 @@ pop3_logged_in(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	pop3_token_clear(st);
+	session_token_clear(s);
 	st->fail_result = RESULT_OK;
 	session_lan_printf(s, "+OK Logged in");
 	pop3_enter_state(s, POP3_RELAY_COMMAND);

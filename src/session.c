@@ -73,6 +73,8 @@ static int	session_days_left(const struct session *s, char *sunset,
 static void	session_lan_attach(struct session *s);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
+static void	session_token_cb(void *arg, const char *token,
+		    const char *error);
 static void	session_lan_drained(struct session *s);
 static void	session_lan_readcb(struct bufferevent *bev, void *arg);
 static void	session_lan_writecb(struct bufferevent *bev, void *arg);
@@ -770,6 +772,46 @@ session_xoauth2_challenge(char *dst, size_t len, const char *text)
 		log_escape(dst, len, json, (size_t)n);
 }
 
+/* Ask for an XOAUTH2 token (arming the upstream timer). */
+void
+session_token_get(struct session *s)
+{
+	session_set_timer(s, TIMER_UPSTREAM);
+	s->token_req = oauth_token_get(s->server, s->cfg, session_token_cb, s);
+}
+
+/* The token endpoint answered: keep the token, or say why there is none. */
+static void
+session_token_cb(void *arg, const char *token, const char *error)
+{
+	struct session *s = arg;
+	char why[400];
+
+	s->token_req = NULL;
+	if (token == NULL) {
+		snprintf(why, sizeof(why), "no token from the token endpoint: "
+		    "%s", error != NULL ? error : "unknown error");
+		s->ops->token_ready(s, why);
+		return;
+	}
+	s->token = xstrdup(token);
+	s->ops->token_ready(s, NULL);
+}
+
+/* Abandon a token request in flight and wipe the token. */
+void
+session_token_clear(struct session *s)
+{
+	if (s->token_req != NULL) {
+		oauth_request_cancel(s->token_req);
+		s->token_req = NULL;
+	}
+	if (s->token != NULL) {
+		OPENSSL_clear_free(s->token, strlen(s->token));
+		s->token = NULL;
+	}
+}
+
 /* The upstream refused the token: forget it and say what to check. */
 void
 session_token_refused(struct session *s, const char *token,
@@ -847,6 +889,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	side_close(&s->lan);
 	side_close(&s->up);
 	event_free(s->timer);
+	session_token_clear(s);
 	if (s->proto_state != NULL)
 		s->ops->free(s);
 	server_remove_session(s->server, s);

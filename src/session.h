@@ -21,6 +21,7 @@
 struct server;
 struct session;
 struct upstream_dial;
+struct oauth_request;
 
 /* How a session ended; the names are the log's result= values. */
 enum session_result {
@@ -77,6 +78,9 @@ struct proto_ops {
 	 * answers the device and ends the session. */
 	void		 (*upstream_failed)(struct session *s,
 			    enum session_result result, const char *reason);
+	/* The token request of session_token_get() ended: s->token is set,
+	 * or error says why there is none. */
+	void		 (*token_ready)(struct session *s, const char *error);
 	/* The timer fired; the protocol answers and ends the session. */
 	void		 (*timeout)(struct session *s, enum session_timer t);
 	/* Tell the device the relay is shutting down, then end. */
@@ -101,6 +105,8 @@ struct session {
 	struct side		 lan;
 	struct side		 up;
 	struct upstream_dial	*dial;	/* non-NULL while dialling */
+	struct oauth_request	*token_req; /* the XOAUTH2 token being fetched */
+	char			*token;	/* for XOAUTH2, wiped once used */
 	const char		*up_tls_version; /* last upstream handshake */
 	const char		*up_tls_cipher;
 
@@ -208,6 +214,12 @@ bool	session_device_login(const struct session *s,
  * decoded and escaped for the log; the text itself, escaped, if it is not
  * base64. */
 void	session_xoauth2_challenge(char *dst, size_t len, const char *text);
+/* Ask for an XOAUTH2 token (arming the upstream timer); ends in
+ * ops->token_ready. */
+void	session_token_get(struct session *s);
+/* Abandon a token request in flight and wipe the token. */
+void	session_token_clear(struct session *s);
+
 /* The upstream refused the relay's XOAUTH2 token: drop it from the token
  * cache and write the reason to log (reply and challenge are escaped;
  * challenge may be ""). */

@@ -76,8 +76,6 @@ struct smtp {
 	bool		 up_plain;
 	bool		 up_login;
 	bool		 up_xoauth2;
-	struct oauth_request *token_req; /* the token being fetched */
-	char		*token;		/* for XOAUTH2, wiped once used */
 	char		*mail;		/* MAIL to send, its sender checked */
 	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	int		 reply_code;	/* of the reply being read */
@@ -128,10 +126,8 @@ static enum smtp_step smtp_device_refused(struct session *s,
 static bool	smtp_sender_check(struct session *s, const char *arg,
 		    enum smtp_step *step);
 static void	smtp_token_get(struct session *s);
-static void	smtp_token_ready(void *arg, const char *token,
-		    const char *error);
+static void	smtp_token_ready(struct session *s, const char *error);
 static void	smtp_token_failed(struct session *s, const char *reason);
-static void	smtp_token_clear(struct smtp *st);
 static void	smtp_up_login(struct session *s);
 static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
 static enum smtp_reply smtp_read_reply(struct session *s, bool forward);
@@ -167,6 +163,7 @@ const struct proto_ops smtp_ops = {
 	.upstream_ready = smtp_upstream_ready,
 	.upstream_input = smtp_upstream_input,
 	.upstream_failed = smtp_upstream_failed,
+	.token_ready = smtp_token_ready,
 	.timeout = smtp_timeout,
 	.shutdown = smtp_shutdown,
 	.free = smtp_free,
@@ -266,14 +263,14 @@ smtp_refuse(struct session *s, bool temporary, const char *why)
 		    why);
 }
 
-/* Wipe the credentials and token, and free the SMTP state. */
+/* Wipe the credentials and free the SMTP state (session_close wipes
+ * the token). */
 static void
 smtp_free(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	smtp_token_clear(st);
 	free(st->mail);
 	free(st->line);
 	free(st);
@@ -668,31 +665,18 @@ smtp_sender_check(struct session *s, const char *arg, enum smtp_step *step)
 static void
 smtp_token_get(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-
 	smtp_enter_state(s, SMTP_UP_TOKEN);
-	session_set_timer(s, TIMER_UPSTREAM);
-	st->token_req = oauth_token_get(s->server, s->cfg, smtp_token_ready,
-	    s);
+	session_token_get(s);
 }
 
-/* The token endpoint answered: dial the upstream, or fail for now. */
+/* The token request ended: dial the upstream, or fail for now. */
 static void
-smtp_token_ready(void *arg, const char *token, const char *error)
+smtp_token_ready(struct session *s, const char *error)
 {
-	struct session *s = arg;
-	struct smtp *st = s->proto_state;
-	char why[400];
-
-	st->token_req = NULL;
-	if (token == NULL) {
-		snprintf(why, sizeof(why), "no token from the token endpoint: "
-		    "%s", error != NULL ? error : "unknown error");
-		smtp_token_failed(s, why);
-		return;
-	}
-	st->token = xstrdup(token);
-	smtp_up_login(s);
+	if (error != NULL)
+		smtp_token_failed(s, error);
+	else
+		smtp_up_login(s);
 }
 
 /* No token: a temporary error for the device. */
@@ -701,20 +685,6 @@ smtp_token_failed(struct session *s, const char *reason)
 {
 	smtp_login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 Temporary "
 	    "authentication failure, try again later", reason);
-}
-
-/* Wipe the token and abandon a token request in flight. */
-static void
-smtp_token_clear(struct smtp *st)
-{
-	if (st->token_req != NULL) {
-		oauth_request_cancel(st->token_req);
-		st->token_req = NULL;
-	}
-	if (st->token != NULL) {
-		OPENSSL_clear_free(st->token, strlen(st->token));
-		st->token = NULL;
-	}
 }
 
 /* Dial the upstream to log in there. */
@@ -1044,7 +1014,7 @@ smtp_up_send_xoauth2(struct session *s)
 		    "upstream does not offer AUTH XOAUTH2");
 		return;
 	}
-	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, st->token)) == NULL)
+	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, s->token)) == NULL)
 		fatalx("smtp: cannot encode the XOAUTH2 response");
 	if (st->state == SMTP_UP_XOAUTH2_CONT)
 		session_up_printf(s, "%s", ir);
@@ -1093,7 +1063,7 @@ smtp_up_xoauth2_verdict(struct session *s, int code)
 		    "Temporary authentication failure", why);
 		return;
 	}
-	session_token_refused(s, st->token, st->reply_text, st->challenge,
+	session_token_refused(s, s->token, st->reply_text, st->challenge,
 	    why, sizeof(why));
 	smtp_login_failed(s, RESULT_AUTH_FAILED, st->mail != NULL ?
 	    "535 5.7.8 Upstream refused the relay's login for this device" :
@@ -1108,7 +1078,7 @@ smtp_logged_in(struct session *s)
 	struct smtp *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	smtp_token_clear(st);
+	session_token_clear(s);
 	if (st->mail != NULL) {
 		session_up_printf(s, "%s", st->mail);
 		free(st->mail);
@@ -1145,7 +1115,7 @@ smtp_login_failed(struct session *s, enum session_result r,
 
 	smtp_note_failure(s, r, reason);
 	sasl_creds_clear(&st->creds);
-	smtp_token_clear(st);
+	session_token_clear(s);
 	free(st->mail);
 	st->mail = NULL;
 	if (s->dial != NULL)
