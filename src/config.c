@@ -96,8 +96,18 @@ struct auth_rule {
 	bool	 mailbox;	/* mailbox required (else refused) */
 	bool	 secret_hash;	/* secret_hash required (else refused) */
 	bool	 senders;	/* senders allowed (else refused) */
+	bool	 senders_required; /* senders must be given */
+	bool	 ignore_auth;	/* ignore_auth allowed (else refused) */
 	bool	 smtp_only;	/* protocols must be exactly smtp */
 	bool	 oauth2;	/* the main file needs an oauth2 section */
+};
+
+/* What the elements of a string array must be, for its errors. */
+struct string_kind {
+	const char	*what;		/* "must list at least one <what>" */
+	const char	*name;		/* "bad <name> 'x'" */
+	const char	*expected;	/* "expected <expected>" */
+	bool		 (*valid)(const char *);
 };
 
 /* The keys a group may hold, and a check to run once they are read. */
@@ -151,6 +161,9 @@ static void	*list_parse(struct load *ld, const config_setting_t *list,
 		    bool **ok);
 static bool	 strings_check(struct load *ld, const config_setting_t *s,
 		    const char *what);
+static void	 string_list_parse(struct load *ld, const config_setting_t *s,
+		    const struct string_kind *kind, char ***list, size_t *n);
+static bool	 domain_valid(const char *text);
 static key_parser value_string, value_host, value_ident, value_path,
 		    value_uint, value_port, value_bool, value_choice,
 		    value_group, value_custom;
@@ -158,16 +171,23 @@ static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    devices_parse, device_addresses_parse,
 		    device_protocols_parse, device_sunset_parse,
 		    device_mailbox_parse, device_secret_hash_parse,
-		    device_senders_parse;
-static section_checker listener_check, upstream_check, lan_tls_check,
-		    oauth2_check, device_check;
+		    device_senders_parse, connector_domains_parse;
+static section_checker listener_check, upstream_check, lan_tls_check, oauth2_check, device_check;
 static void	 oauth2_credentials_check(struct load *ld,
 		    const config_setting_t *group);
 static void	 oauth2_token_url_check(struct load *ld,
 		    const config_setting_t *group, struct oauth_conf *oc);
+static custom_parser oauth2_secret_expires_parse;
+static void	 oauth2_secret_expires_check(struct load *ld,
+		    const config_setting_t *group);
 static bool	 device_auth_known(const config_setting_t *group);
 static void	 device_auth_check(struct load *ld,
 		    const config_setting_t *group, const struct device *dev);
+static void	 device_senders_check(struct load *ld,
+		    const config_setting_t *group, const struct device *dev);
+static void	 device_routes_check(struct load *ld,
+		    const config_setting_t *group, const struct device *dev);
+static bool	 listener_for(const struct config *cfg, enum proto proto);
 static void	 device_key_check(struct load *ld,
 		    const config_setting_t *group, const struct device *dev,
 		    const char *key, bool required);
@@ -204,6 +224,7 @@ static const struct choice auth_modes[] = {
 	{ "passthrough", AUTH_PASSTHROUGH },
 	{ "oauth2", AUTH_OAUTH2 },
 	{ "relay", AUTH_RELAY },
+	{ "connector", AUTH_CONNECTOR },
 	{ NULL, 0 }
 };
 
@@ -211,8 +232,34 @@ static const struct auth_rule auth_rules[] = {
 	[AUTH_PASSTHROUGH] = { 0 },	/* none of those keys, any protocol */
 	[AUTH_OAUTH2] = { .mailbox = true, .secret_hash = true,
 	    .senders = true, .oauth2 = true },
-	[AUTH_RELAY] = { .mailbox = true, .senders = true, .smtp_only = true,
-	    .oauth2 = true },
+	[AUTH_RELAY] = { .mailbox = true, .senders = true, .ignore_auth = true,
+	    .smtp_only = true, .oauth2 = true },
+	[AUTH_CONNECTOR] = { .senders = true, .senders_required = true,
+	    .ignore_auth = true, .smtp_only = true },
+};
+
+static const struct string_kind address_kind = {
+	"address", "sender", "a mail address (local@domain)", address_valid
+};
+
+static const struct string_kind domain_kind = {
+	"domain", "domain", "a domain name such as \"example.org\"",
+	domain_valid
+};
+
+static const struct choice bare_eol_policies[] = {
+	{ "normalise", BARE_EOL_NORMALISE },
+	{ "normalize", BARE_EOL_NORMALISE },
+	{ "reject", BARE_EOL_REJECT },
+	{ NULL, 0 }
+};
+
+static const struct choice route_names[] = {
+	{ "smtp", ROUTE_SMTP },
+	{ "pop3", ROUTE_POP3 },
+	{ "imap", ROUTE_IMAP },
+	{ "connector", ROUTE_CONNECTOR },
+	{ NULL, 0 }
 };
 
 static const struct choice tls_versions[] = {
@@ -309,6 +356,8 @@ static const struct key limits_keys[] = {
 	{ "max_sessions_per_device", KIND_UINT,
 	    AT(struct limits, max_sessions_per_device),
 	    .min = 1, .max = INT_MAX },
+	{ "max_mailbox_sessions", KIND_UINT,
+	    AT(struct limits, max_mailbox_sessions), .min = 1, .max = INT_MAX },
 	{ "line_length", KIND_UINT, AT(struct limits, line_length),
 	    .min = 512, .max = 65536 },
 	{ "prelogin_timeout", KIND_UINT, AT(struct limits, prelogin_timeout),
@@ -358,11 +407,27 @@ static const struct key oauth2_keys[] = {
 	{ "client_id", KIND_IDENT, true, AT(struct oauth_conf, client_id) },
 	{ "client_secret_file", KIND_PATH,
 	    AT(struct oauth_conf, client_secret_file) },
+	{ "secret_expires", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = oauth2_secret_expires_parse },
 	{ "certificate", KIND_PATH, AT(struct oauth_conf, certificate) },
 	{ "key", KIND_PATH, AT(struct oauth_conf, key) },
 	{ "token_url", KIND_STRING, AT(struct oauth_conf, token_url) },
 	{ "scope", KIND_STRING, AT(struct oauth_conf, scope) },
 	{ "ca_file", KIND_PATH, AT(struct oauth_conf, ca_file) },
+};
+
+static const struct key connector_keys[] = {
+	{ "host", KIND_HOST, true, AT(struct upstream_conf, host) },
+	{ "port", KIND_PORT, AT(struct upstream_conf, port) },
+	{ "min_version", KIND_CHOICE, AT(struct upstream_conf, min_version),
+	    .choices = tls_versions },
+	{ "ca_file", KIND_PATH, AT(struct upstream_conf, ca_file) },
+	{ "ca_path", KIND_PATH, AT(struct upstream_conf, ca_path) },
+	{ "certificate", KIND_PATH, true,
+	    AT(struct upstream_conf, client_cert) },
+	{ "key", KIND_PATH, true, AT(struct upstream_conf, client_key) },
+	{ "accepted_domains", KIND_CUSTOM, true, .type = CONFIG_TYPE_ARRAY,
+	    .parse = connector_domains_parse },
 };
 
 static const struct section log_section = {
@@ -380,6 +445,9 @@ static const struct section listener_section = {
 static const struct section upstream_section = {
 	upstream_keys, nitems(upstream_keys), upstream_check
 };
+static const struct section connector_section = {
+	connector_keys, nitems(connector_keys), upstream_check
+};
 static const struct section oauth2_section = {
 	oauth2_keys, nitems(oauth2_keys), oauth2_check
 };
@@ -389,8 +457,10 @@ static const struct key upstreams_keys[] = {
 	    .section = &upstream_section },
 	{ "pop3", KIND_GROUP, UPSTREAM_AT(PROTO_POP3),
 	    .section = &upstream_section },
-	{ "imap", KIND_GROUP, UPSTREAM_AT(PROTO_IMAP),
+	{ "imap", KIND_GROUP, UPSTREAM_AT(ROUTE_IMAP),
 	    .section = &upstream_section },
+	{ "connector", KIND_GROUP, UPSTREAM_AT(ROUTE_CONNECTOR),
+	    .section = &connector_section },
 };
 
 static const struct section upstreams_section = {
@@ -406,6 +476,8 @@ static const struct key main_keys[] = {
 	    .min = 0, .max = 3650 },
 	{ "max_sunset_days", KIND_UINT, AT(struct config, max_sunset_days),
 	    .min = 0, .max = 36500 },
+	{ "smtp_bare_line_endings", KIND_CHOICE,
+	    AT(struct config, smtp_bare_eol), .choices = bare_eol_policies },
 	{ "log", KIND_GROUP, AT(struct config, log),
 	    .section = &log_section },
 	{ "limits", KIND_GROUP, AT(struct config, limits),
@@ -433,6 +505,7 @@ static const struct key device_keys[] = {
 	{ "auth", KIND_CHOICE, AT(struct device, auth),
 	    .choices = auth_modes },
 	{ "plaintext_auth", KIND_BOOL, AT(struct device, plaintext_auth) },
+	{ "ignore_auth", KIND_BOOL, AT(struct device, ignore_auth) },
 	{ "mailbox", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
 	    .parse = device_mailbox_parse },
 	{ "secret_hash", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
@@ -508,7 +581,7 @@ config_unref(struct config *cfg)
 		device_free(&cfg->devices[i]);
 	for (i = 0; i < cfg->nlisteners; i++)
 		listener_free(&cfg->listeners[i]);
-	for (i = 0; i < PROTO_COUNT; i++) {
+	for (i = 0; i < ROUTE_COUNT; i++) {
 		upstream_free(&cfg->upstreams[i]);
 		SSL_CTX_free(cfg->upstream_ctx[i]);
 	}
@@ -570,6 +643,40 @@ auth_mode_name(enum auth_mode mode)
 	const char *name = choice_name(auth_modes, (int)mode);
 
 	return name != NULL ? name : "unknown";
+}
+
+/* The configuration name of an upstream route (its upstreams key). */
+const char *
+route_name(enum route route)
+{
+	const char *name = choice_name(route_names, (int)route);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* Connector devices send SMTP through the connector route; everything
+ * else goes to its protocol's upstream. */
+enum route
+route_of(const struct device *dev, enum proto proto)
+{
+	if (proto == PROTO_SMTP && dev->auth == AUTH_CONNECTOR)
+		return ROUTE_CONNECTOR;
+	return (enum route)proto;
+}
+
+/* Is the address's domain (after the last '@') an accepted domain? */
+bool
+route_domain_accepted(const struct upstream_conf *up, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	size_t i;
+
+	if (at == NULL)
+		return false;
+	for (i = 0; i < up->ndomains; i++)
+		if (strcasecmp(at + 1, up->domains[i]) == 0)
+			return true;
+	return false;
 }
 
 /* The OpenSSL-style name of a TLS protocol version. */
@@ -1249,24 +1356,8 @@ static void
 device_senders_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct device *dev = obj;
-	char path[PATH_TEXT_MAX];
-	const char *text;
-	size_t i, n;
 
-	if (!strings_check(ld, s, "address"))
-		return;
-	setting_path(s, path, sizeof(path));
-	n = (size_t)config_setting_length(s);
-	dev->senders = xcalloc(n, sizeof(*dev->senders));
-	for (i = 0; i < n; i++) {
-		text = config_setting_get_string_elem(s, i);
-		if (address_valid(text))
-			dev->senders[dev->nsenders++] = xstrdup(text);
-		else
-			load_error(ld, config_setting_get_elem(s, i),
-			    "'%s': bad sender '%s': expected a mail address "
-			    "(local@domain)", path, text);
-	}
+	string_list_parse(ld, s, &address_kind, &dev->senders, &dev->nsenders);
 }
 
 /* Remember where a listener was defined. */
@@ -1286,10 +1377,55 @@ upstream_check(struct load *ld, const config_setting_t *group, void *obj)
 	struct upstream_conf *up = obj;
 
 	up->configured = true;
+	up->line = (int)config_setting_source_line(group);
 	if (up->min_version < TLS1_2_VERSION)
 		load_error(ld, member_or_self(group, "min_version"),
 		    "upstream TLS must be 1.2 or later, not %s",
 		    tls_version_name(up->min_version));
+}
+
+/* Read the connector's accepted domains, one domain name per element. */
+static void
+connector_domains_parse(struct load *ld, const config_setting_t *s,
+    void *obj)
+{
+	struct upstream_conf *up = obj;
+
+	string_list_parse(ld, s, &domain_kind, &up->domains, &up->ndomains);
+}
+
+/* Read an array of strings of one kind into a list, reporting each one
+ * that is not valid. */
+static void
+string_list_parse(struct load *ld, const config_setting_t *s,
+    const struct string_kind *kind, char ***list, size_t *n)
+{
+	char path[PATH_TEXT_MAX];
+	const char *text;
+	size_t i, len;
+
+	if (!strings_check(ld, s, kind->what))
+		return;
+	setting_path(s, path, sizeof(path));
+	len = (size_t)config_setting_length(s);
+	*list = xcalloc(len, sizeof(**list));
+	for (i = 0; i < len; i++) {
+		text = config_setting_get_string_elem(s, i);
+		if (kind->valid(text))
+			(*list)[(*n)++] = xstrdup(text);
+		else
+			load_error(ld, config_setting_get_elem(s, i),
+			    "'%s': bad %s '%s': expected %s", path, kind->name,
+			    text, kind->expected);
+	}
+}
+
+/* Is text a domain name with at least two labels? */
+static bool
+domain_valid(const char *text)
+{
+	return host_valid(text) && strchr(text, '.') != NULL &&
+	    strchr(text, '@') == NULL;
 }
 
 /* A LAN certificate needs its key and a key needs its certificate. */
@@ -1317,6 +1453,7 @@ oauth2_check(struct load *ld, const config_setting_t *group, void *obj)
 
 	oc->configured = true;
 	oauth2_credentials_check(ld, group);
+	oauth2_secret_expires_check(ld, group);
 	oauth2_token_url_check(ld, group, oc);
 	if (oc->scope == NULL)
 		oc->scope = xstrdup(DEFAULT_SCOPE);
@@ -1346,6 +1483,36 @@ oauth2_credentials_check(struct load *ld, const config_setting_t *group)
 	else if (secret == NULL && cert == NULL)
 		load_error(ld, group, "oauth2 needs 'client_secret_file' or "
 		    "'certificate' and 'key'");
+}
+
+/* Read the client secret's expiry date, as Entra ID shows it. */
+static void
+oauth2_secret_expires_parse(struct load *ld, const config_setting_t *s,
+    void *obj)
+{
+	struct oauth_conf *oc = obj;
+	const char *text = config_setting_get_string(s);
+
+	if (!date_parse(text, &oc->secret_expires)) {
+		load_error(ld, s, "'oauth2.secret_expires' must be a real date "
+		    "as YYYY-MM-DD, not '%s'", text);
+		return;
+	}
+	oc->secret_expires_set = true;
+}
+
+/* An expiry date belongs to a client secret; a certificate has its own. */
+static void
+oauth2_secret_expires_check(struct load *ld, const config_setting_t *group)
+{
+	const config_setting_t *expires;
+
+	expires = config_setting_get_member(group, "secret_expires");
+	if (expires != NULL &&
+	    config_setting_get_member(group, "client_secret_file") == NULL)
+		load_error(ld, expires, "'oauth2.secret_expires' is the "
+		    "expiry date of 'client_secret_file', which is not set; a "
+		    "certificate's expiry is read from the certificate");
 }
 
 /* Default the token URL, put the tenant in, and insist on https. */
@@ -1402,8 +1569,11 @@ device_auth_check(struct load *ld, const config_setting_t *group,
 
 	device_key_check(ld, group, dev, "mailbox", rule->mailbox);
 	device_key_check(ld, group, dev, "secret_hash", rule->secret_hash);
-	if (!rule->senders)
-		device_key_check(ld, group, dev, "senders", false);
+	if (!rule->senders || rule->senders_required)
+		device_key_check(ld, group, dev, "senders",
+		    rule->senders_required);
+	if (!rule->ignore_auth)
+		device_key_check(ld, group, dev, "ignore_auth", false);
 	setting_path(group, path, sizeof(path));
 	if (rule->smtp_only && dev->protocols != 0 &&
 	    dev->protocols != 1u << PROTO_SMTP)
@@ -1414,6 +1584,68 @@ device_auth_check(struct load *ld, const config_setting_t *group,
 		load_error(ld, member_or_self(group, "auth"), "'%s': auth "
 		    "\"%s\" needs an oauth2 section in %s", path,
 		    auth_mode_name(dev->auth), ld->cfg->file);
+	device_routes_check(ld, group, dev);
+	if (dev->auth == AUTH_CONNECTOR)
+		device_senders_check(ld, group, dev);
+}
+
+/* A device's sessions need the upstream they go to: the connector for a
+ * connector device, the protocol's for any protocol with a listener. */
+static void
+device_routes_check(struct load *ld, const config_setting_t *group,
+    const struct device *dev)
+{
+	char path[PATH_TEXT_MAX];
+	enum route route;
+	int p;
+
+	setting_path(group, path, sizeof(path));
+	for (p = 0; p < PROTO_COUNT; p++) {
+		route = route_of(dev, (enum proto)p);
+		if ((dev->protocols & 1u << p) == 0 ||
+		    ld->cfg->upstreams[route].configured ||
+		    (route != ROUTE_CONNECTOR &&
+		    !listener_for(ld->cfg, (enum proto)p)))
+			continue;
+		load_error(ld, member_or_self(group, route == ROUTE_CONNECTOR ?
+		    "auth" : "protocols"), "'%s': its %s sessions go to "
+		    "upstreams.%s, which %s does not configure", path,
+		    proto_name((enum proto)p), route_name(route),
+		    ld->cfg->file);
+	}
+}
+
+/* Does any listener take sessions of proto? */
+static bool
+listener_for(const struct config *cfg, enum proto proto)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].proto == proto)
+			return true;
+	return false;
+}
+
+/* A connector device's senders must be in the connector's accepted
+ * domains: Exchange Online refuses the others. */
+static void
+device_senders_check(struct load *ld, const config_setting_t *group,
+    const struct device *dev)
+{
+	const config_setting_t *s = config_setting_get_member(group, "senders");
+	const struct upstream_conf *up = &ld->cfg->upstreams[ROUTE_CONNECTOR];
+	char path[PATH_TEXT_MAX];
+	size_t i;
+
+	if (s == NULL || !up->configured)
+		return;
+	setting_path(s, path, sizeof(path));
+	for (i = 0; i < dev->nsenders; i++)
+		if (!route_domain_accepted(up, dev->senders[i]))
+			load_error(ld, config_setting_get_elem(s, i), "'%s': "
+			    "sender '%s' is not in upstreams.connector."
+			    "accepted_domains", path, dev->senders[i]);
 }
 
 /* A key the device's auth mode requires must be there; one it does not
@@ -1569,13 +1801,14 @@ listeners_crosscheck(struct load *ld, const config_setting_t *list)
 	}
 }
 
-/* A listener needs an upstream for its protocol, and implicit TLS needs a
- * LAN certificate. */
+/* A listener needs an upstream for its protocol (SMTP: the connector will
+ * do), and implicit TLS needs a LAN certificate. */
 static void
 listener_single_check(struct load *ld, const config_setting_t *elem,
     const struct listener_conf *l)
 {
-	if (!ld->cfg->upstreams[l->proto].configured)
+	if (!ld->cfg->upstreams[l->proto].configured && (l->proto !=
+	    PROTO_SMTP || !ld->cfg->upstreams[ROUTE_CONNECTOR].configured))
 		load_error(ld, member_or_self(elem, "protocol"),
 		    "listener '%s' is for %s but no upstream for %s is "
 		    "configured (upstreams.%s)", l->name, proto_name(l->proto),
@@ -1631,6 +1864,7 @@ config_new(const char *path)
 	cfg->log.level = LOG_INFO;
 	cfg->limits.max_sessions = 1000;
 	cfg->limits.max_sessions_per_device = 20;
+	cfg->limits.max_mailbox_sessions = 16;
 	cfg->limits.line_length = 2048;
 	cfg->limits.prelogin_timeout = 60;
 	cfg->limits.idle_timeout = 300;
@@ -1639,8 +1873,10 @@ config_new(const char *path)
 	cfg->limits.drain_timeout = 30;
 	cfg->lan_tls.min_version = TLS1_VERSION;
 	cfg->lan_tls.ciphers = xstrdup(DEFAULT_LAN_CIPHERS);
-	for (i = 0; i < PROTO_COUNT; i++)
+	for (i = 0; i < ROUTE_COUNT; i++)
 		cfg->upstreams[i].min_version = TLS1_2_VERSION;
+	cfg->upstreams[ROUTE_CONNECTOR].port = 25;
+	cfg->upstreams[ROUTE_CONNECTOR].tls = UPSTREAM_TLS_STARTTLS;
 	return cfg;
 }
 
@@ -1696,7 +1932,14 @@ listener_free(struct listener_conf *l)
 static void
 upstream_free(struct upstream_conf *up)
 {
+	size_t i;
+
 	free(up->host);
 	free(up->ca_file);
 	free(up->ca_path);
+	free(up->client_cert);
+	free(up->client_key);
+	for (i = 0; i < up->ndomains; i++)
+		free(up->domains[i]);
+	free(up->domains);
 }

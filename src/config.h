@@ -22,6 +22,21 @@ enum lan_tls_mode {
 	LAN_TLS_IMPLICIT,
 };
 
+/* The upstreams: one per protocol, then the SMTP connector route. */
+enum route {
+	ROUTE_SMTP = PROTO_SMTP,
+	ROUTE_POP3 = PROTO_POP3,
+	ROUTE_IMAP = PROTO_IMAP,
+	ROUTE_CONNECTOR,	/* SMTP to the tenant's MX, client certificate */
+	ROUTE_COUNT
+};
+
+/* What the relay does with a bare CR or LF in a message body. */
+enum bare_eol_policy {
+	BARE_EOL_NORMALISE,	/* end the line there, send CRLF */
+	BARE_EOL_REJECT,	/* refuse the message with 554 5.6.0 */
+};
+
 enum upstream_tls_mode {
 	UPSTREAM_TLS_IMPLICIT,
 	UPSTREAM_TLS_STARTTLS,
@@ -32,6 +47,8 @@ enum auth_mode {
 	AUTH_PASSTHROUGH,	/* the device's own credentials go upstream */
 	AUTH_OAUTH2,		/* device secret checked here; XOAUTH2 upstream */
 	AUTH_RELAY,		/* SMTP only: no device AUTH; XOAUTH2 upstream */
+	AUTH_CONNECTOR,		/* SMTP only: no device AUTH; the connector
+				 * route's client certificate upstream */
 };
 
 /* An IPv4 or IPv6 network; a single address has the full prefix. */
@@ -53,8 +70,9 @@ struct device {
 	bool		 plaintext_auth; /* AUTH allowed without LAN TLS */
 	char		*mailbox;	/* oauth2/relay: upstream identity */
 	char		*secret_hash;	/* oauth2: crypt(3) hash of the secret */
-	char		**senders;	/* oauth2/relay: allowed MAIL FROM */
+	char		**senders;	/* oauth2/relay/connector: MAIL FROM */
 	size_t		 nsenders;	/* 0: the mailbox only */
+	bool		 ignore_auth;	/* relay/connector: take any AUTH */
 	int		 line;		/* line in the devices file */
 };
 
@@ -64,6 +82,8 @@ struct oauth_conf {
 	char		*tenant;
 	char		*client_id;
 	char		*client_secret_file; /* or certificate + key */
+	int32_t		 secret_expires; /* civil day number, see date_parse() */
+	bool		 secret_expires_set;
 	char		*certificate;	/* PEM: x5t#S256 of the assertion */
 	char		*key;		/* signs the assertion (RS256) */
 	char		*token_url;	/* with {tenant} substituted */
@@ -88,6 +108,11 @@ struct upstream_conf {
 	int		 min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
 	char		*ca_file;	/* NULL: system store */
 	char		*ca_path;	/* NULL: system store */
+	int		 line;		/* of its group in the main file */
+	char		*client_cert;	/* connector: PEM chain, leaf first */
+	char		*client_key;	/* connector: its private key */
+	char		**domains;	/* connector: the accepted domains */
+	size_t		 ndomains;
 };
 
 struct lan_tls_conf {
@@ -100,6 +125,7 @@ struct lan_tls_conf {
 struct limits {
 	unsigned	 max_sessions;
 	unsigned	 max_sessions_per_device;
+	unsigned	 max_mailbox_sessions;	/* upstream POP3/IMAP per mailbox */
 	unsigned	 line_length;		/* bytes, including CRLF */
 	unsigned	 prelogin_timeout;	/* seconds */
 	unsigned	 idle_timeout;		/* seconds */
@@ -127,13 +153,14 @@ struct config {
 	struct lan_tls_conf lan_tls;
 	struct listener_conf *listeners;
 	size_t		 nlisteners;
-	struct upstream_conf upstreams[PROTO_COUNT];
+	enum bare_eol_policy smtp_bare_eol;
+	struct upstream_conf upstreams[ROUTE_COUNT];
 	struct device	*devices;
 	size_t		 ndevices;
 
 	/* Built by tls_config_load() after parsing; freed with the config. */
 	SSL_CTX		*lan_ctx;	/* NULL when no LAN certificate */
-	SSL_CTX		*upstream_ctx[PROTO_COUNT];
+	SSL_CTX		*upstream_ctx[ROUTE_COUNT];
 
 	struct oauth_conf oauth2;
 	/* Loaded by oauth_config_load(); freed (secret wiped) with the config. */
@@ -165,5 +192,11 @@ void		 config_errors_clear(struct config_errors *errs);
 const char	*proto_name(enum proto proto);	/* "smtp", "pop3", "imap" */
 const char	*auth_mode_name(enum auth_mode mode);
 const char	*tls_version_name(int version);	/* "TLSv1.2" */
+const char	*route_name(enum route route);	/* "smtp" .. "connector" */
+/* The upstream route of a device's session for proto. */
+enum route	 route_of(const struct device *dev, enum proto proto);
+/* Is the address's domain one of the connector's accepted domains? */
+bool		 route_domain_accepted(const struct upstream_conf *up,
+		    const char *address);
 
 #endif

@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "explain.h"
 #include "imap_parse.h"
 #include "log.h"
 #include "oauth.h"
@@ -132,6 +133,7 @@ static enum imap_step imap_auth_data(struct session *s, const char *data);
 static enum imap_step imap_auth_collected(struct session *s);
 static enum imap_step imap_device_refused(struct session *s,
 		    const char *reason);
+static enum imap_step imap_mailbox_busy(struct session *s);
 static void	imap_token_get(struct session *s);
 static void	imap_token_ready(struct session *s, const char *error);
 static void	imap_token_failed(struct session *s, const char *reason);
@@ -756,6 +758,8 @@ imap_auth_collected(struct session *s)
 
 	if (s->dev->auth == AUTH_PASSTHROUGH) {
 		session_set_user(s, st->creds.user);
+		if (!session_mailbox_acquire(s, st->creds.user))
+			return imap_mailbox_busy(s);
 		imap_up_login(s);
 		return STEP_WAIT;
 	}
@@ -763,6 +767,8 @@ imap_auth_collected(struct session *s)
 	if (!session_device_login(s, &st->creds, why, sizeof(why)))
 		return imap_device_refused(s, why);
 	sasl_creds_clear(&st->creds);
+	if (!session_mailbox_acquire(s, s->dev->mailbox))
+		return imap_mailbox_busy(s);
 	imap_token_get(s);
 	return STEP_WAIT;
 }
@@ -780,6 +786,26 @@ imap_device_refused(struct session *s, const char *reason)
 	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "%s NO "
 	    "[AUTHENTICATIONFAILED] Authentication failed.", st->tag);
 	return STEP_WAIT;
+}
+
+/* The mailbox has all the upstream sessions it may: a temporary error
+ * (RFC 5530 INUSE), and the device may try again or log out; nothing was
+ * sent upstream, and session_mailbox_acquire() logged it. */
+static enum imap_step
+imap_mailbox_busy(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	st->fail_result = RESULT_UPSTREAM_ERROR;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "too many "
+	    "sessions for this mailbox (limit %u)",
+	    s->cfg->limits.max_mailbox_sessions);
+	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_lan_printf(s, "%s NO [INUSE] Too many sessions for this "
+	    "mailbox, try again later", st->tag);
+	session_set_timer(s, TIMER_PRELOGIN);
+	return STEP_MORE;
 }
 
 /* Ask for the token to log in upstream as the device's mailbox. */
@@ -1148,13 +1174,14 @@ imap_up_login_args(struct session *s, int field)
 	imap_enter_state(s, IMAP_UP_AUTH);
 }
 
-/* The upstream's verdict on the login; a refused token is dropped from
- * the token cache. */
+/* The upstream's verdict on the login, a refusal Exchange Online is known
+ * for explained; a refused token is dropped from the token cache. */
 static enum imap_step
 imap_up_auth_result(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
-	char why[640], text[256];
+	const struct explanation *e;
+	char why[640], text[256], reply[512];
 
 	if (r->status == IMAP_STATUS_OK) {
 		imap_logged_in(s, r);
@@ -1167,8 +1194,13 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 		if (s->token != NULL)
 			session_token_refused(s, s->token, text,
 			    st->challenge, why, sizeof(why));
-		imap_login_failed(s, RESULT_AUTH_FAILED, "NO "
-		    "[AUTHENTICATIONFAILED] Authentication failed.", why);
+		if ((e = explain_lookup(EXPLAIN_IMAP, st->line,
+		    s->dev->auth != AUTH_PASSTHROUGH)) != NULL) {
+			explain_log(s->id, s->dev->name, e, st->line);
+			snprintf(reply, sizeof(reply), "NO %s", e->device);
+		}
+		imap_login_failed(s, RESULT_AUTH_FAILED, e != NULL ? reply :
+		    "NO [AUTHENTICATIONFAILED] Authentication failed.", why);
 	} else
 		imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
 		    "Temporary authentication failure, try again later", why);
@@ -1217,6 +1249,7 @@ imap_login_failed(struct session *s, enum session_result r,
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
 	side_close(&s->up);
+	session_mailbox_release(s);
 	session_lan_printf(s, "%s %s", st->tag, reply);
 	imap_enter_state(s, IMAP_LAN_COMMAND);
 	session_set_timer(s, TIMER_PRELOGIN);

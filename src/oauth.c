@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "explain.h"
 #include "log.h"
 #include "oauth.h"
 #include "server.h"
@@ -74,6 +75,7 @@ struct oauth_answer {
 	char	 error[64];		/* the answer's error, escaped */
 	char	 trace_id[64];		/* escaped */
 	char	 problem[192];		/* what else went wrong */
+	char	 description[512];	/* error_description as it came */
 };
 
 /* One HTTPS request to the token endpoint. */
@@ -548,11 +550,13 @@ oauth_cache_settle(struct oauth_cache *c, struct oauth_answer *ans)
 			    c->last_error);
 }
 
-/* Log one line for a fetch: its outcome, never the token or secret. */
+/* Log one line for a fetch: its outcome, never the token or secret; a
+ * refusal the explain table knows gets a second line saying what to do. */
 static void
 oauth_cache_log(const struct oauth_cache *c, const struct oauth_answer *ans,
     bool ok)
 {
+	const struct explanation *e;
 	char sent[24], status[16], expires[24], retry[16];
 	struct log_field f[] = {
 		{ "event", ok ? "token_ok" : "token_failed" },
@@ -574,6 +578,9 @@ oauth_cache_log(const struct oauth_cache *c, const struct oauth_answer *ans,
 	if (ans->status != 0)
 		f[4].value = status;
 	log_fields(ok ? LOG_INFO : LOG_WARNING, f, nitems(f));
+	if (!ok && (e = explain_lookup(EXPLAIN_TOKEN, ans->code, true)) != NULL)
+		explain_log(NULL, NULL, e, ans->description[0] != '\0' ?
+		    ans->description : ans->code);
 }
 
 /* Give a request its answer and run its cb from the loop. */
@@ -964,6 +971,11 @@ oauth_answer_parse(int status, const char *body, size_t len,
 static void
 oauth_answer_error_fields(json_t *root, struct oauth_answer *ans)
 {
+	const char *desc = json_string_value(json_object_get(root,
+	    "error_description"));
+
+	snprintf(ans->description, sizeof(ans->description), "%s",
+	    desc != NULL ? desc : "");
 	oauth_json_string(root, "error", ans->error, sizeof(ans->error));
 	oauth_json_string(root, "trace_id", ans->trace_id,
 	    sizeof(ans->trace_id));

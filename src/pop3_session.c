@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "explain.h"
 #include "log.h"
 #include "oauth.h"
 #include "pop3_parse.h"
@@ -118,6 +119,7 @@ static enum pop3_step pop3_auth_line(struct session *s, const char *line);
 static enum pop3_step pop3_auth_collected(struct session *s);
 static enum pop3_step pop3_device_refused(struct session *s,
 		    const char *reason);
+static enum pop3_step pop3_mailbox_busy(struct session *s);
 static void	pop3_token_get(struct session *s);
 static void	pop3_token_ready(struct session *s, const char *error);
 static void	pop3_token_failed(struct session *s, const char *reason);
@@ -641,6 +643,8 @@ pop3_auth_collected(struct session *s)
 	st->have_user = false;
 	if (s->dev->auth == AUTH_PASSTHROUGH) {
 		session_set_user(s, st->creds.user);
+		if (!session_mailbox_acquire(s, st->creds.user))
+			return pop3_mailbox_busy(s);
 		pop3_up_login(s);
 		return STEP_WAIT;
 	}
@@ -648,6 +652,8 @@ pop3_auth_collected(struct session *s)
 	if (!session_device_login(s, &st->creds, why, sizeof(why)))
 		return pop3_device_refused(s, why);
 	sasl_creds_clear(&st->creds);
+	if (!session_mailbox_acquire(s, s->dev->mailbox))
+		return pop3_mailbox_busy(s);
 	pop3_token_get(s);
 	return STEP_WAIT;
 }
@@ -665,6 +671,26 @@ pop3_device_refused(struct session *s, const char *reason)
 	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "-ERR [AUTH] "
 	    "Authentication failed");
 	return STEP_WAIT;
+}
+
+/* The mailbox has all the upstream sessions it may: a temporary error
+ * (RFC 2449 IN-USE), and the device may try again or quit; nothing was
+ * sent upstream, and session_mailbox_acquire() logged it. */
+static enum pop3_step
+pop3_mailbox_busy(struct session *s)
+{
+	struct pop3 *st = s->proto_state;
+
+	sasl_creds_clear(&st->creds);
+	st->fail_result = RESULT_UPSTREAM_ERROR;
+	snprintf(st->fail_reason, sizeof(st->fail_reason), "too many "
+	    "sessions for this mailbox (limit %u)",
+	    s->cfg->limits.max_mailbox_sessions);
+	pop3_enter_state(s, POP3_LAN_COMMAND);
+	session_lan_printf(s, "-ERR [IN-USE] Too many sessions for this "
+	    "mailbox, try again later");
+	session_set_timer(s, TIMER_PRELOGIN);
+	return STEP_MORE;
 }
 
 /* Ask for the token to log in upstream as the device's mailbox. */
@@ -1013,12 +1039,14 @@ pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
 }
 
 /* The upstream said -ERR to the credentials or token: map its response
- * code; a refused token is dropped from the token cache. */
+ * code, or explain a refusal Exchange Online is known for; a refused token
+ * is dropped from the token cache. */
 static enum pop3_step
 pop3_login_refused(struct session *s, const char *text)
 {
 	struct pop3 *st = s->proto_state;
-	char code[32], why[640];
+	const struct explanation *e;
+	char code[32], why[640], reply[512];
 	size_t i;
 
 	snprintf(why, sizeof(why), "upstream refused the login: %s",
@@ -1034,8 +1062,13 @@ pop3_login_refused(struct session *s, const char *text)
 	if (s->token != NULL)
 		session_token_refused(s, s->token, st->reply_text,
 		    st->challenge, why, sizeof(why));
-	pop3_login_failed(s, RESULT_AUTH_FAILED, "-ERR [AUTH] Authentication "
-	    "failed", why);
+	if ((e = explain_lookup(EXPLAIN_POP3, st->line,
+	    s->dev->auth != AUTH_PASSTHROUGH)) != NULL) {
+		explain_log(s->id, s->dev->name, e, st->line);
+		snprintf(reply, sizeof(reply), "-ERR %s", e->device);
+	}
+	pop3_login_failed(s, RESULT_AUTH_FAILED, e != NULL ? reply :
+	    "-ERR [AUTH] Authentication failed", why);
 	return STEP_GONE;
 }
 
@@ -1066,6 +1099,7 @@ pop3_login_failed(struct session *s, enum session_result r,
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
 	side_close(&s->up);
+	session_mailbox_release(s);
 	session_lan_printf(s, "%s", reply);
 	pop3_enter_state(s, POP3_LAN_COMMAND);
 	session_set_timer(s, TIMER_PRELOGIN);

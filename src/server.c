@@ -7,9 +7,11 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "credentials.h"
 #include "devices.h"
 #include "listener.h"
 #include "log.h"
+#include "mailboxes.h"
 #include "msgid.h"
 #include "notify.h"
 #include "oauth.h"
@@ -81,6 +83,7 @@ server_init(struct server *srv, const char *config_path)
 
 	memset(srv, 0, sizeof(*srv));
 	TAILQ_INIT(&srv->sessions);
+	srv->mailboxes = mailboxes_new();
 	srv->config_path = xstrdup(config_path);
 	if ((srv->cfg = server_load(config_path)) == NULL)
 		return false;
@@ -120,14 +123,16 @@ server_listen(struct server *srv)
 	return ok;
 }
 
-/* Report the devices near their sunset, tell systemd the relay is ready,
- * and run the event loop until shutdown completes. */
+/* Report the devices near their sunset and the credentials' expiry, tell
+ * systemd the relay is ready, and run the event loop until shutdown
+ * completes. */
 int
 server_run(struct server *srv)
 {
 	log_info("tlsrelayd %s started: %zu listeners, %zu devices",
 	    PACKAGE_VERSION, srv->cfg->nlisteners, srv->cfg->ndevices);
 	server_report_devices(srv->cfg);
+	credentials_report(srv->cfg, time(NULL), true);
 	notify_ready(srv);
 	event_base_dispatch(srv->base);
 	log_info("tlsrelayd stopped");
@@ -145,6 +150,7 @@ server_free(struct server *srv)
 	listeners_close(srv);
 	notify_free(srv);
 	oauth_caches_free(srv);
+	mailboxes_free(srv->mailboxes);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);
@@ -196,6 +202,7 @@ server_swap_config(struct server *srv)
 	log_info("configuration reloaded: %zu listeners, %zu devices",
 	    cfg->nlisteners, cfg->ndevices);
 	server_report_devices(cfg);
+	credentials_report(cfg, time(NULL), true);
 	return true;
 }
 
@@ -254,7 +261,8 @@ server_signalcb(evutil_socket_t sig, short what, void *arg)
 		server_begin_drain(srv);
 }
 
-/* Once a day: report devices near or past their sunset. */
+/* Once a day: report devices near or past their sunset, and credentials
+ * near or past their expiry. */
 static void
 server_dailycb(evutil_socket_t fd, short what, void *arg)
 {
@@ -262,6 +270,7 @@ server_dailycb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	server_report_devices(srv->cfg);
+	credentials_report(srv->cfg, time(NULL), false);
 }
 
 /* Register a new session. */

@@ -12,6 +12,7 @@
 #include "session.h"
 
 struct listener;
+struct mailboxes;
 struct oauth_cache;
 
 TAILQ_HEAD(session_list, session);
@@ -36,6 +37,7 @@ struct server {
 	struct event		*status_timer;	/* STATUS= refresh, under systemd */
 	char			 status[256];	/* the last STATUS= text sent */
 	struct oauth_cache	*oauth_caches;	/* tokens, kept across reloads */
+	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
 };
 
 /* Load a config, check that every listener's protocol is implemented,
@@ -47,8 +49,8 @@ struct config *server_load_config(const char *path,
 /* Set up the loop, load the config, bind listeners (or take them from
  * systemd), then drop root if configured; false on a config error. */
 bool	server_init(struct server *srv, const char *config_path);
-/* Log the start and the devices near their sunset, send READY=1, and run
- * the event loop until shutdown completes. */
+/* Log the start, the devices near their sunset and every credential's
+ * expiry, send READY=1, and run the event loop until shutdown completes. */
 int	server_run(struct server *srv);
 void	server_free(struct server *srv);
 

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "mailboxes.h"
 #include "msgid.h"
 #include "oauth.h"
 #include "secret.h"
@@ -92,6 +93,20 @@ bool
 session_proto_supported(enum proto proto)
 {
 	return proto_table[proto] != NULL;
+}
+
+/* The route of the session's device for the session's protocol. */
+enum route
+session_route(const struct session *s)
+{
+	return route_of(s->dev, s->ops->proto);
+}
+
+/* The upstream settings of the session's route. */
+const struct upstream_conf *
+session_upstream(const struct session *s)
+{
+	return &s->cfg->upstreams[session_route(s)];
 }
 
 /* The log's name for a session result. */
@@ -277,7 +292,7 @@ session_log_end(struct session *s)
 {
 	char sunset[16], days[16], in[24], out[24], msgs[16], dur[24];
 	char upstream[300];
-	const struct upstream_conf *up = &s->cfg->upstreams[s->ops->proto];
+	const struct upstream_conf *up = session_upstream(s);
 	struct timespec now;
 	int left = session_days_left(s, sunset, sizeof(sunset));
 	struct log_field f[] = {
@@ -725,6 +740,42 @@ session_set_user(struct session *s, const char *user)
 	log_escape(s->user, sizeof(s->user), user, strlen(user));
 }
 
+/* Count the session for mailbox, or log that the mailbox is busy. */
+bool
+session_mailbox_acquire(struct session *s, const char *mailbox)
+{
+	unsigned max = s->cfg->limits.max_mailbox_sessions;
+	char user[SASL_FIELD_MAX * 4], limit[16], sunset[16], days[16];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "mailbox_busy" },
+		{ "device", s->dev->name }, { "user", user },
+		{ "limit", limit }, { "sunset", sunset }, { "days_left", days },
+	};
+
+	session_mailbox_release(s);
+	if (mailboxes_acquire(s->server->mailboxes, mailbox, max)) {
+		s->mailbox = xstrdup(mailbox);
+		return true;
+	}
+	log_escape(user, sizeof(user), mailbox, strlen(mailbox));
+	snprintf(limit, sizeof(limit), "%u", max);
+	snprintf(days, sizeof(days), "%d",
+	    session_days_left(s, sunset, sizeof(sunset)));
+	log_fields(LOG_WARNING, f, nitems(f));
+	return false;
+}
+
+/* Stop counting the session for the mailbox it holds, if any. */
+void
+session_mailbox_release(struct session *s)
+{
+	if (s->mailbox == NULL)
+		return;
+	mailboxes_release(s->server->mailboxes, s->mailbox);
+	free(s->mailbox);
+	s->mailbox = NULL;
+}
+
 /* Log a failed login with the user and the reason. */
 void
 session_log_login_failed(struct session *s, enum session_result r,
@@ -732,7 +783,8 @@ session_log_login_failed(struct session *s, enum session_result r,
 {
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "login_failed" },
-		{ "device", s->dev->name }, { "user", s->user },
+		{ "device", s->dev->name },
+		{ "user", s->user[0] != '\0' ? s->user : NULL },
 		{ "result", session_result_name(r) }, { "reason", reason },
 	};
 
@@ -888,6 +940,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 		session_log_end(s);
 	side_close(&s->lan);
 	side_close(&s->up);
+	session_mailbox_release(s);
 	event_free(s->timer);
 	session_token_clear(s);
 	if (s->proto_state != NULL)

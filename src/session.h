@@ -123,6 +123,7 @@ struct session {
 	char			*delayed;	/* reply held back, or NULL */
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
+	char			*mailbox; /* counted in server->mailboxes */
 	uint64_t		 bytes_in;	/* from the device */
 	uint64_t		 bytes_out;	/* to the device */
 	unsigned		 messages;
@@ -199,6 +200,16 @@ void	session_lan_printf_delayed(struct session *s, unsigned seconds,
 
 /* Record the authenticated user (escaped) for the log. */
 void	session_set_user(struct session *s, const char *user);
+/*
+ * Count the session as an upstream session of mailbox (case-insensitive),
+ * releasing the one it held: a session holds at most one. False, logged
+ * as event=mailbox_busy, when the mailbox already has
+ * limits.max_mailbox_sessions.
+ */
+bool	session_mailbox_acquire(struct session *s, const char *mailbox);
+/* Stop counting the session for the mailbox it holds, if any. */
+void	session_mailbox_release(struct session *s);
+
 /* Log a failed login (event=login_failed) with the user and reason. */
 void	session_log_login_failed(struct session *s, enum session_result r,
 	    const char *reason);
@@ -239,6 +250,11 @@ void	side_close(struct side *side);
 
 /* Ask every session to end for a shutdown. */
 void	session_shutdown(struct session *s);
+
+/* The upstream the session's device is relayed to (the device is known). */
+const struct upstream_conf *session_upstream(const struct session *s);
+/* Its route: the protocol's upstream, or the SMTP connector. */
+enum route session_route(const struct session *s);
 
 const char *session_result_name(enum session_result r);
 const char *session_tls_version(const struct side *side);

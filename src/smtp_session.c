@@ -8,6 +8,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "explain.h"
 #include "log.h"
 #include "oauth.h"
 #include "sasl.h"
@@ -47,6 +48,9 @@ enum smtp_state {
 	SMTP_RELAY_RSET_REPLY,	/* EHLO after login: our RSET's reply */
 	SMTP_RELAY_DATA_REPLY,	/* DATA forwarded, 354 expected */
 	SMTP_RELAY_BODY,	/* streaming the message body */
+	SMTP_RELAY_BODY_DISCARD, /* bare CR/LF refused: upstream dropped,
+				 * body read to its end and discarded */
+	SMTP_RELAY_ABANDONED,	/* after that refusal: no upstream left */
 	SMTP_RELAY_BODY_REPLY,	/* final dot sent, waiting for the verdict */
 	SMTP_RELAY_QUIT_REPLY,	/* QUIT forwarded */
 };
@@ -70,6 +74,7 @@ struct smtp {
 	char		*line;		/* one command or reply line */
 	size_t		 line_size;
 	bool		 helo;		/* EHLO/HELO seen since the last TLS */
+	bool		 auth_ignored;	/* AUTH taken and ignored (ignore_auth) */
 	unsigned	 errors;
 	struct sasl_creds creds;
 	bool		 up_starttls;	/* upstream capabilities */
@@ -80,6 +85,7 @@ struct smtp {
 	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	int		 reply_code;	/* of the reply being read */
 	char		 reply_text[256]; /* its first line, escaped */
+	const struct explanation *explained; /* a known Exchange refusal */
 	bool		 body_line_start;
 	bool		 body_prev_crlf;
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
@@ -119,6 +125,8 @@ static enum smtp_step smtp_cmd_help(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_vrfy(struct session *s, const char *arg);
 static enum smtp_step smtp_cmd_quit(struct session *s, const char *arg);
 static bool	smtp_auth_allowed(const struct session *s);
+static bool	smtp_device_authenticates(const struct session *s);
+static bool	smtp_auth_offered(const struct session *s);
 static enum smtp_step smtp_auth_line(struct session *s, const char *line);
 static enum smtp_step smtp_auth_collected(struct session *s);
 static enum smtp_step smtp_device_refused(struct session *s,
@@ -131,6 +139,7 @@ static void	smtp_token_failed(struct session *s, const char *reason);
 static void	smtp_up_login(struct session *s);
 static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
 static enum smtp_reply smtp_read_reply(struct session *s, bool forward);
+static void	smtp_reply_first(struct session *s, int code, size_t len);
 static void	smtp_note_capability(struct smtp *st, const char *text);
 static void	smtp_up_step(struct session *s);
 static void	smtp_up_login_reply(struct session *s, int code);
@@ -151,6 +160,13 @@ static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
 static enum smtp_step smtp_body_partial(struct session *s, size_t n);
 static enum smtp_step smtp_body_line(struct session *s, size_t len,
 		    size_t tlen, bool crlf);
+static enum smtp_step smtp_body_refuse(struct session *s);
+static void	smtp_body_move(struct session *s, size_t n);
+static void	smtp_body_add(struct session *s, const char *text);
+static enum smtp_step smtp_body_next(struct session *s);
+static void	smtp_body_end(struct session *s);
+static enum smtp_step smtp_abandoned_command(struct session *s,
+		    const char *line);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 static bool	smtp_logging_in(enum smtp_state state);
 
@@ -219,6 +235,8 @@ smtp_strstate(enum smtp_state state)
 	CASE(SMTP_RELAY_RSET_REPLY);
 	CASE(SMTP_RELAY_DATA_REPLY);
 	CASE(SMTP_RELAY_BODY);
+	CASE(SMTP_RELAY_BODY_DISCARD);
+	CASE(SMTP_RELAY_ABANDONED);
 	CASE(SMTP_RELAY_BODY_REPLY);
 	CASE(SMTP_RELAY_QUIT_REPLY);
 	default:
@@ -284,7 +302,8 @@ smtp_lan_input(struct session *s)
 	struct smtp *st = s->proto_state;
 	enum smtp_step step;
 
-	if (st->state == SMTP_RELAY_BODY && !s->lan.eof)
+	if ((st->state == SMTP_RELAY_BODY ||
+	    st->state == SMTP_RELAY_BODY_DISCARD) && !s->lan.eof)
 		session_set_timer(s, TIMER_IDLE);	/* a live upload */
 
 	while ((step = smtp_lan_step(s)) == STEP_MORE)
@@ -307,14 +326,18 @@ smtp_lan_step(struct session *s)
 	case SMTP_LAN_AUTH_USER:
 	case SMTP_LAN_AUTH_PASS:
 	case SMTP_RELAY_COMMAND:
+	case SMTP_RELAY_ABANDONED:
 		if ((step = smtp_read_command(s, &line)) != STEP_MORE)
 			return step;
 		if (st->state == SMTP_LAN_COMMAND)
 			return smtp_lan_command(s, line);
 		if (st->state == SMTP_RELAY_COMMAND)
 			return smtp_relay_command(s, line);
+		if (st->state == SMTP_RELAY_ABANDONED)
+			return smtp_abandoned_command(s, line);
 		return smtp_auth_line(s, line);
 	case SMTP_RELAY_BODY:
+	case SMTP_RELAY_BODY_DISCARD:
 		return smtp_body_step(s);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
@@ -329,7 +352,8 @@ smtp_lan_eof(struct session *s)
 
 	if (smtp_waiting_upstream(st->state))
 		return;
-	if (st->state == SMTP_RELAY_BODY)
+	if (st->state == SMTP_RELAY_BODY ||
+	    st->state == SMTP_RELAY_BODY_DISCARD)
 		session_close(s, RESULT_CLIENT_CLOSED,
 		    "device closed the connection during DATA");
 	else if (st->state == SMTP_RELAY_COMMAND ||
@@ -444,7 +468,7 @@ smtp_send_ehlo_reply(struct session *s, bool logged_in)
 	session_lan_printf(s, "250-%s", name);
 	if (!logged_in && s->lan.ssl == NULL && s->cfg->lan_ctx != NULL)
 		session_lan_printf(s, "250-STARTTLS");
-	if (!logged_in && s->dev->auth != AUTH_RELAY && smtp_auth_allowed(s))
+	if (!logged_in && smtp_auth_offered(s))
 		session_lan_printf(s, "250-AUTH PLAIN LOGIN");
 	session_lan_printf(s, "250-SIZE");
 	session_lan_printf(s, "250-8BITMIME");
@@ -456,6 +480,27 @@ static bool
 smtp_auth_allowed(const struct session *s)
 {
 	return s->lan.tls_up || s->dev->plaintext_auth;
+}
+
+/* Does the device log in (passthrough, oauth2), rather than send without
+ * AUTH (relay, connector)? */
+static bool
+smtp_device_authenticates(const struct session *s)
+{
+	return s->dev->auth == AUTH_PASSTHROUGH || s->dev->auth == AUTH_OAUTH2;
+}
+
+/* Is AUTH offered to the device now: it logs in, or its AUTH is taken and
+ * ignored, and not yet done; never without TLS unless allowed. */
+static bool
+smtp_auth_offered(const struct session *s)
+{
+	const struct smtp *st = s->proto_state;
+
+	if (!smtp_device_authenticates(s) &&
+	    (!s->dev->ignore_auth || st->auth_ignored))
+		return false;
+	return smtp_auth_allowed(s);
 }
 
 /* STARTTLS: refuse pipelined bytes (injection), then start TLS. */
@@ -498,7 +543,9 @@ smtp_cmd_auth(struct session *s, const char *arg)
 	const char *ir = strchr(arg, ' ');
 	size_t mechlen = ir != NULL ? (size_t)(ir - arg) : strlen(arg);
 
-	if (s->dev->auth == AUTH_RELAY)
+	if (st->auth_ignored)
+		return smtp_error(s, "503 5.5.1 Already authenticated");
+	if (!smtp_device_authenticates(s) && !s->dev->ignore_auth)
 		return smtp_error(s, "503 5.7.0 This device sends mail without "
 		    "AUTH");
 	if (!st->helo)
@@ -566,7 +613,8 @@ smtp_auth_line(struct session *s, const char *line)
 
 /*
  * Credentials are in. Pass-through: log in upstream with them. oauth2:
- * check them here, then log in upstream as the device's mailbox.
+ * check them here, then log in upstream as the device's mailbox. relay
+ * and connector with ignore_auth: forget them and say yes.
  */
 static enum smtp_step
 smtp_auth_collected(struct session *s)
@@ -574,6 +622,13 @@ smtp_auth_collected(struct session *s)
 	struct smtp *st = s->proto_state;
 	char why[128];
 
+	if (!smtp_device_authenticates(s)) {
+		sasl_creds_clear(&st->creds);
+		st->auth_ignored = true;
+		smtp_enter_state(s, SMTP_LAN_COMMAND);
+		session_lan_printf(s, "235 2.7.0 Authentication successful");
+		return STEP_MORE;
+	}
 	if (s->dev->auth == AUTH_PASSTHROUGH) {
 		session_set_user(s, st->creds.user);
 		smtp_up_login(s);
@@ -602,27 +657,32 @@ smtp_device_refused(struct session *s, const char *reason)
 	return STEP_WAIT;
 }
 
-/* MAIL before login: it starts the upstream login of a relay device;
- * any other device must authenticate first. */
+/* MAIL before login: it starts the upstream login of a relay or
+ * connector device; any other device must authenticate first. */
 static enum smtp_step
 smtp_cmd_mail(struct session *s, const char *arg)
 {
 	struct smtp *st = s->proto_state;
 	enum smtp_step step;
 
-	if (s->dev->auth != AUTH_RELAY)
+	if (smtp_device_authenticates(s))
 		return smtp_cmd_need_auth(s, arg);
 	if (!st->helo)
 		return smtp_error(s, "503 5.5.1 Send EHLO first");
-	session_set_user(s, s->dev->mailbox);
+	if (s->dev->mailbox != NULL)
+		session_set_user(s, s->dev->mailbox);
 	if (!smtp_sender_check(s, arg, &step))
 		return step;
-	smtp_token_get(s);
+	if (s->dev->auth == AUTH_CONNECTOR)
+		smtp_up_login(s);
+	else
+		smtp_token_get(s);
 	return STEP_WAIT;
 }
 
 /*
- * Check the sender of a MAIL command from an oauth2 or relay device: true
+ * Check the sender of a MAIL command from an oauth2, relay or connector
+ * device (connector senders are all in the accepted domains): true
  * with the command to send upstream in st->mail, else the device has its
  * answer and *step says how to go on.
  */
@@ -698,12 +758,12 @@ smtp_up_login(struct session *s)
 	upstream_dial(s);
 }
 
-/* Commands that need a login first (a relay device: a MAIL first). */
+/* Commands that need a login first (relay, connector: a MAIL first). */
 static enum smtp_step
 smtp_cmd_need_auth(struct session *s, const char *arg)
 {
 	(void)arg;
-	if (s->dev->auth == AUTH_RELAY)
+	if (!smtp_device_authenticates(s))
 		return smtp_error(s, "503 5.5.1 Bad sequence of commands: send "
 		    "MAIL first");
 	return smtp_error(s, "530 5.7.0 Authentication required");
@@ -791,15 +851,38 @@ smtp_read_reply(struct session *s, bool forward)
 		    (st->reply_code != 0 && rl.code != st->reply_code))
 			return REPLY_BAD;
 		if (st->reply_code == 0)
-			log_escape(st->reply_text, sizeof(st->reply_text),
-			    st->line, len);
+			smtp_reply_first(s, rl.code, len);
 		st->reply_code = rl.code;
 		smtp_note_capability(st, rl.text);
-		if (forward)
+		if (forward && st->explained == NULL)
 			session_lan_printf(s, "%s", st->line);
+		else if (forward && rl.last)
+			session_lan_printf(s, "%s", st->explained->device);
 		if (rl.last)
 			return REPLY_DONE;
 	}
+}
+
+/* The first line of a reply: keep it for the log, and explain a known
+ * Exchange Online refusal (the device gets the table's reply instead);
+ * log any other refusal after login as it came. */
+static void
+smtp_reply_first(struct session *s, int code, size_t len)
+{
+	struct smtp *st = s->proto_state;
+
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "upstream_refusal" },
+		{ "device", s->dev->name }, { "reply", st->reply_text },
+	};
+
+	log_escape(st->reply_text, sizeof(st->reply_text), st->line, len);
+	st->explained = code >= 400 ? explain_lookup(EXPLAIN_SMTP, st->line,
+	    s->dev->auth != AUTH_PASSTHROUGH) : NULL;
+	if (st->explained != NULL)
+		explain_log(s->id, s->dev->name, st->explained, st->line);
+	else if (code >= 400 && !smtp_logging_in(st->state))
+		log_fields(LOG_NOTICE, f, nitems(f));	/* passed on as is */
 }
 
 /* Remember STARTTLS and AUTH mechanisms from an EHLO reply line. */
@@ -907,7 +990,10 @@ smtp_up_login_reply(struct session *s, int code)
 	case SMTP_UP_EHLO_TLS:
 		if (code != 250)
 			break;
-		smtp_up_send_auth(s);
+		if (s->dev->auth == AUTH_CONNECTOR)
+			smtp_logged_in(s);	/* the certificate was the login */
+		else
+			smtp_up_send_auth(s);
 		return;
 	case SMTP_UP_AUTH_LOGIN:
 	case SMTP_UP_AUTH_USER:
@@ -1122,7 +1208,9 @@ smtp_login_failed(struct session *s, enum session_result r,
 		upstream_dial_cancel(s);
 	side_close(&s->up);
 	st->reply_code = 0;
-	session_lan_printf(s, "%s", reply);
+	session_lan_printf(s, "%s", st->explained != NULL ?
+	    st->explained->device : reply);
+	st->explained = NULL;
 	smtp_enter_state(s, SMTP_LAN_COMMAND);
 	session_set_timer(s, TIMER_PRELOGIN);
 	smtp_lan_input(s);
@@ -1196,7 +1284,7 @@ smtp_relay_command(struct session *s, const char *line)
 
 	switch (verb) {
 	case SMTP_VERB_AUTH:
-		if (s->dev->auth == AUTH_RELAY)
+		if (!smtp_device_authenticates(s) && !st->auth_ignored)
 			return smtp_error(s, "503 5.7.0 This device sends mail "
 			    "without AUTH");
 		/* FALLTHROUGH */
@@ -1313,10 +1401,11 @@ smtp_log_message(struct session *s, int code)
 
 /*
  * Move body bytes to the upstream, line by line. A line ends at CRLF, at a
- * bare LF or at a bare CR; the last two are sent as CRLF. Only CRLF "."
- * CRLF ends the message, and any other "." line is dot-stuffed, so the
- * relay and the upstream always agree on where the message ends (no SMTP
- * smuggling, whatever the upstream makes of bare line endings).
+ * bare LF or at a bare CR; with smtp_bare_line_endings "normalise" the
+ * last two are sent as CRLF, with "reject" they refuse the message. Only
+ * CRLF "." CRLF ends the message, and any other "." line is dot-stuffed,
+ * so the relay and the upstream always agree on where the message ends (no
+ * SMTP smuggling, whatever the upstream makes of bare line endings).
  */
 static enum smtp_step
 smtp_body_step(struct session *s)
@@ -1366,9 +1455,9 @@ smtp_body_partial(struct session *s, size_t n)
 	evbuffer_copyout(in, &first, 1);
 	if (st->body_line_start && first == '.' && n == 1)
 		return STEP_WAIT;
-	evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev), n);
+	smtp_body_move(s, n);
 	st->body_line_start = false;
-	return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
+	return smtp_body_next(s);
 }
 
 /* Forward one complete line of len bytes ended by tlen bytes (CRLF when
@@ -1378,31 +1467,130 @@ smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
 {
 	struct smtp *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	struct evbuffer *out = bufferevent_get_output(s->up.bev);
 	unsigned char first = 0;
 	bool dot;
 
+	if (!crlf && st->state == SMTP_RELAY_BODY &&
+	    s->cfg->smtp_bare_eol == BARE_EOL_REJECT)
+		return smtp_body_refuse(s);
 	if (len > 0)
 		evbuffer_copyout(in, &first, 1);
 	dot = st->body_line_start && len == 1 && first == '.';
 	if (dot && crlf && st->body_prev_crlf) {
 		evbuffer_drain(in, len + tlen);
-		evbuffer_add(out, ".\r\n", 3);
-		smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
-		session_set_timer(s, TIMER_UPSTREAM);
+		smtp_body_end(s);
 		return STEP_WAIT;
 	}
 	if (dot) {
 		evbuffer_drain(in, len + tlen);
-		evbuffer_add(out, "..\r\n", 4);
+		smtp_body_add(s, "..\r\n");
 	} else if (crlf)
-		evbuffer_remove_buffer(in, out, len + tlen);
+		smtp_body_move(s, len + tlen);
 	else {
-		evbuffer_remove_buffer(in, out, len);
+		smtp_body_move(s, len);
 		evbuffer_drain(in, tlen);
-		evbuffer_add(out, "\r\n", 2);
+		smtp_body_add(s, "\r\n");
 	}
 	st->body_line_start = true;
 	st->body_prev_crlf = crlf;
+	return smtp_body_next(s);
+}
+
+/* Move n bytes of body input to the upstream (or drop them once the
+ * message is refused). */
+static void
+smtp_body_move(struct session *s, size_t n)
+{
+	struct smtp *st = s->proto_state;
+	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
+
+	if (st->state == SMTP_RELAY_BODY_DISCARD)
+		evbuffer_drain(in, n);
+	else
+		evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev),
+		    n);
+}
+
+/* Add text of the relay's own to the body sent upstream. */
+static void
+smtp_body_add(struct session *s, const char *text)
+{
+	struct smtp *st = s->proto_state;
+
+	if (st->state != SMTP_RELAY_BODY_DISCARD)
+		evbuffer_add(bufferevent_get_output(s->up.bev), text,
+		    strlen(text));
+}
+
+/* Go on with the body unless the upstream's output is full. */
+static enum smtp_step
+smtp_body_next(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	if (st->state == SMTP_RELAY_BODY_DISCARD)
+		return STEP_MORE;
 	return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
+}
+
+/* The end marker: wait for the upstream's verdict, or give the device
+ * the refusal of a message with bare line endings. */
+static void
+smtp_body_end(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	if (st->state == SMTP_RELAY_BODY) {
+		smtp_body_add(s, ".\r\n");
+		smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
+		session_set_timer(s, TIMER_UPSTREAM);
+		return;
+	}
+	session_lan_printf(s, "554 5.6.0 Message refused: bare CR or LF line "
+	    "endings are not allowed (RFC 5321 2.3.8); nothing was sent");
+	smtp_enter_state(s, SMTP_RELAY_ABANDONED);
+	session_set_timer(s, TIMER_IDLE);
+	smtp_lan_input(s);
+}
+
+/*
+ * A bare CR or LF under smtp_bare_line_endings "reject": drop the
+ * upstream connection without an end marker, so the upstream discards the
+ * partial message, and read the rest of the body to its end.
+ */
+static enum smtp_step
+smtp_body_refuse(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name }, { "result", "rejected" },
+		{ "reason", "bare CR or LF in the message body "
+		    "(smtp_bare_line_endings reject)" },
+	};
+
+	log_fields(LOG_WARNING, f, nitems(f));
+	side_close(&s->up);
+	smtp_enter_state(s, SMTP_RELAY_BODY_DISCARD);
+	st->body_line_start = false;
+	return STEP_MORE;
+}
+
+/* After a refused message the upstream is gone: QUIT ends the session,
+ * anything else is told to start a new one. */
+static enum smtp_step
+smtp_abandoned_command(struct session *s, const char *line)
+{
+	const char *arg;
+
+	if (smtp_parse_verb(line, &arg) == SMTP_VERB_QUIT) {
+		session_lan_printf(s, "221 2.0.0 Bye");
+		session_close_after_flush(s, RESULT_OK, NULL);
+	} else {
+		session_lan_printf(s, "421 4.3.0 %s Message refused; "
+		    "reconnect to send another", s->cfg->server_name);
+		session_close_after_flush(s, RESULT_PROTOCOL_ERROR,
+		    "command after a refused message");
+	}
+	return STEP_GONE;
 }

@@ -17,6 +17,12 @@ static SSL_CTX	*tls_lan_ctx_new(const struct config *cfg,
 		    struct config_errors *errs);
 static SSL_CTX	*tls_upstream_ctx_new(const struct config *cfg,
 		    const struct upstream_conf *up, struct config_errors *errs);
+static bool	 tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
+		    const struct upstream_conf *up, struct config_errors *errs);
+static void	 tls_client_cert_check(SSL_CTX *ctx, const struct config *cfg,
+		    const struct upstream_conf *up, struct config_errors *errs);
+static bool	 tls_cert_names_domain(X509 *cert,
+		    const struct upstream_conf *up);
 static int	 tls_hello_cb(SSL *ssl, int *alert, void *arg);
 static int	 tls_hello_max_version(SSL *ssl);
 static void	 tls_hello_append_ciphers(SSL *ssl, char *buf, size_t len);
@@ -74,20 +80,20 @@ tls_error_string(char *buf, size_t len)
 	return buf;
 }
 
-/* Build the LAN and per-protocol upstream contexts of a parsed config. */
+/* Build the LAN context and one context per configured upstream route. */
 bool
 tls_config_load(struct config *cfg, struct config_errors *errs)
 {
 	size_t before = errs->n;
-	int p;
+	int r;
 
 	tls_init_indexes();
 	if (cfg->lan_tls.certificate != NULL)
 		cfg->lan_ctx = tls_lan_ctx_new(cfg, errs);
-	for (p = 0; p < PROTO_COUNT; p++) {
-		if (cfg->upstreams[p].configured)
-			cfg->upstream_ctx[p] = tls_upstream_ctx_new(cfg,
-			    &cfg->upstreams[p], errs);
+	for (r = 0; r < ROUTE_COUNT; r++) {
+		if (cfg->upstreams[r].configured)
+			cfg->upstream_ctx[r] = tls_upstream_ctx_new(cfg,
+			    &cfg->upstreams[r], errs);
 	}
 	return errs->n == before;
 }
@@ -149,6 +155,11 @@ tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, tls_session_new_cb);
+	if (up->client_cert != NULL && !tls_client_cert_load(ctx, cfg, up,
+	    errs)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	if (up->ca_file != NULL || up->ca_path != NULL)
 		ok = SSL_CTX_load_verify_locations(ctx, up->ca_file,
 		    up->ca_path);
@@ -164,6 +175,69 @@ tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
 	return NULL;
 }
 
+/* Load the connector's client certificate and key into ctx and check
+ * them; false (with errors added) if they cannot be used. */
+static bool
+tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
+    const struct upstream_conf *up, struct config_errors *errs)
+{
+	size_t before = errs->n;
+	char err[256];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, up->client_cert) != 1)
+		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
+		    "%s: %s", cfg->file, up->line, up->client_cert,
+		    tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_use_PrivateKey_file(ctx, up->client_key,
+	    SSL_FILETYPE_PEM) != 1)
+		config_errors_add(errs, "%s:%d: upstreams.connector.key %s: %s",
+		    cfg->file, up->line, up->client_key,
+		    tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		config_errors_add(errs, "%s:%d: upstreams.connector.key %s does "
+		    "not match certificate %s", cfg->file, up->line,
+		    up->client_key, up->client_cert);
+	else
+		tls_client_cert_check(ctx, cfg, up, errs);
+	ERR_clear_error();
+	return errs->n == before;
+}
+
+/* The connector certificate must be valid today and name an accepted
+ * domain, or Exchange Online's connector cannot match it. */
+static void
+tls_client_cert_check(SSL_CTX *ctx, const struct config *cfg,
+    const struct upstream_conf *up, struct config_errors *errs)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
+		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
+		    "%s has expired: renew it", cfg->file, up->line,
+		    up->client_cert);
+	else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
+		    "%s is not valid yet", cfg->file, up->line, up->client_cert);
+	if (!tls_cert_names_domain(cert, up))
+		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
+		    "%s names none of the accepted_domains: its CN or a SAN "
+		    "must be one of them", cfg->file, up->line,
+		    up->client_cert);
+}
+
+/* Does the certificate name one of the connector's accepted domains? */
+static bool
+tls_cert_names_domain(X509 *cert, const struct upstream_conf *up)
+{
+	size_t i;
+
+	for (i = 0; i < up->ndomains; i++)
+		if (X509_check_host(cert, up->domains[i], 0,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+			return true;
+	return false;
+}
+
 /* A new LAN-side SSL object, or NULL when no LAN certificate is set. */
 SSL *
 tls_lan_new(const struct config *cfg)
@@ -175,10 +249,10 @@ tls_lan_new(const struct config *cfg)
 
 /* A new upstream SSL object: SNI, host name check, cached session. */
 SSL *
-tls_upstream_new(const struct config *cfg, enum proto proto)
+tls_upstream_new(const struct config *cfg, enum route route)
 {
-	const struct upstream_conf *up = &cfg->upstreams[proto];
-	SSL_CTX *ctx = cfg->upstream_ctx[proto];
+	const struct upstream_conf *up = &cfg->upstreams[route];
+	SSL_CTX *ctx = cfg->upstream_ctx[route];
 	unsigned char ip[16];
 	SSL_SESSION *cached;
 	SSL *ssl;

@@ -15,8 +15,9 @@ bool	tls_config_load(struct config *cfg, struct config_errors *errs);
 
 /* A new LAN-side SSL object, or NULL when no LAN certificate is set. */
 SSL	*tls_lan_new(const struct config *cfg);
-/* A new upstream SSL object for proto: SNI, host name check, resumption. */
-SSL	*tls_upstream_new(const struct config *cfg, enum proto proto);
+/* A new upstream SSL object for a route: SNI, host name check,
+ * resumption, and the client certificate of the connector route. */
+SSL	*tls_upstream_new(const struct config *cfg, enum route route);
 
 /* What the client offered in its ClientHello ("max=TLSv1 ciphers=...") if
  * the handshake got that far, else NULL. Owned by ssl. */

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "credentials.h"
 #include "devices.h"
 #include "log.h"
 #include "secret.h"
@@ -82,6 +83,7 @@ check_config(const char *path)
 		return 1;
 	}
 	printf("configuration OK\n");
+	credentials_print(cfg, stdout, now);
 	for (i = 0; i < cfg->ndevices; i++)
 		print_device(&cfg->devices[i], now);
 	config_unref(cfg);

@@ -48,7 +48,7 @@ static bool	upstream_never_connected(struct session *s);
 void
 upstream_dial(struct session *s)
 {
-	const struct upstream_conf *up = &s->cfg->upstreams[s->ops->proto];
+	const struct upstream_conf *up = session_upstream(s);
 	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP };
 	struct upstream_dial *d = xcalloc(1, sizeof(*d));
@@ -104,7 +104,7 @@ upstream_resolved(int err, struct evutil_addrinfo *ai, void *arg)
 	}
 	if (err != 0) {
 		snprintf(d->error, sizeof(d->error), "cannot resolve %s: %s",
-		    s->cfg->upstreams[s->ops->proto].host,
+		    session_upstream(s)->host,
 		    evutil_gai_strerror(err));
 		event_active(d->fail, EV_TIMEOUT, 0);
 		return;
@@ -131,13 +131,13 @@ upstream_try_next(struct upstream_dial *d)
 static bool
 upstream_connect(struct session *s, const struct evutil_addrinfo *ai)
 {
-	const struct upstream_conf *up = &s->cfg->upstreams[s->ops->proto];
+	const struct upstream_conf *up = session_upstream(s);
 	struct event_base *base = s->server->base;
 	char addr[64];
 	int saved;
 
 	if (up->tls == UPSTREAM_TLS_IMPLICIT) {
-		s->up.ssl = tls_upstream_new(s->cfg, s->ops->proto);
+		s->up.ssl = tls_upstream_new(s->cfg, session_route(s));
 		if (s->up.ssl == NULL)
 			fatalx("session %s: cannot create upstream TLS object",
 			    s->id);
@@ -201,7 +201,7 @@ upstream_start_tls(struct session *s)
 	SSL *ssl;
 
 	evbuffer_drain(in, evbuffer_get_length(in));
-	if ((ssl = tls_upstream_new(s->cfg, s->ops->proto)) == NULL)
+	if ((ssl = tls_upstream_new(s->cfg, session_route(s))) == NULL)
 		fatalx("session %s: cannot create upstream TLS object", s->id);
 	bufferevent_free(s->up.bev);
 	s->up.ssl = ssl;
@@ -275,8 +275,8 @@ upstream_connect_failed(struct session *s, short what)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	snprintf(d->error, sizeof(d->error), "connect to %s port %u: %s",
-	    s->cfg->upstreams[s->ops->proto].host,
-	    s->cfg->upstreams[s->ops->proto].port,
+	    session_upstream(s)->host,
+	    session_upstream(s)->port,
 	    (what & BEV_EVENT_EOF) ? "connection closed" :
 	    evutil_socket_error_to_string(err));
 	side_close(&s->up);

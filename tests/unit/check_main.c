@@ -12,10 +12,13 @@ main(void)
 
 	runner = srunner_create(config_suite());
 	srunner_add_suite(runner, devices_suite());
+	srunner_add_suite(runner, credentials_suite());
 	srunner_add_suite(runner, log_suite());
+	srunner_add_suite(runner, mailboxes_suite());
 	srunner_add_suite(runner, sasl_suite());
 	srunner_add_suite(runner, secret_suite());
 	srunner_add_suite(runner, oauth_suite());
+	srunner_add_suite(runner, explain_suite());
 	srunner_add_suite(runner, smtp_parse_suite());
 	srunner_add_suite(runner, pop3_parse_suite());
 	srunner_add_suite(runner, imap_parse_suite());

@@ -6,10 +6,13 @@
 
 Suite	*config_suite(void);
 Suite	*devices_suite(void);
+Suite	*credentials_suite(void);
 Suite	*log_suite(void);
+Suite	*mailboxes_suite(void);
 Suite	*sasl_suite(void);
 Suite	*secret_suite(void);
 Suite	*oauth_suite(void);
+Suite	*explain_suite(void);
 Suite	*smtp_parse_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);

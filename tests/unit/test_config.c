@@ -303,6 +303,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->log.level, LOG_INFO);
 	ck_assert_uint_eq(cfg->limits.max_sessions, 1000);
 	ck_assert_uint_eq(cfg->limits.max_sessions_per_device, 20);
+	ck_assert_uint_eq(cfg->limits.max_mailbox_sessions, 16);
 	ck_assert_uint_eq(cfg->limits.line_length, 2048);
 	ck_assert_uint_eq(cfg->limits.prelogin_timeout, 60);
 	ck_assert_uint_eq(cfg->limits.idle_timeout, 300);
@@ -350,6 +351,7 @@ START_TEST(test_full_main)
 	ck_assert_int_eq(cfg->log.level, LOG_DEBUG);
 	ck_assert_uint_eq(cfg->limits.max_sessions, 500);
 	ck_assert_uint_eq(cfg->limits.max_sessions_per_device, 5);
+	ck_assert_uint_eq(cfg->limits.max_mailbox_sessions, 8);
 	ck_assert_uint_eq(cfg->limits.line_length, 4096);
 	ck_assert_uint_eq(cfg->limits.prelogin_timeout, 20);
 	ck_assert_uint_eq(cfg->limits.idle_timeout, 600);
@@ -396,7 +398,7 @@ START_TEST(test_full_listeners)
 	ck_assert_str_eq(l[0].address, "0.0.0.0");
 	ck_assert_uint_eq(l[0].port, 25);
 	ck_assert_int_eq(l[0].tls, LAN_TLS_PLAIN);
-	ck_assert_int_eq(l[0].line, 31);
+	ck_assert_int_eq(l[0].line, 32);
 	ck_assert_str_eq(l[1].name, "smtps");
 	ck_assert_str_eq(l[1].address, "::");
 	ck_assert_uint_eq(l[1].port, 465);
@@ -405,7 +407,7 @@ START_TEST(test_full_listeners)
 	ck_assert_int_eq(l[2].tls, LAN_TLS_PLAIN);
 	ck_assert_int_eq(l[3].proto, PROTO_IMAP);
 	ck_assert_str_eq(l[3].address, "2001:db8::1");
-	ck_assert_int_eq(l[3].line, 34);
+	ck_assert_int_eq(l[3].line, 35);
 	config_unref(cfg);
 }
 END_TEST
@@ -511,6 +513,42 @@ START_TEST(test_oauth2_devices)
 	ck_assert_int_eq(d[3].auth, AUTH_PASSTHROUGH);
 	ck_assert_ptr_null(d[3].mailbox);
 	ck_assert_ptr_null(d[3].secret_hash);
+	config_unref(cfg);
+}
+END_TEST
+
+/* The connector route: its group, its devices, the bare-LF policy. */
+START_TEST(test_connector)
+{
+	struct config *cfg = good_load("connector.conf");
+	const struct upstream_conf *up = &cfg->upstreams[ROUTE_CONNECTOR];
+
+	ck_assert(up->configured);
+	ck_assert_str_eq(up->host, "contoso-com.mail.protection.outlook.com");
+	ck_assert_uint_eq(up->port, 25);
+	ck_assert_int_eq(up->tls, UPSTREAM_TLS_STARTTLS);
+	ck_assert_int_eq(up->min_version, TLS1_2_VERSION);
+	ck_assert_ptr_nonnull(strstr(up->client_cert, "/connector.pem"));
+	ck_assert_ptr_nonnull(strstr(up->client_key, "/connector.key"));
+	ck_assert_uint_eq(up->ndomains, 2);
+	ck_assert_str_eq(up->domains[1], "contoso.org");
+	ck_assert_int_eq(cfg->smtp_bare_eol, BARE_EOL_REJECT);
+	ck_assert_int_eq(cfg->devices[0].auth, AUTH_CONNECTOR);
+	ck_assert(cfg->devices[0].ignore_auth);
+	ck_assert_uint_eq(cfg->devices[0].nsenders, 2);
+	ck_assert_int_eq(route_of(&cfg->devices[0], PROTO_SMTP),
+	    ROUTE_CONNECTOR);
+	ck_assert_int_eq(route_of(&cfg->devices[1], PROTO_SMTP), ROUTE_SMTP);
+	ck_assert_int_eq(route_of(&cfg->devices[0], PROTO_IMAP), ROUTE_IMAP);
+	ck_assert_str_eq(route_name(ROUTE_CONNECTOR), "connector");
+	ck_assert(route_domain_accepted(up, "scans@CONTOSO.com"));
+	ck_assert(!route_domain_accepted(up, "scans@sub.contoso.com"));
+	ck_assert(!route_domain_accepted(up, "scans@contoso.com.evil"));
+	ck_assert(!route_domain_accepted(up, "contoso.com"));
+	config_unref(cfg);
+	cfg = good_load("minimal.conf");
+	ck_assert_int_eq(cfg->smtp_bare_eol, BARE_EOL_NORMALISE);
+	ck_assert(!cfg->upstreams[ROUTE_CONNECTOR].configured);
 	config_unref(cfg);
 }
 END_TEST
@@ -621,6 +659,7 @@ config_suite(void)
 	tcase_add_test(tc, test_full_devices);
 	tcase_add_test(tc, test_oauth2_main);
 	tcase_add_test(tc, test_oauth2_devices);
+	tcase_add_test(tc, test_connector);
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_errors_clear);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "devices.h"
 #include "suites.h"
+#include "testutil.h"
 #include "util.h"
 
 /* Instants around the end of 2027-06-30, in UTC. */
@@ -24,11 +25,6 @@
 #define DAY_1900_01_01	(-25567)
 #define DAY_2200_01_01	84006
 
-static char	*saved_tz;
-
-static void	tz_setup(void);
-static void	tz_teardown(void);
-static void	tz_set(const char *tz);
 static struct cidr net_of(const char *text);
 static const struct sockaddr *sockaddr_of(const char *text,
 		    struct sockaddr_storage *ss);
@@ -38,36 +34,8 @@ static struct device device_with_sunset(const char *sunset);
 static struct config *config_two_devices(void);
 static void	config_two_devices_free(struct config *cfg);
 
-/* Save the caller's TZ and run the test in UTC. */
-static void
-tz_setup(void)
-{
-	const char *tz = getenv("TZ");
 
-	saved_tz = tz != NULL ? xstrdup(tz) : NULL;
-	tz_set("UTC");
-}
 
-/* Restore the TZ the test started with. */
-static void
-tz_teardown(void)
-{
-	if (saved_tz != NULL)
-		setenv("TZ", saved_tz, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved_tz);
-	saved_tz = NULL;
-}
-
-/* Switch the local time zone (localtime_r needs tzset to notice). */
-static void
-tz_set(const char *tz)
-{
-	setenv("TZ", tz, 1);
-	tzset();
-}
 
 /* Parse a network that must be valid. */
 static struct cidr

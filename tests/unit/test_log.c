@@ -11,10 +11,9 @@
 #include "log.h"
 #include "msgid.h"
 #include "suites.h"
+#include "testutil.h"
 #include "util.h"
 
-static int	stderr_capture_start(FILE **);
-static char	*stderr_capture_end(FILE *, int);
 static void	assert_escape(const void *, size_t, size_t, const char *);
 static const char *entry_get(const struct log_entry *, const char *);
 
@@ -23,6 +22,7 @@ static const char *const all_msgids[] = {
 	MSGID_SESSION_END, MSGID_REFUSED_UNKNOWN, MSGID_REFUSED_EXPIRED,
 	MSGID_REFUSED_PROTOCOL, MSGID_REFUSED_BUSY, MSGID_DEVICE_EXPIRING,
 	MSGID_DEVICE_EXPIRED, MSGID_UPSTREAM_TLS_FAILED, MSGID_LAN_TLS_FAILED,
+	MSGID_UPSTREAM_REFUSAL,
 };
 
 /* The keys of session lines and the journald field each becomes. */
@@ -47,37 +47,7 @@ static const struct {
 	{ "days_left", "TLSRELAY_DAYS_LEFT" },
 };
 
-/* Redirect stderr to a temporary file; returns the saved descriptor. */
-static int
-stderr_capture_start(FILE **tmp)
-{
-	int saved;
 
-	fflush(stderr);
-	*tmp = tmpfile();
-	ck_assert_ptr_nonnull(*tmp);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(dup2(fileno(*tmp), STDERR_FILENO), 0);
-	return saved;
-}
-
-/* Restore stderr and return what was written to it (caller frees). */
-static char *
-stderr_capture_end(FILE *tmp, int saved)
-{
-	char *text = xcalloc(1, 16384);
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(text, 1, 16383, tmp);
-	text[n] = '\0';
-	fclose(tmp);
-	return text;
-}
 
 /* Escape src into a dstlen buffer and compare with want. */
 static void

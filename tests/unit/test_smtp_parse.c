@@ -288,6 +288,35 @@ START_TEST(test_sender_null)
 }
 END_TEST
 
+/* HELO/EHLO as appliances send them: the argument (a name, an address
+ * literal with colons, or nothing) is passed on whole, never split. */
+START_TEST(test_verbs_helo_variants)
+{
+	assert_verb("HELO printer", SMTP_VERB_HELO, "printer");
+	assert_verb("EHLO [192.0.2.7]", SMTP_VERB_EHLO, "[192.0.2.7]");
+	assert_verb("EHLO [IPv6:2001:db8::7]", SMTP_VERB_EHLO,
+	    "[IPv6:2001:db8::7]");
+	assert_verb("helo", SMTP_VERB_HELO, "");
+	assert_verb("HELO ", SMTP_VERB_HELO, "");
+	assert_verb("EHLO", SMTP_VERB_EHLO, "");
+	assert_verb("EHLO printer.lan extra", SMTP_VERB_EHLO,
+	    "printer.lan extra");
+}
+END_TEST
+
+/* AUTH with and without an initial response: the mechanism alone, or the
+ * mechanism, a space and the base64 response. */
+START_TEST(test_verbs_auth_initial_response)
+{
+	assert_verb("AUTH PLAIN", SMTP_VERB_AUTH, "PLAIN");
+	assert_verb("auth plain", SMTP_VERB_AUTH, "plain");
+	assert_verb("AUTH LOGIN", SMTP_VERB_AUTH, "LOGIN");
+	assert_verb("AUTH LOGIN c2Nhbm5lckBleGFtcGxlLnRlc3Q=", SMTP_VERB_AUTH,
+	    "LOGIN c2Nhbm5lckBleGFtcGxlLnRlc3Q=");
+	assert_verb("AUTH PLAIN =", SMTP_VERB_AUTH, "PLAIN =");
+}
+END_TEST
+
 /* Build the SMTP parsing suite. */
 Suite *
 smtp_parse_suite(void)
@@ -300,6 +329,8 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_verbs_case);
 	tcase_add_test(tc, test_verbs_args);
 	tcase_add_test(tc, test_verbs_unknown);
+	tcase_add_test(tc, test_verbs_helo_variants);
+	tcase_add_test(tc, test_verbs_auth_initial_response);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replies");

@@ -31,7 +31,7 @@ def expect(ctx, journal, want, *matches):
 
 
 def client(ctx):
-    journal = sd.PrivateJournal(ctx.relay.dir)
+    journal = sd.PrivateJournal(ctx.relay.dir, ctx.relay.binary)
     try:
         sd.start(ctx, wrapper=journal.wrapper(), foreground=False)
         s, greeting = ctx.smtp("smtp", source="127.0.0.1")

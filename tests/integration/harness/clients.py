@@ -237,3 +237,28 @@ def client_hello(suites, version=0x0301):
 def b64(text):
     """Base64 of a str, as a str."""
     return base64.b64encode(text.encode()).decode()
+
+
+def reply_bytes(c, timeout=None):
+    """One whole reply from a RawClient as the exact bytes received, line
+    ends and trailing spaces included (all lines of a multi-line reply);
+    whatever arrived before EOF (maybe b"") if the peer closes, and the
+    bytes so far if timeout (seconds) passes first."""
+    c.sock.settimeout(timeout or TIMEOUT)
+    out = b""
+    try:
+        while True:
+            while b"\n" not in c.buf:
+                chunk = c.sock.recv(4096)
+                if not chunk:
+                    out, c.buf = out + c.buf, b""
+                    return out
+                c.buf += chunk
+            line, c.buf = c.buf.split(b"\n", 1)
+            out += line + b"\n"
+            if len(line) < 4 or line[3:4] != b"-":
+                return out
+    except socket.timeout:
+        return out
+    finally:
+        c.sock.settimeout(TIMEOUT)

@@ -16,6 +16,8 @@ from .util import FixtureError, register_cleanup, run, unregister_cleanup, \
 
 USER = "scanner@example.test"
 PASSWORD = "s3cret-Pass"
+OTHER_USER = "copier@example.test"	# a second mailbox
+OTHER_PASSWORD = "0ther-Pass"
 
 CONF = """\
 base_dir = {dir}/run
@@ -89,9 +91,9 @@ service pop3-login {{
 class Dovecot:
     """A Dovecot instance owned by the test run (foreground child process).
 
-    users maps user name to password. imap_port/pop3_port, when given, add
-    STARTTLS-capable IMAP/POP3 listeners on 127.0.0.1 that only take
-    logins over TLS 1.2+. imaps_port adds an implicit-TLS IMAP listener,
+    users maps user name to password (USER and OTHER_USER by default).
+    imap_port/pop3_port, when given, add STARTTLS-capable IMAP/POP3
+    listeners on 127.0.0.1 that only take logins over TLS 1.2+. imaps_port adds an implicit-TLS IMAP listener,
     pop3s_port an implicit-TLS POP3 listener. cert is the (cert, key) the
     listeners present (pki.localhost by default). mail_location is
     Dovecot's mail_location (a maildir per user under dir by default; the
@@ -103,7 +105,7 @@ class Dovecot:
                  mail_location=None):
         self.dir = dir
         self.pki = pki
-        self.users = users or {USER: PASSWORD}
+        self.users = users or {USER: PASSWORD, OTHER_USER: OTHER_PASSWORD}
         self.imap_port = imap_port
         self.pop3_port = pop3_port
         self.imaps_port = imaps_port

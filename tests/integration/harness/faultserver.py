@@ -12,6 +12,9 @@ Modes:
   garbage     "greets" with an HTTP status line instead of an SMTP reply
   inject_starttls  like good, but sends a forged reply in the same write as
               its 220 to STARTTLS: the relay must discard it, not act on it
+  exchange    like good, but refuses as Exchange Online does when the AUTH
+              user or a MAIL/RCPT address has a local part that is a key of
+              EXCHANGE_REPLIES (e.g. auth-disabled@x, sendas@x)
 Every mode counts accepted connections and keeps a transcript of what the
 client sent, so cases can assert "no upstream contact" or what went up.
 """
@@ -25,7 +28,25 @@ import threading
 from .util import register_cleanup, unregister_cleanup, wait_until
 
 MODES = ("tls11", "wrongname", "selfsigned", "nostarttls", "reset_data",
-         "good", "counting", "silent", "garbage", "inject_starttls")
+         "good", "counting", "silent", "garbage", "inject_starttls",
+         "exchange")
+
+# Refusals as Exchange Online words them, keyed by the local part that
+# triggers them in the "exchange" mode.
+EXCHANGE_REPLIES = {
+    "auth-disabled": "535 5.7.139 Authentication unsuccessful, "
+                     "SmtpClientAuthentication is disabled for the Tenant. "
+                     "Visit https://aka.ms/smtp_auth_disabled for more "
+                     "information. [AM0PR01CA0001.eurprd01.prod.outlook.com]",
+    "basic-auth": "550 5.7.30 Basic authentication is not supported for "
+                  "Client Submission.",
+    "sendas": "550 5.7.60 SMTP; Client does not have permissions to send as "
+              "this sender",
+    "relay-denied": "550 5.7.64 TenantAttribution; Relay Access Denied "
+                    "[DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com]",
+    "unknown": "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Empf\u00e4nger "
+               "not found by SMTP address lookup",
+}
 
 INJECTED_REPLY = "250-INJECTED\r\n535 5.7.8 injected before TLS"
 
@@ -224,7 +245,15 @@ class _Session:
             self.send("504 5.5.4 Unrecognized authentication type")
             return
         self.server.event("auth: %s %s" % (mech, user))
-        self.send("235 2.7.0 Authentication successful")
+        self.send(self.exchange_reply(user) or
+                  "235 2.7.0 Authentication successful")
+
+    def exchange_reply(self, address):
+        """In the exchange mode, the refusal an address triggers, or None."""
+        if self.mode != "exchange":
+            return None
+        local = address.strip("<> ").split(":")[-1].strip("<> ")
+        return EXCHANGE_REPLIES.get(local.split("@")[0].lower())
 
     def data(self):
         """Take DATA; reset mid-body in reset_data mode, else accept."""
@@ -274,7 +303,7 @@ class _Session:
             elif verb == "AUTH":
                 self.auth(arg)
             elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
-                self.send("250 2.0.0 Ok")
+                self.send(self.exchange_reply(arg) or "250 2.0.0 Ok")
             elif verb == "DATA":
                 self.data()
             elif verb == "QUIT":

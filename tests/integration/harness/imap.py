@@ -24,7 +24,15 @@ from .util import FixtureError, closed_port, free_port, register_cleanup, \
     unregister_cleanup, wait_until
 
 TIMEOUT = 20
-FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver")
+FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver", "exchange",
+               "exchange-xoauth2")
+EXCHANGE_REFUSAL = "NO AUTHENTICATE failed."
+# What exchange-xoauth2 offers, as Exchange Online's CAPABILITY does.
+EXCHANGE_CAPS = ("IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS "
+                 "MOVE ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+")
+# The error challenge of exchange-xoauth2's even connections (decoded).
+ERROR_CHALLENGE = ('{"status":"401","schemes":"bearer",'
+                   '"scope":"https://outlook.office365.com/.default"}')
 KNOWN_SUBJECT = "tlsrelay known message"
 
 
@@ -301,8 +309,17 @@ class ImapFaultServer:
     oldserver (a greeting without capabilities; the first connection
     offers AUTH=PLAIN without SASL-IR, later ones neither AUTH=PLAIN nor
     LITERAL+, so the relay must use LOGIN; each login is recorded as the
-    event "auth: MECH user password"). Counts connections and keeps what
-    the relay sent, like FaultServer.
+    event "auth: MECH user password"), exchange (as the first oldserver
+    connection, every time, but each login is refused as Exchange Online
+    refuses it: "NO AUTHENTICATE failed."), exchange-xoauth2 (Exchange
+    Online refusing the app's token: CAPABILITY offers EXCHANGE_CAPS;
+    "AUTHENTICATE XOAUTH2 <ir>", or "AUTHENTICATE XOAUTH2", "+ " and the
+    string, is recorded as the event "auth: XOAUTH2 user token"; odd
+    connections are then refused at once with "NO AUTHENTICATE failed.",
+    as Exchange answers, even ones first get an error challenge ("+ " and
+    base64 ERROR_CHALLENGE, which a server may send) and the refusal after
+    the relay's answer line; AUTHENTICATE PLAIN is refused too). Counts
+    connections and keeps what the relay sent, like FaultServer.
     """
 
     def __init__(self, pki, mode):
@@ -372,7 +389,7 @@ class ImapFaultServer:
                 return
             sock = self._tls().wrap_socket(conn, server_side=True)
             self.event("tls_ok: %s" % sock.version())
-            if self.mode == "oldserver":
+            if self.mode in ("oldserver", "exchange", "exchange-xoauth2"):
                 _OldServer(self, sock, transcript, len(self.transcripts)).run()
                 return
             greeting = "* PREAUTH [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR]" \
@@ -402,7 +419,11 @@ class _OldServer:
         self.server = server
         self.sock = sock
         self.transcript = transcript
-        self.caps = "IMAP4rev1 AUTH=PLAIN" if number == 1 else "IMAP4rev1"
+        self.caps = "IMAP4rev1 AUTH=PLAIN" if number == 1 or \
+            server.mode == "exchange" else "IMAP4rev1"
+        if server.mode == "exchange-xoauth2":
+            self.caps = EXCHANGE_CAPS
+        self.number = number
         self.buf = b""
 
     def send(self, text):
@@ -477,7 +498,11 @@ class _OldServer:
                 self.send(tag + " BAD unexpected command")
 
     def authenticate(self, tag, rest):
-        """AUTHENTICATE PLAIN by continuation (no SASL-IR offered)."""
+        """AUTHENTICATE PLAIN by continuation (no SASL-IR offered); in mode
+        exchange-xoauth2, XOAUTH2 refused."""
+        if self.server.mode == "exchange-xoauth2":
+            self.xoauth2(tag, rest.split(" ")[1:])
+            return
         if rest.upper() != "AUTHENTICATE PLAIN":
             self.send(tag + " BAD SASL-IR not offered")
             return
@@ -486,9 +511,43 @@ class _OldServer:
         fields = base64.b64decode(answer).decode().split("\0")
         self.logged_in(tag, "PLAIN", fields[1], fields[2])
 
+    def xoauth2(self, tag, args):
+        """AUTHENTICATE in mode exchange-xoauth2 (see ImapFaultServer)."""
+        if not args or args[0].upper() != "XOAUTH2":
+            self.send("%s %s" % (tag, EXCHANGE_REFUSAL))
+            return
+        if len(args) > 1:
+            blob = args[1]
+        else:
+            self.send("+ ")
+            blob = self.line()
+            if blob is None:
+                return
+            self.transcript.append(("C", blob.decode(errors="replace")))
+            blob = blob.decode(errors="replace")
+        try:
+            fields = base64.b64decode(blob, validate=True).decode().split(
+                "\x01")
+            user = fields[0][len("user="):]
+            token = fields[1][len("auth=Bearer "):]
+        except (ValueError, IndexError):
+            user = token = "(undecodable)"
+        self.server.event("auth: XOAUTH2 %s %s" % (user, token))
+        if self.number % 2 == 0:
+            self.send("+ " + base64.b64encode(
+                ERROR_CHALLENGE.encode()).decode())
+            answer = self.line()
+            if answer is None:
+                return
+            self.transcript.append(("C", answer.decode(errors="replace")))
+        self.send("%s %s" % (tag, EXCHANGE_REFUSAL))
+
     def logged_in(self, tag, mech, user, password):
-        """Record the login and accept it."""
+        """Record the login and accept it (refuse it in mode exchange)."""
         self.server.event("auth: %s %s %s" % (mech, user, password))
+        if self.server.mode == "exchange":
+            self.send("%s %s" % (tag, EXCHANGE_REFUSAL))
+            return
         self.send(tag + " OK [CAPABILITY IMAP4rev1 IDLE] Logged in")
 
 

@@ -329,7 +329,7 @@ def oauth_case(doc, client, protocols=("smtp",), devices=(),
                token_requests=None, requests_valid=True, listeners=None,
                upstream_connections=None, log=None, delivered=None,
                settings=None, needs=(), debug=False, seed=None,
-               start=True):
+               start=True, faults=None):
     """A Case whose relay authenticates upstream with XOAUTH2.
 
     protocols: the relay's protocols ("smtp", "pop3", "imap"); each gets
@@ -348,6 +348,11 @@ def oauth_case(doc, client, protocols=("smtp",), devices=(),
         mailbox (emptied first); ctx.mailbox is the Mailbox.
     start: False to only write the relay's files (ctx.relay.write_config)
         for cases that run the check mode or start the daemon themselves.
+    faults: {protocol: mode} to put a scripted upstream started for the
+        case behind that protocol's counting proxy instead of Dovecot:
+        a harness/pop3fault.py mode for "pop3", a harness/imap.py
+        ImapFaultServer mode for "imap" (implicit TLS, pki.localhost);
+        ctx.faults[protocol] is the server (stopped at the end).
     The rest is as in Case. In the client, ctx.tokens is the TokenServer,
     ctx.oauth the OAuthUpstreams, ctx.postfix the OAuth2 Postfix.
     """
@@ -358,10 +363,13 @@ def oauth_case(doc, client, protocols=("smtp",), devices=(),
         ctx.tokens = fx.tokens.reset(expires_in=expires_in)
         ctx.upstreams = ctx.fault = UpstreamCounter()
         ctx.mailbox = fx.mailbox
+        ctx.faults = {}
         if seed is not None:
             fx.mailbox.reset()
             fx.mailbox.seed(seed)
         try:
+            for protocol, mode in (faults or {}).items():
+                ctx.faults[protocol] = _fault_server(ctx, protocol, mode)
             _configure(ctx, fx, protocols, listeners, credential,
                        app_secret, settings)
             if start:
@@ -375,6 +383,14 @@ def oauth_case(doc, client, protocols=("smtp",), devices=(),
             _check_token_requests(ctx, token_requests, requests_valid)
             check_no_tokens(ctx)
         finally:
+            for protocol, server in ctx.faults.items():
+                server.stop()
+                ctx.note("%s fault upstream (%s): %d connection(s), events "
+                         "%r" % (protocol, server.mode, server.accepted,
+                                 server.events))
+                for i, t in enumerate(server.transcripts):
+                    ctx.notes += ["  #%d %s: %s" % (i, d, text[:120])
+                                  for d, text in t]
             ctx.notes += fx.tokens.describe()
             ctx.note("upstream connections: %s" % {
                 p: ctx.upstreams.count(p) for p in protocols})
@@ -392,6 +408,17 @@ def oauth_case(doc, client, protocols=("smtp",), devices=(),
                 debug=debug, start=False)
 
 
+def _fault_server(ctx, protocol, mode):
+    """Start the scripted upstream for protocol in mode."""
+    if protocol == "pop3":
+        from .pop3fault import Pop3FaultServer
+        return Pop3FaultServer(ctx.pki, mode).start()
+    if protocol == "imap":
+        from .imap import ImapFaultServer
+        return ImapFaultServer(ctx.pki, mode).start()
+    raise FixtureError("no scripted %s upstream" % protocol)
+
+
 def _configure(ctx, fx, protocols, listeners, credential, app_secret,
                settings):
     """Listeners, upstreams, the oauth2 section and hashed devices."""
@@ -407,8 +434,9 @@ def _configure(ctx, fx, protocols, listeners, credential, app_secret,
             "port": port, "tls": "implicit" if name in IMPLICIT else "plain"})
     conf["upstreams"] = {}
     for p in protocols:
+        target = ctx.faults[p].port if p in ctx.faults else fx.port(p)
         conf["upstreams"][p] = {
-            "host": "localhost", "port": ctx.upstreams.add(p, fx.port(p)),
+            "host": "localhost", "port": ctx.upstreams.add(p, target),
             "tls": "starttls" if p == "smtp" else "implicit",
             "ca_file": ctx.pki.ca}
     conf["oauth2"] = oauth_section(ctx, credential, app_secret)

@@ -3,6 +3,7 @@
 Every key is RSA 2048 so that TLS 1.0 RSA key exchange suites work.
 """
 
+import datetime
 import os
 
 from .util import run, write_file
@@ -14,7 +15,9 @@ class PKI:
     Attributes are (cert, key) paths: localhost (SAN DNS:localhost,
     IP:127.0.0.1, signed by the CA), wrongname (SAN DNS:wrong.example,
     signed by the CA), selfsigned (localhost, self-signed) and lan (the
-    relay's LAN side). ca is the CA certificate path.
+    relay's LAN side). ca is the CA certificate path. client_certificate()
+    makes client certificates on demand, also from untrusted_ca() (a
+    second CA nothing trusts) and expired ones.
     """
 
     def __init__(self, dir):
@@ -81,4 +84,68 @@ class PKI:
              "-addext", "subjectAltName=" + san,
              "-addext", "extendedKeyUsage=serverAuth",
              "-out", cert])
+        return cert, key
+
+    def untrusted_ca(self):
+        """(cert, key) of a second CA that no fixture trusts; made on
+        first use."""
+        cert, key = self._path("other-ca", ".pem"), self._path("other-ca",
+                                                               ".key")
+        if not os.path.exists(cert):
+            self._genkey("other-ca")
+            run(["openssl", "req", "-x509", "-new", "-key", key, "-sha256",
+                 "-days", "30", "-subj", "/CN=tlsrelay untrusted test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                 "-out", cert])
+        return cert, key
+
+    def client_certificate(self, name, cn, san=None, ca=None, days=30,
+                           expired=False):
+        """(cert, key) of a client certificate for cn with SAN san
+        (default DNS:cn; "" for none), EKU clientAuth and serverAuth (a
+        connector certificate is often the server's own), signed by the
+        test CA or by ca, a (cert, key) pair such as untrusted_ca().
+        Valid from an hour ago for days days, or, if expired, from 20
+        days ago until yesterday. Made on first use, cached by name.
+
+        Signed with `openssl ca`, whose -startdate/-enddate can backdate
+        (Debian 12's `openssl x509` cannot).
+        """
+        cert = self._path(name, ".pem")
+        if os.path.exists(cert):
+            return cert, self._path(name, ".key")
+        key = self._genkey(name)
+        os.chmod(key, 0o600)		# only the relay (root) reads it
+        csr = self._path(name, ".csr")
+        run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=" + cn,
+             "-out", csr])
+        san = "DNS:" + cn if san is None else san
+        ext = write_file(self._path(name, ".ext"),
+                         "basicConstraints=CA:FALSE\n"
+                         "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                         "extendedKeyUsage=clientAuth,serverAuth\n" +
+                         ("subjectAltName=%s\n" % san if san else ""))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        start, end = now - datetime.timedelta(hours=1), \
+            now + datetime.timedelta(days=days)
+        if expired:
+            start, end = now - datetime.timedelta(days=20), \
+                now - datetime.timedelta(days=1)
+        db = os.path.join(self.dir, name + ".ca")
+        os.makedirs(db, exist_ok=True)
+        write_file(os.path.join(db, "index.txt"), "")
+        write_file(os.path.join(db, "serial"), os.urandom(8).hex() + "\n")
+        conf = write_file(os.path.join(db, "ca.cnf"),
+                          "[ca]\ndefault_ca = test\n[test]\n"
+                          "database = %s/index.txt\nserial = %s/serial\n"
+                          "new_certs_dir = %s\ndefault_md = sha256\n"
+                          "policy = any\nunique_subject = no\n"
+                          "[any]\ncommonName = supplied\n" % (db, db, db))
+        ca_cert, ca_key = ca or (self.ca, self.ca_key)
+        stamp = "%Y%m%d%H%M%SZ"
+        run(["openssl", "ca", "-batch", "-notext", "-config", conf,
+             "-cert", ca_cert, "-keyfile", ca_key, "-in", csr,
+             "-extfile", ext, "-startdate", start.strftime(stamp),
+             "-enddate", end.strftime(stamp), "-out", cert])
         return cert, key

@@ -8,10 +8,24 @@ Modes:
   inuse     as userpass, but PASS gets "-ERR [IN-USE] ..."
   nostls    plain POP3 whose CAPA offers USER and SASL PLAIN but no STLS,
             as bait: the relay must give up before sending credentials
+  exchange  as userpass, but PASS gets Exchange Online's refusal "-ERR
+            Authentication failure: unknown user name or bad password."
+  exchange-xoauth2
+            Exchange Online refusing the app's token: CAPA offers "SASL
+            PLAIN XOAUTH2" (and USER); "AUTH XOAUTH2" gets "+ ", then the
+            base64 string (two-step, as Exchange does POP3 XOAUTH2; an
+            initial response is refused as a protocol error), recorded
+            as the event "auth: XOAUTH2 user token". Odd connections then
+            get EXCHANGE_REFUSAL at once, as Exchange answers; even ones
+            first an error challenge ("+ " and base64 ERROR_CHALLENGE,
+            which a server may send), and after the relay's answer line
+            the refusal. PASS and AUTH PLAIN get the refusal too.
 Every mode counts connections and keeps a transcript (("C", line) for what
-the relay sent, ("S", line) for the answers).
+the relay sent, ("S", line) for the answers) and a list of events.
 """
 
+import base64
+import json
 import socket
 import ssl
 import threading
@@ -19,7 +33,14 @@ import threading
 from .dovecot import PASSWORD, USER
 from .util import register_cleanup, unregister_cleanup
 
-MODES = ("userpass", "cut", "inuse", "nostls")
+MODES = ("userpass", "cut", "inuse", "nostls", "exchange",
+         "exchange-xoauth2")
+EXCHANGE_REFUSAL = ("-ERR Authentication failure: unknown user name or bad "
+                    "password.")
+# The error challenge of exchange-xoauth2's even connections (decoded).
+ERROR_CHALLENGE = json.dumps({"status": "401", "schemes": "bearer",
+                              "scope": "https://outlook.office365.com/"
+                              ".default"}, separators=(",", ":"))
 MESSAGE = ("From: ups@example.test\r\nTo: inbox@example.test\r\n"
            "Subject: scripted upstream\r\n\r\n"
            + "".join("line %03d of the scripted message\r\n" % n
@@ -38,6 +59,7 @@ class Pop3FaultServer:
         self.lock = threading.Lock()
         self.accepted = 0
         self.transcripts = []
+        self.events = []
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind(("127.0.0.1", 0))
@@ -66,6 +88,11 @@ class Pop3FaultServer:
         with self.lock:
             return [t for tr in self.transcripts for d, t in tr if d == "C"]
 
+    def event(self, text):
+        """Record a notable event."""
+        with self.lock:
+            self.events.append(text)
+
     def _accept_loop(self):
         """Accept connections until stopped, one thread each."""
         while True:
@@ -77,10 +104,12 @@ class Pop3FaultServer:
                 self.accepted += 1
                 transcript = []
                 self.transcripts.append(transcript)
-            threading.Thread(target=self._serve, args=(conn, transcript),
+                number = self.accepted
+            threading.Thread(target=self._serve,
+                             args=(conn, transcript, number),
                              daemon=True).start()
 
-    def _serve(self, conn, transcript):
+    def _serve(self, conn, transcript, number):
         """Run one connection's script; errors just end the connection."""
         conn.settimeout(30)
         try:
@@ -89,7 +118,7 @@ class Pop3FaultServer:
                 ctx.load_cert_chain(*self.pki.localhost)
                 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
                 conn = ctx.wrap_socket(conn, server_side=True)
-            _Session(self.mode, conn, transcript).run()
+            _Session(self, conn, transcript, number).run()
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -99,11 +128,22 @@ class Pop3FaultServer:
 class _Session:
     """One scripted POP3 session."""
 
-    def __init__(self, mode, sock, transcript):
-        self.mode = mode
+    def __init__(self, server, sock, transcript, number):
+        self.server = server
+        self.mode = server.mode
         self.sock = sock
         self.transcript = transcript
+        self.number = number		# 1 for the server's first connection
         self.file = sock.makefile("rb")
+
+    def line(self):
+        """The next line from the relay (str, recorded), or None at EOF."""
+        line = self.file.readline()
+        if not line:
+            return None
+        text = line.decode(errors="replace").rstrip("\r\n")
+        self.transcript.append(("C", text))
+        return text
 
     def send(self, *lines):
         """Send answer lines."""
@@ -115,24 +155,30 @@ class _Session:
         """Greet, then answer commands until QUIT or EOF."""
         self.send("+OK scripted POP3 (%s)" % self.mode)
         user = None
+        exchange = self.mode in ("exchange", "exchange-xoauth2")
         while True:
-            line = self.file.readline()
-            if not line:
+            text = self.line()
+            if text is None:
                 return
-            text = line.decode(errors="replace").rstrip("\r\n")
-            self.transcript.append(("C", text))
             verb, _, arg = text.partition(" ")
             verb = verb.upper()
             if verb == "CAPA":
                 caps = ["USER", "TOP", "UIDL"]
                 if self.mode == "nostls":
                     caps.append("SASL PLAIN")
+                if self.mode == "exchange-xoauth2":
+                    caps.append("SASL PLAIN XOAUTH2")
                 self.send("+OK", *caps + ["."])
+            elif verb == "AUTH" and self.mode == "exchange-xoauth2":
+                if not self.xoauth2(arg):
+                    return
             elif verb == "USER":
                 user = arg
                 self.send("+OK")
             elif verb == "PASS" and self.mode == "inuse":
                 self.send("-ERR [IN-USE] Mailbox locked by another session")
+            elif verb == "PASS" and exchange:
+                self.send(EXCHANGE_REFUSAL)
             elif verb == "PASS":
                 ok = (user, arg) == (USER, PASSWORD)
                 self.send("+OK Logged in" if ok else "-ERR [AUTH] Bad login")
@@ -147,6 +193,33 @@ class _Session:
                 return
             else:
                 self.send("-ERR Unknown command")
+
+    def xoauth2(self, arg):
+        """AUTH in mode exchange-xoauth2 (see the module's doc); False
+        at EOF."""
+        if arg.upper() != "XOAUTH2":
+            self.send(EXCHANGE_REFUSAL if arg.upper().startswith("PLAIN")
+                      else "-ERR Protocol error")
+            return True
+        self.send("+ ")
+        blob = self.line()
+        if blob is None:
+            return False
+        try:
+            fields = base64.b64decode(blob, validate=True).decode().split(
+                "\x01")
+            user = fields[0][len("user="):]
+            token = fields[1][len("auth=Bearer "):]
+        except (ValueError, IndexError):
+            user = token = "(undecodable)"
+        self.server.event("auth: XOAUTH2 %s %s" % (user, token))
+        if self.number % 2 == 0:
+            self.send("+ " + base64.b64encode(
+                ERROR_CHALLENGE.encode()).decode())
+            if self.line() is None:
+                return False
+        self.send(EXCHANGE_REFUSAL)
+        return True
 
     def retr(self):
         """Send message 1, dot-stuffed; only half of it in mode cut."""

@@ -28,15 +28,36 @@ def days_until(date_text):
 
 def device(name, addresses, protocols=("smtp",), sunset=None,
            plaintext_auth=False, auth="passthrough", owner="it@example.test",
-           notes="integration test device"):
-    """A devices-file entry as a dict (sunset defaults to ~13 months ahead)."""
+           notes="integration test device", senders=None, ignore_auth=None):
+    """A devices-file entry as a dict (sunset defaults to ~13 months ahead).
+
+    senders (list) and ignore_auth (bool) are written only when given
+    (auth = "connector" needs senders; ignore_auth is for "connector" and
+    "relay")."""
     if isinstance(addresses, str):
         addresses = [addresses]
-    return {"name": name, "addresses": list(addresses),
-            "protocols": list(protocols),
-            "sunset": sunset or sunset_in(DEFAULT_SUNSET_DAYS),
-            "owner": owner, "notes": notes, "auth": auth,
-            "plaintext_auth": plaintext_auth}
+    d = {"name": name, "addresses": list(addresses),
+         "protocols": list(protocols),
+         "sunset": sunset or sunset_in(DEFAULT_SUNSET_DAYS),
+         "owner": owner, "notes": notes, "auth": auth,
+         "plaintext_auth": plaintext_auth}
+    if senders is not None:
+        d["senders"] = list(senders)
+    if ignore_auth is not None:
+        d["ignore_auth"] = ignore_auth
+    return d
+
+
+def connector_upstream(host, port, certificate, key, accepted_domains,
+                       ca_file, **more):
+    """The upstreams.connector group (Exchange Online SMTP relay: always
+    STARTTLS, a client certificate naming an accepted domain, no AUTH);
+    more adds keys such as min_version or ca_path."""
+    group = {"host": host, "port": port, "certificate": certificate,
+             "key": key, "accepted_domains": list(accepted_domains),
+             "ca_file": ca_file}
+    group.update(more)
+    return group
 
 
 def _quote(text):

@@ -19,9 +19,7 @@ from .util import FixtureError, register_cleanup, run, unregister_cleanup, \
 
 JOURNALD_PATHS = ("/lib/systemd/systemd-journald",
                   "/usr/lib/systemd/systemd-journald")
-CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))), "systemd",
-    "tlsrelayd.catalog")
+CATALOG = os.path.join("systemd", "tlsrelayd.catalog")  # in the build dir
 
 
 class NotifySocket:
@@ -155,9 +153,10 @@ class PrivateJournal:
     """A systemd-journald that only the daemon sees: both run in one mount
     namespace whose /run is root/run, so /run/systemd/journal/socket is
     this journald's. journalctl --root=root reads what it stored, and
-    explains it (-x) with the tlsrelayd catalog installed under root."""
+    explains it (-x) with the tlsrelayd catalog installed under root: the
+    one make built next to the daemon binary."""
 
-    def __init__(self, dir):
+    def __init__(self, dir, daemon):
         self.root = os.path.join(dir, "journal-root")
         self.pidfile = os.path.join(self.root, "journald.pid")
         self.journald = next((p for p in JOURNALD_PATHS
@@ -168,7 +167,11 @@ class PrivateJournal:
         for sub in ("run", "var/log/journal", "var/lib/systemd/catalog",
                     "usr/lib/systemd/catalog"):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
-        shutil.copy(CATALOG, os.path.join(self.root, "usr/lib/systemd/catalog"))
+        catalog = os.path.join(os.path.dirname(daemon), CATALOG)
+        if not os.path.isfile(catalog):
+            raise FixtureError("%s: not built (make builds it)" % catalog)
+        shutil.copy(catalog, os.path.join(self.root,
+                                          "usr/lib/systemd/catalog"))
         run(["journalctl", "--root=" + self.root, "--update-catalog"])
         register_cleanup(self.stop)
 

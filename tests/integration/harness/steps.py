@@ -62,3 +62,49 @@ def no_auth_sent_upstream(ctx):
             ctx.check(not (direction == "C" and
                            text.upper().startswith("AUTH")),
                       "relay sent AUTH to the broken upstream: %r" % text)
+
+
+def raw_expect(ctx, c, command, code, what):
+    """Send one command line (str or bytes, CRLF added) on a RawClient and
+    check the reply code; returns the reply lines."""
+    if isinstance(command, str):
+        command = command.encode()
+    c.send(command + b"\r\n")
+    got, lines = c.reply()
+    ctx.check(got == code, "%s: expected %d, got %r" % (what, code, lines))
+    return lines
+
+
+def raw_send_message(ctx, c, message, sender=None,
+                     rcpt="inbox@example.test", what="message"):
+    """MAIL FROM (no ESMTP parameters), RCPT TO, DATA on a RawClient, the
+    message bytes (CRLF line ends, sent as they are except that lines
+    starting with "." are dot-stuffed, as smtplib does), then the final
+    dot: each step must get its 250/354."""
+    raw_expect(ctx, c, "MAIL FROM:<%s>" % (sender or ctx.user), 250,
+               "%s: MAIL FROM" % what)
+    raw_expect(ctx, c, "RCPT TO:<%s>" % rcpt, 250, "%s: RCPT TO" % what)
+    raw_expect(ctx, c, "DATA", 354, "%s: DATA" % what)
+    message = b"\r\n".join(b"." + l if l.startswith(b".") else l
+                           for l in message.split(b"\r\n"))
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    c.send(message + b".\r\n")
+    got, lines = c.reply()
+    ctx.check(got == 250, "%s: end of DATA: expected 250, got %r"
+              % (what, lines))
+
+
+def delivered_headers(data):
+    """The header section of a delivered (maildir, LF line ends) message as
+    a list of (lower-case name, unfolded value) pairs of bytes, in order."""
+    head = data.split(b"\n\n", 1)[0]
+    fields = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + b" " + line.strip())
+        elif b":" in line:
+            name, value = line.split(b":", 1)
+            fields.append((name.strip().lower(), value.strip()))
+    return fields

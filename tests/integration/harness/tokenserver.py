@@ -73,6 +73,12 @@ AADSTS = {
                "Ensure the secret being sent in the request is the client "
                "secret value, not the client secret ID, for a secret added "
                "to app '{0}'."),
+    "expired_secret": (7000222, "invalid_client", "The provided client "
+                       "secret keys for app '{0}' are expired. Visit the "
+                       "Azure portal to create new keys for your app: "
+                       "https://aka.ms/NewClientSecret, or consider using "
+                       "certificate credentials for added security: "
+                       "https://aka.ms/certCreds."),
     "assertion_type": (700023, "invalid_request", "The client_assertion_type "
                        "'{0}' is not supported."),
     "malformed": (50027, "invalid_request", "JWT token is invalid or "

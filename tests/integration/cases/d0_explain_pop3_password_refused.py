@@ -1,0 +1,47 @@
+"""A passthrough device's password refused by Exchange Online over POP3
+("-ERR Authentication failure: ...", the words it also has for a token it
+refuses): Exchange says the same for a wrong password, so the device gets
+the ordinary -ERR [AUTH], the log the ordinary login_failed with the
+upstream's text, and no upstream_refusal line is written."""
+
+from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.pop3fault import EXCHANGE_REFUSAL
+from harness.relay import device
+
+DEVICE_REPLY = "-ERR [AUTH] Authentication failed"
+REASON = "upstream refused the login: " + EXCHANGE_REFUSAL
+
+
+def client(ctx):
+    p = connect(ctx, "pop3s", tls="implicit")
+    text = expect_err(ctx, lambda: login(ctx, p), "AUTH", "PASS")
+    ctx.check(text == DEVICE_REPLY, "PASS: %r, expected %r"
+              % (text, DEVICE_REPLY))
+    ctx.check(p.quit().startswith(b"+OK"), "QUIT")
+    sent = ctx.pop3_fault.sent()
+    ctx.check(sent == ["CAPA", "USER " + ctx.user, "PASS " + ctx.password],
+              "the relay did not log in with USER/PASS: %r"
+              % [l.split(" ")[0] for l in sent])
+    failed = ctx.relay.wait_session(event="login_failed")
+    ctx.check(failed is not None, "no event=login_failed line")
+    want = {"device": "scanner-1", "user": ctx.user,
+            "result": "auth_failed", "reason": REASON}
+    wrong = {k: failed.get(k) for k in want if failed.get(k) != want[k]}
+    ctx.check(not wrong, "login_failed line: %r, expected %r"
+              % (wrong, want))
+    ctx.check(ctx.relay.wait_session(event="end", protocol="pop3")
+              is not None, "no end line")
+    refusals = [l for l in ctx.relay.lines() if "upstream_refusal" in l]
+    ctx.check(not refusals, "a refused password was explained as the "
+              "relay's own login: %r" % refusals)
+
+
+CASE = pop3_case(
+    "passthrough password refused with Exchange's -ERR Authentication "
+    "failure -> -ERR [AUTH], login_failed, no upstream_refusal",
+    client,
+    upstream="exchange",
+    devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
+    log={"event": "end", "result": "auth_failed", "device": "scanner-1",
+         "reason": REASON},
+)

@@ -1,0 +1,103 @@
+"""Exchange Online refuses the relay's own XOAUTH2 login over POP3 ("-ERR
+Authentication failure: ..."): the oauth2 device gets -ERR [SYS/TEMP]
+naming the refusal, the log one upstream_refusal line (code
+pop3_logon_denied, the reply as it came, what it means and what to do),
+and the refused token leaves the cache (token_rejected; the next login
+fetches a new one). The fault upstream refuses the first login at once,
+as Exchange does, and the second after an XOAUTH2 error challenge, which
+the relay answers with an empty line and names in its reason."""
+
+from harness.oauth import MAILBOX, oauth_case, oauth_device, pop3_login, \
+    token_lines, xoauth2
+from harness.pop3fault import ERROR_CHALLENGE, EXCHANGE_REFUSAL
+
+DEVICE = "mfp-oauth"
+DEVICE_REPLY = ("-ERR [SYS/TEMP] Exchange Online refused the relay's login "
+                "(Authentication failure); the relay's administrator has "
+                "been told")
+MEANING = ("Exchange Online refused the login to the mailbox "
+           "(AuthFailed:LogonDenied): the app's service principal is "
+           "missing or has no FullAccess on it, and passwords are never "
+           "accepted.")
+ACTION = ("Grant POP.AccessAsApp with admin consent, run "
+          "\"New-ServicePrincipal -AppId <app id> -ObjectId <enterprise "
+          "application object id>\" and \"Add-MailboxPermission -Identity "
+          "<mailbox> -User <service principal id> -AccessRights "
+          "FullAccess\", and give a passthrough device auth = \"oauth2\".")
+REASON = ("upstream refused the token for %s (check the service "
+          "principal's mailbox permission): %s" % (MAILBOX,
+                                                   EXCHANGE_REFUSAL))
+
+
+def client(ctx):
+    for attempt in (1, 2):
+        p, reply = pop3_login(ctx)
+        ctx.check(reply == DEVICE_REPLY, "PASS, login %d: %r, expected %r"
+                  % (attempt, reply, DEVICE_REPLY))
+        ctx.check(p.quit().startswith(b"+OK"), "QUIT after login %d"
+                  % attempt)
+    ctx.close_clients()
+
+    # What the relay sent: two-step XOAUTH2 with a fresh token each time,
+    # an empty answer to the error challenge, never a password.
+    fault = ctx.faults["pop3"]
+    issued = ctx.tokens.issued()
+    ctx.check(len(issued) == 2 and issued[0] != issued[1],
+              "the token server issued %d token(s), expected 2 different "
+              "ones (the refused one dropped)" % len(issued))
+    for i, transcript in enumerate(fault.transcripts):
+        sent = [text for d, text in transcript if d == "C"]
+        want = ["CAPA", "AUTH XOAUTH2", xoauth2(MAILBOX, issued[i])] + \
+            ([""] if i == 1 else [])
+        ctx.check(sent == want, "connection %d: the relay sent %r, "
+                  "expected CAPA, AUTH XOAUTH2, token %d%s"
+                  % (i + 1, [t[:20] for t in sent], i + 1,
+                     ", an empty line" if i == 1 else ""))
+
+    # The log: per login, login_failed with the refusal (and the
+    # challenge), upstream_refusal with the explanation, token_rejected.
+    failed = [f for f in ctx.relay.sessions()
+              if f.get("event") == "login_failed"]
+    ctx.check(len(failed) == 2, "%d login_failed lines, expected 2"
+              % len(failed))
+    reasons = [REASON, REASON + "; " + ERROR_CHALLENGE]
+    for f, reason in zip(failed, reasons):
+        want = {"device": DEVICE, "user": MAILBOX, "result": "auth_failed",
+                "reason": reason}
+        wrong = {k: f.get(k) for k in want if f.get(k) != want[k]}
+        ctx.check(not wrong, "login_failed line: %r, expected %r"
+                  % (wrong, want))
+    refusals = [f for f in ctx.relay.sessions()
+                if f.get("event") == "upstream_refusal"]
+    ctx.check(len(refusals) == 2 and len(
+        [l for l in ctx.relay.lines() if "upstream_refusal" in l]) == 2,
+        "%d upstream_refusal lines, expected one per login"
+        % len(refusals))
+    for f, login in zip(refusals, failed):
+        want = {"session": login["session"], "device": DEVICE,
+                "code": "pop3_logon_denied", "reply": EXCHANGE_REFUSAL,
+                "meaning": MEANING, "action": ACTION}
+        wrong = {k: f.get(k) for k in want if f.get(k) != want[k]}
+        ctx.check(not wrong, "upstream_refusal line: %r, expected %r"
+                  % (wrong, want))
+    rejected = token_lines(ctx, "token_rejected")
+    ctx.check(len(rejected) == 2 and all(
+        "client_id=%s" % ctx.tokens.client_id in l for l in rejected),
+        "token_rejected lines (the refused token dropped from the "
+        "cache): %r" % rejected)
+    ctx.check(ctx.relay.alive(), "tlsrelayd is no longer running")
+
+
+CASE = oauth_case(
+    "XOAUTH2 refused by Exchange over POP3 (at once, after a challenge) -> "
+    "-ERR [SYS/TEMP] naming it, upstream_refusal pop3_logon_denied, "
+    "token dropped",
+    client,
+    protocols=("pop3",),
+    devices=[oauth_device(DEVICE, protocols=("pop3",))],
+    faults={"pop3": "exchange-xoauth2"},
+    token_requests=2,
+    upstream_connections=2,
+    log={"event": "end", "result": "auth_failed", "device": DEVICE,
+         "protocol": "pop3", "reason": REASON},
+)

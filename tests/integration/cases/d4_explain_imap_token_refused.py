@@ -1,0 +1,132 @@
+"""Exchange Online refuses the relay's own XOAUTH2 login over IMAP ("NO
+AUTHENTICATE failed."): the oauth2 device gets NO [UNAVAILABLE] naming the
+refusal under its own tag, the log one upstream_refusal line (code
+imap_logon_denied, the upstream's line as it came, what it means and what
+to do), and the refused token leaves the cache (token_rejected; the next
+login fetches a new one). The device tries twice on one connection (LOGIN,
+then AUTHENTICATE PLAIN): the fault upstream refuses the first SASL-IR
+login at once, as Exchange does, and the second after an XOAUTH2 error
+challenge, which the relay answers with an empty line and names in its
+reason; the session goes on to LOGOUT."""
+
+import base64
+import re
+
+from harness.imap import ERROR_CHALLENGE, EXCHANGE_REFUSAL, login_tagged, \
+    raw
+from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_case, \
+    oauth_device, token_lines, xoauth2
+
+DEVICE = "mfp-oauth"
+DEVICE_REPLY = ("NO [UNAVAILABLE] Exchange Online refused the relay's "
+                "login (AUTHENTICATE failed); the relay's administrator "
+                "has been told")
+MEANING = ("Exchange Online refused the login to the mailbox "
+           "(AuthFailed:LogonDenied): the app's service principal is "
+           "missing or has no FullAccess on it, and passwords are never "
+           "accepted.")
+ACTION = ("Grant IMAP.AccessAsApp with admin consent, run "
+          "\"New-ServicePrincipal -AppId <app id> -ObjectId <enterprise "
+          "application object id>\" and \"Add-MailboxPermission -Identity "
+          "<mailbox> -User <service principal id> -AccessRights "
+          "FullAccess\", and give a passthrough device auth = \"oauth2\".")
+REASON = ("upstream refused the token for %s (check the service "
+          "principal's mailbox permission): " % MAILBOX)
+
+
+def refused_reason(value):
+    """the token refusal with the relay's tag and Exchange's words"""
+    return re.fullmatch(re.escape(REASON) + r"tr\d+ "
+                        + re.escape(EXCHANGE_REFUSAL), value) is not None
+
+
+def client(ctx):
+    c = raw(ctx, "imaps")
+    ctx.check(c.line().startswith("* OK "), "no greeting")
+    last = login_tagged(ctx, c, password=DEVICE_SECRET)
+    ctx.check(last == "A1 " + DEVICE_REPLY, "LOGIN: %r, expected %r"
+              % (last, "A1 " + DEVICE_REPLY))
+    c.send("A2 AUTHENTICATE PLAIN\r\n")
+    cont = c.line()
+    ctx.check(cont is not None and cont.startswith("+"),
+              "AUTHENTICATE PLAIN: %r, expected +" % cont)
+    c.send(base64.b64encode(("\0%s\0%s" % (MAILBOX, DEVICE_SECRET))
+                            .encode()) + b"\r\n")
+    lines = c.until_tagged("A2")
+    ctx.check(lines[-1:] == ["A2 " + DEVICE_REPLY],
+              "AUTHENTICATE PLAIN: %r, expected %r"
+              % (lines, "A2 " + DEVICE_REPLY))
+    lines = c.command("A3", "LOGOUT")
+    ctx.check(lines[-1].startswith("A3 OK") and lines[0].startswith(
+        "* BYE"), "LOGOUT: %r" % lines)
+    ctx.close_clients()
+
+    # What the relay sent: SASL-IR XOAUTH2 with a fresh token each time,
+    # an empty answer to the error challenge, never a password.
+    fault = ctx.faults["imap"]
+    issued = ctx.tokens.issued()
+    ctx.check(len(issued) == 2 and issued[0] != issued[1],
+              "the token server issued %d token(s), expected 2 different "
+              "ones (the refused one dropped)" % len(issued))
+    tags = []
+    for i, transcript in enumerate(fault.transcripts):
+        sent = [text for d, text in transcript if d == "C"]
+        tag = sent[1].split(" ")[0] if len(sent) > 1 else "?"
+        tags.append(tag)
+        ok = len(sent) == 2 + i and re.fullmatch(
+            r"tr\d+ CAPABILITY", sent[0]) and sent[1] == \
+            "%s AUTHENTICATE XOAUTH2 %s" % (tag, xoauth2(MAILBOX, issued[i]))
+        ctx.check(ok and sent[2:] == [""] * i, "connection %d: the relay "
+                  "sent %r, expected CAPABILITY, AUTHENTICATE XOAUTH2 with "
+                  "token %d%s" % (i + 1, [t[:30] for t in sent], i + 1,
+                                  ", an empty line" if i else ""))
+
+    # The log: per login, login_failed with the refusal (and the
+    # challenge), upstream_refusal with the explanation, token_rejected.
+    failed = [f for f in ctx.relay.sessions()
+              if f.get("event") == "login_failed"]
+    ctx.check(len(failed) == 2, "%d login_failed lines, expected 2"
+              % len(failed))
+    for i, (f, tag) in enumerate(zip(failed, tags)):
+        reason = REASON + "%s %s" % (tag, EXCHANGE_REFUSAL) + \
+            ("; " + ERROR_CHALLENGE if i else "")
+        want = {"device": DEVICE, "user": MAILBOX, "result": "auth_failed",
+                "reason": reason}
+        wrong = {k: f.get(k) for k in want if f.get(k) != want[k]}
+        ctx.check(not wrong, "login_failed line %d: %r, expected %r"
+                  % (i + 1, wrong, want))
+    refusals = [f for f in ctx.relay.sessions()
+                if f.get("event") == "upstream_refusal"]
+    ctx.check(len(refusals) == 2 and len(
+        [l for l in ctx.relay.lines() if "upstream_refusal" in l]) == 2,
+        "%d upstream_refusal lines, expected one per login"
+        % len(refusals))
+    for f, tag in zip(refusals, tags):
+        want = {"session": failed[0]["session"], "device": DEVICE,
+                "code": "imap_logon_denied",
+                "reply": "%s %s" % (tag, EXCHANGE_REFUSAL),
+                "meaning": MEANING, "action": ACTION}
+        wrong = {k: f.get(k) for k in want if f.get(k) != want[k]}
+        ctx.check(not wrong, "upstream_refusal line: %r, expected %r"
+                  % (wrong, want))
+    rejected = token_lines(ctx, "token_rejected")
+    ctx.check(len(rejected) == 2 and all(
+        "client_id=%s" % ctx.tokens.client_id in l for l in rejected),
+        "token_rejected lines (the refused token dropped from the "
+        "cache): %r" % rejected)
+    ctx.check(ctx.relay.alive(), "tlsrelayd is no longer running")
+
+
+CASE = oauth_case(
+    "XOAUTH2 refused by Exchange over IMAP (at once, after a challenge) -> "
+    "NO [UNAVAILABLE] naming it, upstream_refusal imap_logon_denied, "
+    "token dropped",
+    client,
+    protocols=("imap",),
+    devices=[oauth_device(DEVICE, protocols=("imap",))],
+    faults={"imap": "exchange-xoauth2"},
+    token_requests=2,
+    upstream_connections=2,
+    log={"event": "end", "result": "auth_failed", "device": DEVICE,
+         "protocol": "imap", "reason": lambda v: v.startswith(REASON)},
+)
