@@ -13,14 +13,14 @@
 #define EXPLAIN_REPLY_MAX	512	/* escaped reply bytes in the log */
 #define EXPLAIN_TOLD		"; the relay's administrator has been told"
 /* POP3 and IMAP logins refused for want of the app's rights. */
-#define EXPLAIN_LOGON_MEANING	"Exchange Online refused the login to the " \
-	"mailbox (AuthFailed:LogonDenied): the app's service principal is " \
-	"missing or has no FullAccess on it, and passwords are never accepted."
+#define EXPLAIN_LOGON_MEANING	"Exchange Online refused the login with the " \
+	"mailbox's app token (AuthFailed:LogonDenied): the app's service " \
+	"principal is missing or has no FullAccess on the mailbox."
 #define EXPLAIN_LOGON_ACTION(proto) "Grant " proto ".AccessAsApp with " \
 	"admin consent, run \"New-ServicePrincipal -AppId <app id> -ObjectId " \
 	"<enterprise application object id>\" and \"Add-MailboxPermission " \
 	"-Identity <mailbox> -User <service principal id> -AccessRights " \
-	"FullAccess\", and give a passthrough device auth = \"oauth2\"."
+	"FullAccess\"."
 
 static bool	explain_match(const char *reply, const char *match);
 static bool	explain_match_at(const char *reply, const char *at,

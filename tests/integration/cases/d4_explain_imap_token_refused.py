@@ -21,15 +21,14 @@ DEVICE = "mfp-oauth"
 DEVICE_REPLY = ("NO [UNAVAILABLE] Exchange Online refused the relay's "
                 "login (AUTHENTICATE failed); the relay's administrator "
                 "has been told")
-MEANING = ("Exchange Online refused the login to the mailbox "
-           "(AuthFailed:LogonDenied): the app's service principal is "
-           "missing or has no FullAccess on it, and passwords are never "
-           "accepted.")
+MEANING = ("Exchange Online refused the login with the mailbox's app "
+           "token (AuthFailed:LogonDenied): the app's service principal is "
+           "missing or has no FullAccess on the mailbox.")
 ACTION = ("Grant IMAP.AccessAsApp with admin consent, run "
           "\"New-ServicePrincipal -AppId <app id> -ObjectId <enterprise "
           "application object id>\" and \"Add-MailboxPermission -Identity "
           "<mailbox> -User <service principal id> -AccessRights "
-          "FullAccess\", and give a passthrough device auth = \"oauth2\".")
+          "FullAccess\".")
 REASON = ("upstream refused the token for %s (check the service "
           "principal's mailbox permission): " % MAILBOX)
 
