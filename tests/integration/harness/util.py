@@ -1,6 +1,7 @@
 """Small helpers shared by the fixtures: temp dirs, ports, polling."""
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,11 +25,35 @@ def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+_given_ports = set()
+
+
+def _ephemeral_low():
+    """The lowest port the kernel hands out for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that was free a moment ago on host."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port that was free a moment ago on host, below the kernel's
+    ephemeral range (so no outgoing connection of the run can take it
+    before its listener binds it) and never given out before in this run."""
+    low = min(_ephemeral_low(), 61000)
+    for _ in range(1000):
+        port = random.randrange(max(1024, low - 12000), low)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise FixtureError("no free TCP port below %d on %s" % (low, host))
 
 
 def closed_port(host="127.0.0.1"):
