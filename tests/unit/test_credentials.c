@@ -246,6 +246,53 @@ START_TEST(test_print)
 }
 END_TEST
 
+/* What credentials_report logs for cfg at now (caller frees). */
+static char *
+report_text(const struct config *cfg, time_t now, bool all)
+{
+	FILE *tmp;
+	int saved;
+
+	log_init(LOG_TARGET_STDERR, LOG_DAEMON, LOG_DEBUG);
+	saved = stderr_capture_start(&tmp);
+	credentials_report(cfg, now, all);
+	return stderr_capture_end(tmp, saved);
+}
+
+/* Start and reload (all) log every credential, the daily report only
+ * those within warn_days or past: at warning and error level. */
+START_TEST(test_report)
+{
+	struct config *cfg = good_load("oauth2-secret-expires.conf");
+	int32_t expires = day_of("2027-05-01");
+	time_t far = (time_t)(expires - 160) * DAY_SECONDS;
+	time_t near = (time_t)(expires - 5) * DAY_SECONDS;
+	time_t past = (time_t)(expires + 2) * DAY_SECONDS;
+	char *text;
+
+	text = report_text(cfg, far, true);
+	ck_assert_ptr_nonnull(strstr(text, "info: event=credential "
+	    "credential=oauth2_secret "));
+	ck_assert_ptr_nonnull(strstr(text, " expires=2027-05-01 "
+	    "days_left=160"));
+	free(text);
+	text = report_text(cfg, far, false);
+	ck_assert_str_eq(text, "");
+	free(text);
+	text = report_text(cfg, near, false);
+	ck_assert_ptr_nonnull(strstr(text, "warning: event=credential_expiring "
+	    "credential=oauth2_secret "));
+	ck_assert_ptr_nonnull(strstr(text, " days_left=5"));
+	free(text);
+	text = report_text(cfg, past, false);
+	ck_assert_ptr_nonnull(strstr(text, ": event=credential_expired "
+	    "credential=oauth2_secret "));
+	ck_assert_ptr_nonnull(strstr(text, " days_left=-2"));
+	free(text);
+	config_unref(cfg);
+}
+END_TEST
+
 /* The credentials module's suite. */
 Suite *
 credentials_suite(void)
@@ -265,6 +312,7 @@ credentials_suite(void)
 	tcase_add_test(collect, test_collect_secret_without_date);
 	tcase_add_test(collect, test_collect_certificates);
 	tcase_add_test(collect, test_print);
+	tcase_add_test(collect, test_report);
 	suite_add_tcase(s, collect);
 	return s;
 }
