@@ -870,7 +870,6 @@ static void
 smtp_reply_first(struct session *s, int code, size_t len)
 {
 	struct smtp *st = s->proto_state;
-
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "upstream_refusal" },
 		{ "device", s->dev->name }, { "reply", st->reply_text },
