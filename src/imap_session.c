@@ -76,8 +76,6 @@ struct imap {
 	int		 login_field;	/* LOGIN: 0 user, 1 password */
 	char		 tail[IMAP_TAIL]; /* last upstream bytes relayed */
 	size_t		 tail_len;
-	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[640];
 };
 
 typedef enum imap_step (*imap_lan_handler)(struct session *,
@@ -158,8 +156,6 @@ static enum imap_step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
 static enum imap_step imap_up_fail(struct session *s, enum session_result r,
 		    const char *what, const char *line);
-static void	imap_note_failure(struct session *s, enum session_result r,
-		    const char *reason);
 static void	imap_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	imap_logged_in(struct session *s,
@@ -261,7 +257,6 @@ imap_start(struct session *s)
 	st->arena = xcalloc(1, IMAP_ARENA_SIZE(st->cmd_size));
 	st->line_size = line_length + 1;
 	st->line = xcalloc(1, st->line_size);
-	st->fail_result = RESULT_OK;
 	s->proto_state = st;
 	imap_capability_list(s, caps, sizeof(caps));
 	session_lan_printf(s, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
@@ -361,11 +356,12 @@ imap_lan_eof(struct session *s)
 
 	if (st->state == IMAP_RELAY)
 		session_close(s, RESULT_OK, "device closed the connection");
-	else if (st->fail_result != RESULT_OK && !imap_logging_in(st->state))
-		session_close(s, st->fail_result, st->fail_reason);
-	else
+	else if (imap_logging_in(st->state))
 		session_close(s, RESULT_CLIENT_CLOSED, "device closed the "
 		    "connection before login");
+	else
+		session_close_before_login(s, RESULT_CLIENT_CLOSED, "device "
+		    "closed the connection before login");
 }
 
 /* Read one line of a command; complete it, or start reading a literal. */
@@ -550,16 +546,11 @@ imap_cmd_noop(struct session *s, const struct imap_command *cmd)
 static enum imap_step
 imap_cmd_logout(struct session *s, const struct imap_command *cmd)
 {
-	struct imap *st = s->proto_state;
-
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD LOGOUT takes no arguments");
 	session_lan_printf(s, "* BYE Logging out");
 	session_lan_printf(s, "%s OK Logout completed.", cmd->tag);
-	if (st->fail_result != RESULT_OK)
-		session_close_after_flush(s, st->fail_result, st->fail_reason);
-	else
-		session_close_after_flush(s, RESULT_OK, "logout before login");
+	session_quit_before_login(s, "logout before login");
 	return STEP_GONE;
 }
 
@@ -781,7 +772,7 @@ imap_device_refused(struct session *s, const char *reason)
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	imap_note_failure(s, RESULT_AUTH_FAILED, reason);
+	session_login_failed(s, RESULT_AUTH_FAILED, reason);
 	imap_enter_state(s, IMAP_LAN_COMMAND);
 	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "%s NO "
 	    "[AUTHENTICATIONFAILED] Authentication failed.", st->tag);
@@ -797,10 +788,6 @@ imap_mailbox_busy(struct session *s)
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	st->fail_result = RESULT_UPSTREAM_ERROR;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "too many "
-	    "sessions for this mailbox (limit %u)",
-	    s->cfg->limits.max_mailbox_sessions);
 	imap_enter_state(s, IMAP_LAN_COMMAND);
 	session_lan_printf(s, "%s NO [INUSE] Too many sessions for this "
 	    "mailbox, try again later", st->tag);
@@ -1223,17 +1210,6 @@ imap_up_fail(struct session *s, enum session_result r, const char *what,
 	return STEP_GONE;
 }
 
-/* Log a failed login and keep its result for the session's end line. */
-static void
-imap_note_failure(struct session *s, enum session_result r,
-    const char *reason)
-{
-	struct imap *st = s->proto_state;
-
-	session_log_login_failed(s, r, reason);
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
-}
 
 /* The upstream login failed: tell the device, drop the upstream, and let
  * the device try again or log out. */
@@ -1243,7 +1219,7 @@ imap_login_failed(struct session *s, enum session_result r,
 {
 	struct imap *st = s->proto_state;
 
-	imap_note_failure(s, r, reason);
+	session_login_failed(s, r, reason);
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
 	if (s->dial != NULL)
@@ -1265,7 +1241,7 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
-	st->fail_result = RESULT_OK;
+	session_login_succeeded(s);
 	session_lan_printf(s, "%s %s", st->tag, r->rest);
 	imap_enter_state(s, IMAP_RELAY);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);

@@ -68,8 +68,6 @@ struct pop3 {
 	enum pop3_verb	 relay_verb;	/* the command being relayed */
 	bool		 relay_multiline; /* its +OK answer is multi-line */
 	bool		 body_line_start; /* the body so far ends a line */
-	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[640];
 };
 
 typedef enum pop3_step (*pop3_lan_handler)(struct session *,
@@ -135,8 +133,6 @@ static enum pop3_step pop3_up_xoauth2_line(struct session *s,
 		    enum pop3_status status, const char *text);
 static enum pop3_step pop3_login_refused(struct session *s,
 		    const char *text);
-static void	pop3_note_failure(struct session *s, enum session_result r,
-		    const char *reason);
 static void	pop3_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	pop3_logged_in(struct session *s);
@@ -252,7 +248,6 @@ pop3_start(struct session *s)
 
 	st->line_size = s->cfg->limits.line_length + 1;
 	st->line = xcalloc(1, st->line_size);
-	st->fail_result = RESULT_OK;
 	s->proto_state = st;
 	session_lan_printf(s, "+OK %s POP3 ready", s->cfg->server_name);
 }
@@ -343,11 +338,8 @@ pop3_lan_eof(struct session *s)
 		    "without QUIT");
 		return;
 	default:
-		if (st->fail_result != RESULT_OK)
-			session_close(s, st->fail_result, st->fail_reason);
-		else
-			session_close(s, RESULT_CLIENT_CLOSED, "device closed "
-			    "the connection without QUIT");
+		session_close_before_login(s, RESULT_CLIENT_CLOSED, "device "
+		    "closed the connection without QUIT");
 		return;
 	}
 }
@@ -666,7 +658,7 @@ pop3_device_refused(struct session *s, const char *reason)
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	pop3_note_failure(s, RESULT_AUTH_FAILED, reason);
+	session_login_failed(s, RESULT_AUTH_FAILED, reason);
 	pop3_enter_state(s, POP3_LAN_COMMAND);
 	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "-ERR [AUTH] "
 	    "Authentication failed");
@@ -682,10 +674,6 @@ pop3_mailbox_busy(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	st->fail_result = RESULT_UPSTREAM_ERROR;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "too many "
-	    "sessions for this mailbox (limit %u)",
-	    s->cfg->limits.max_mailbox_sessions);
 	pop3_enter_state(s, POP3_LAN_COMMAND);
 	session_lan_printf(s, "-ERR [IN-USE] Too many sessions for this "
 	    "mailbox, try again later");
@@ -752,14 +740,9 @@ pop3_cmd_need_auth(struct session *s, const struct pop3_cmd *cmd)
 static enum pop3_step
 pop3_cmd_quit(struct session *s, const struct pop3_cmd *cmd)
 {
-	struct pop3 *st = s->proto_state;
-
 	(void)cmd;
 	session_lan_printf(s, "+OK Bye");
-	if (st->fail_result != RESULT_OK)
-		session_close_after_flush(s, st->fail_result, st->fail_reason);
-	else
-		session_close_after_flush(s, RESULT_OK, "quit before login");
+	session_quit_before_login(s, "quit before login");
 	return STEP_GONE;
 }
 
@@ -1072,17 +1055,6 @@ pop3_login_refused(struct session *s, const char *text)
 	return STEP_GONE;
 }
 
-/* Log a failed login and keep its result for the session's end line. */
-static void
-pop3_note_failure(struct session *s, enum session_result r,
-    const char *reason)
-{
-	struct pop3 *st = s->proto_state;
-
-	session_log_login_failed(s, r, reason);
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
-}
 
 /* The login failed: tell the device, drop the upstream, and let the
  * device try again or quit. */
@@ -1092,7 +1064,7 @@ pop3_login_failed(struct session *s, enum session_result r,
 {
 	struct pop3 *st = s->proto_state;
 
-	pop3_note_failure(s, r, reason);
+	session_login_failed(s, r, reason);
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
 	st->up_listing = false;
@@ -1114,7 +1086,7 @@ pop3_logged_in(struct session *s)
 
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
-	st->fail_result = RESULT_OK;
+	session_login_succeeded(s);
 	session_lan_printf(s, "+OK Logged in");
 	pop3_enter_state(s, POP3_RELAY_COMMAND);
 	session_set_timer(s, TIMER_IDLE);

@@ -740,12 +740,14 @@ session_set_user(struct session *s, const char *user)
 	log_escape(s->user, sizeof(s->user), user, strlen(user));
 }
 
-/* Count the session for mailbox, or log that the mailbox is busy. */
+/* Count the session for mailbox, or log that the mailbox is busy and keep
+ * that as the login's failure. */
 bool
 session_mailbox_acquire(struct session *s, const char *mailbox)
 {
 	unsigned max = s->cfg->limits.max_mailbox_sessions;
 	char user[SASL_FIELD_MAX * 4], limit[16], sunset[16], days[16];
+	char why[64];
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "mailbox_busy" },
 		{ "device", s->dev->name }, { "user", user },
@@ -762,6 +764,9 @@ session_mailbox_acquire(struct session *s, const char *mailbox)
 	snprintf(days, sizeof(days), "%d",
 	    session_days_left(s, sunset, sizeof(sunset)));
 	log_fields(LOG_WARNING, f, nitems(f));
+	snprintf(why, sizeof(why), "too many sessions for this mailbox "
+	    "(limit %u)", max);
+	session_login_failure_keep(s, RESULT_UPSTREAM_ERROR, why);
 	return false;
 }
 
@@ -776,9 +781,9 @@ session_mailbox_release(struct session *s)
 	s->mailbox = NULL;
 }
 
-/* Log a failed login with the user and the reason. */
+/* Log a failed login with the user and the reason, and keep them. */
 void
-session_log_login_failed(struct session *s, enum session_result r,
+session_login_failed(struct session *s, enum session_result r,
     const char *reason)
 {
 	struct log_field f[] = {
@@ -789,6 +794,47 @@ session_log_login_failed(struct session *s, enum session_result r,
 	};
 
 	log_fields(LOG_WARNING, f, nitems(f));
+	session_login_failure_keep(s, r, reason);
+}
+
+/* Keep a failed login's result and reason for the end line. */
+void
+session_login_failure_keep(struct session *s, enum session_result r,
+    const char *reason)
+{
+	s->login_result = r;
+	free(s->login_reason);
+	s->login_reason = xstrdup(reason);
+}
+
+/* Forget the failed logins before a successful one. */
+void
+session_login_succeeded(struct session *s)
+{
+	s->login_result = RESULT_OK;
+	free(s->login_reason);
+	s->login_reason = NULL;
+}
+
+/* End after the goodbye of a device that quit before logging in. */
+void
+session_quit_before_login(struct session *s, const char *why)
+{
+	if (s->login_result != RESULT_OK)
+		session_close_after_flush(s, s->login_result, s->login_reason);
+	else
+		session_close_after_flush(s, RESULT_OK, why);
+}
+
+/* End now: the device closed before logging in. */
+void
+session_close_before_login(struct session *s, enum session_result r,
+    const char *reason)
+{
+	if (s->login_result != RESULT_OK)
+		session_close(s, s->login_result, s->login_reason);
+	else
+		session_close(s, r, reason);
 }
 
 /* Check an oauth2 device's login: its mailbox, then its secret. */
@@ -949,6 +995,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	config_unref(s->cfg);
 	free(s->listener_name);
 	free(s->reason);
+	free(s->login_reason);
 	free(s->delayed);
 	free(s);
 }

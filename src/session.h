@@ -120,6 +120,8 @@ struct session {
 	bool			 draining;	/* shutdown already announced */
 	enum session_result	 result;
 	char			*reason;
+	enum session_result	 login_result;	/* last failed login, or OK */
+	char			*login_reason;
 	char			*delayed;	/* reply held back, or NULL */
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
@@ -210,8 +212,22 @@ bool	session_mailbox_acquire(struct session *s, const char *mailbox);
 /* Stop counting the session for the mailbox it holds, if any. */
 void	session_mailbox_release(struct session *s);
 
-/* Log a failed login (event=login_failed) with the user and reason. */
-void	session_log_login_failed(struct session *s, enum session_result r,
+/* Log a failed login (event=login_failed) with the user and reason, and
+ * keep them: a session that ends before its next login ends with them. */
+void	session_login_failed(struct session *s, enum session_result r,
+	    const char *reason);
+/* Keep a failed login's result and reason without a login_failed line
+ * (the caller logged a line of its own). */
+void	session_login_failure_keep(struct session *s, enum session_result r,
+	    const char *reason);
+/* The login succeeded: forget the failures before it. */
+void	session_login_succeeded(struct session *s);
+/* The device quit before logging in: end once the goodbye is flushed,
+ * with the last failed login's result, or RESULT_OK and why. */
+void	session_quit_before_login(struct session *s, const char *why);
+/* The device closed before logging in: end now, with the last failed
+ * login's result, or r and reason. */
+void	session_close_before_login(struct session *s, enum session_result r,
 	    const char *reason);
 
 /*

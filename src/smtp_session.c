@@ -89,8 +89,6 @@ struct smtp {
 	bool		 body_line_start;
 	bool		 body_prev_crlf;
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
-	enum session_result fail_result; /* last login failure, for the log */
-	char		 fail_reason[640];
 };
 
 typedef enum smtp_step (*smtp_lan_handler)(struct session *, const char *);
@@ -148,8 +146,6 @@ static void	smtp_up_send_xoauth2(struct session *s);
 static void	smtp_up_xoauth2_challenge(struct session *s);
 static void	smtp_up_xoauth2_verdict(struct session *s, int code);
 static void	smtp_logged_in(struct session *s);
-static void	smtp_note_failure(struct session *s, enum session_result r,
-		    const char *reason);
 static void	smtp_login_failed(struct session *s, enum session_result r,
 		    const char *reply, const char *reason);
 static void	smtp_relay_reply(struct session *s);
@@ -264,7 +260,6 @@ smtp_start(struct session *s)
 
 	st->line_size = s->cfg->limits.line_length + 1;
 	st->line = xcalloc(1, st->line_size);
-	st->fail_result = RESULT_OK;
 	s->proto_state = st;
 	session_lan_printf(s, "220 %s ESMTP ready", s->cfg->server_name);
 }
@@ -356,13 +351,12 @@ smtp_lan_eof(struct session *s)
 	    st->state == SMTP_RELAY_BODY_DISCARD)
 		session_close(s, RESULT_CLIENT_CLOSED,
 		    "device closed the connection during DATA");
-	else if (st->state == SMTP_RELAY_COMMAND ||
-	    st->fail_result == RESULT_OK)
-		session_close(s, st->state == SMTP_RELAY_COMMAND ? RESULT_OK :
-		    RESULT_CLIENT_CLOSED, "device closed the connection "
+	else if (st->state == SMTP_RELAY_COMMAND)
+		session_close(s, RESULT_OK, "device closed the connection "
 		    "without QUIT");
 	else
-		session_close(s, st->fail_result, st->fail_reason);
+		session_close_before_login(s, RESULT_CLIENT_CLOSED, "device "
+		    "closed the connection without QUIT");
 }
 
 /* States in which the device waits for a reply that the upstream owes. */
@@ -650,7 +644,7 @@ smtp_device_refused(struct session *s, const char *reason)
 	struct smtp *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	smtp_note_failure(s, RESULT_AUTH_FAILED, reason);
+	session_login_failed(s, RESULT_AUTH_FAILED, reason);
 	smtp_enter_state(s, SMTP_LAN_COMMAND);
 	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "535 5.7.8 "
 	    "Authentication credentials invalid");
@@ -804,14 +798,9 @@ smtp_cmd_vrfy(struct session *s, const char *arg)
 static enum smtp_step
 smtp_cmd_quit(struct session *s, const char *arg)
 {
-	struct smtp *st = s->proto_state;
-
 	(void)arg;
 	session_lan_printf(s, "221 2.0.0 Bye");
-	if (st->fail_result != RESULT_OK)
-		session_close_after_flush(s, st->fail_result, st->fail_reason);
-	else
-		session_close_after_flush(s, RESULT_OK, "quit before login");
+	session_quit_before_login(s, "quit before login");
 	return STEP_GONE;
 }
 
@@ -1178,17 +1167,6 @@ smtp_logged_in(struct session *s)
 	smtp_lan_input(s);
 }
 
-/* Log a failed login and keep its result for the session's end line. */
-static void
-smtp_note_failure(struct session *s, enum session_result r,
-    const char *reason)
-{
-	struct smtp *st = s->proto_state;
-
-	session_log_login_failed(s, r, reason);
-	st->fail_result = r;
-	snprintf(st->fail_reason, sizeof(st->fail_reason), "%s", reason);
-}
 
 /* The upstream refused the login: tell the device, drop the upstream, and
  * let the device try again or quit. */
@@ -1198,7 +1176,7 @@ smtp_login_failed(struct session *s, enum session_result r,
 {
 	struct smtp *st = s->proto_state;
 
-	smtp_note_failure(s, r, reason);
+	session_login_failed(s, r, reason);
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
 	free(st->mail);
