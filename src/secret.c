@@ -13,7 +13,7 @@
 #include "util.h"
 
 #define SECRET_METHOD	"$y$"	/* yescrypt, libxcrypt's default cost */
-#define SECRET_REMEMBERED 256	/* verified secrets kept as HMACs */
+#define SECRET_REMEMBERED 256	/* verdicts kept, by HMAC of the secret */
 #define SECRET_ALPHABET	"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"abcdefghijklmnopqrstuvwxyz"
 
@@ -27,14 +27,16 @@ static const struct {
 };
 
 /*
- * Secrets that passed crypt(3), kept as HMAC-SHA256(key, hash NUL secret)
- * under a per-process random key: a device that logs in again with the
- * right secret costs an HMAC instead of a yescrypt run on the event loop.
- * A wrong secret never matches and always pays for crypt(3).
+ * crypt(3) verdicts, kept as HMAC-SHA256(key, hash NUL secret) under a
+ * per-process random key with whether the secret matched: a device that
+ * logs in again with the same secret, right or wrong, costs an HMAC
+ * instead of a yescrypt run on the event loop. crypt(3) is deterministic,
+ * so a remembered verdict is the verdict.
  */
 static struct {
 	char		*hash;
 	unsigned char	 mac[32];
+	bool		 match;
 } remembered[SECRET_REMEMBERED];
 static unsigned char	 remember_key[32];
 static bool		 remember_keyed;
@@ -43,8 +45,10 @@ static size_t		 remember_next;
 static size_t	 secret_method_hash_len(const char *hash);
 static bool	 secret_mac(const char *hash, const char *secret,
 		    unsigned char mac[32]);
-static bool	 secret_remembered(const char *hash, const unsigned char *mac);
-static void	 secret_remember(const char *hash, const unsigned char *mac);
+static bool	 secret_recall(const char *hash, const unsigned char *mac,
+		    bool *match);
+static void	 secret_remember(const char *hash, const unsigned char *mac,
+		    bool match);
 static char	*secret_crypt(const char *secret, const char *setting,
 		    struct crypt_data *cd);
 
@@ -78,16 +82,18 @@ secret_verify(const char *hash, const char *secret)
 	size_t len = strlen(hash);
 	bool have_mac = secret_mac(hash, secret, mac), ok;
 
-	if (have_mac && secret_remembered(hash, mac))
-		return true;
+	if (have_mac && secret_recall(hash, mac, &ok)) {
+		OPENSSL_cleanse(mac, sizeof(mac));
+		return ok;
+	}
 	cd = xcalloc(1, sizeof(*cd));
 	ok = secret_method_hash_len(hash) != 0 &&
 	    (out = secret_crypt(secret, hash, cd)) != NULL &&
 	    strlen(out) == len && CRYPTO_memcmp(out, hash, len) == 0;
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
-	if (ok && have_mac)
-		secret_remember(hash, mac);
+	if (have_mac)
+		secret_remember(hash, mac, ok);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return ok;
 }
@@ -114,29 +120,34 @@ secret_mac(const char *hash, const char *secret, unsigned char mac[32])
 	return ok;
 }
 
-/* Was this secret already verified against this hash? */
+/* Was this secret already checked against this hash? Its verdict in
+ * *match if so. */
 static bool
-secret_remembered(const char *hash, const unsigned char *mac)
+secret_recall(const char *hash, const unsigned char *mac, bool *match)
 {
 	size_t i;
 
-	for (i = 0; i < SECRET_REMEMBERED; i++)
+	for (i = 0; i < SECRET_REMEMBERED; i++) {
 		if (remembered[i].hash != NULL &&
 		    strcmp(remembered[i].hash, hash) == 0 &&
-		    CRYPTO_memcmp(remembered[i].mac, mac, 32) == 0)
+		    CRYPTO_memcmp(remembered[i].mac, mac, 32) == 0) {
+			*match = remembered[i].match;
 			return true;
+		}
+	}
 	return false;
 }
 
-/* Keep a verified secret's HMAC, replacing the oldest entry when full. */
+/* Keep a secret's verdict by its HMAC, replacing the oldest when full. */
 static void
-secret_remember(const char *hash, const unsigned char *mac)
+secret_remember(const char *hash, const unsigned char *mac, bool match)
 {
 	size_t i = remember_next++ % SECRET_REMEMBERED;
 
 	free(remembered[i].hash);
 	remembered[i].hash = xstrdup(hash);
 	memcpy(remembered[i].mac, mac, 32);
+	remembered[i].match = match;
 }
 
 /* A new yescrypt hash of secret, heap-allocated; NULL on failure. */

@@ -35,7 +35,8 @@ START_TEST(test_hash_verify)
 }
 END_TEST
 
-/* A remembered verification is tied to its hash and its exact secret. */
+/* A remembered verdict, right or wrong, is tied to its hash and its exact
+ * secret: later rounds answer from memory and must agree with crypt(3). */
 START_TEST(test_remembered_verification)
 {
 	char *a = secret_hash("scanner-a"), *b = secret_hash("scanner-b");
