@@ -2,7 +2,7 @@
 logs event=credential_expired credential=oauth2_secret days_left=-2 at
 error level, at start and at a reload; tlsrelayd -t shows it EXPIRED and
 still says "configuration OK" (exit 0), as for a device past its sunset.
-With warn_days 7, the LAN certificate (30 days) is not near its expiry:
+With warn_days 7, the LAN certificate (400 days) is not near its expiry:
 it gets an info line event=credential at start and reload, and no
 warning."""
 

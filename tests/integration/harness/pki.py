@@ -53,7 +53,7 @@ class PKI:
         """Make the self-signed test CA."""
         self._genkey("ca")
         run(["openssl", "req", "-x509", "-new", "-key", self.ca_key,
-             "-sha256", "-days", "30", "-subj", "/CN=tlsrelay test CA",
+             "-sha256", "-days", "400", "-subj", "/CN=tlsrelay test CA",
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign",
              "-out", self.ca])
@@ -72,7 +72,7 @@ class PKI:
              "-out", csr])
         run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca,
              "-CAkey", self.ca_key, "-CAcreateserial", "-sha256",
-             "-days", "30", "-extfile", ext, "-out", cert])
+             "-days", "400", "-extfile", ext, "-out", cert])
         return cert, key
 
     def _make_self_signed(self, name, cn, san):
@@ -80,7 +80,7 @@ class PKI:
         key = self._genkey(name)
         cert = self._path(name, ".pem")
         run(["openssl", "req", "-x509", "-new", "-key", key, "-sha256",
-             "-days", "30", "-subj", "/CN=" + cn,
+             "-days", "400", "-subj", "/CN=" + cn,
              "-addext", "subjectAltName=" + san,
              "-addext", "extendedKeyUsage=serverAuth",
              "-out", cert])
@@ -94,13 +94,13 @@ class PKI:
         if not os.path.exists(cert):
             self._genkey("other-ca")
             run(["openssl", "req", "-x509", "-new", "-key", key, "-sha256",
-                 "-days", "30", "-subj", "/CN=tlsrelay untrusted test CA",
+                 "-days", "400", "-subj", "/CN=tlsrelay untrusted test CA",
                  "-addext", "basicConstraints=critical,CA:TRUE",
                  "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                  "-out", cert])
         return cert, key
 
-    def client_certificate(self, name, cn, san=None, ca=None, days=30,
+    def client_certificate(self, name, cn, san=None, ca=None, days=400,
                            expired=False):
         """(cert, key) of a client certificate for cn with SAN san
         (default DNS:cn; "" for none), EKU clientAuth and serverAuth (a
