@@ -37,7 +37,7 @@ static const X509 *credential_ctx_cert(const SSL_CTX *ctx);
 static void	 credential_log(const struct credential *c,
 		    enum credential_state state, time_t now);
 static void	 credential_print(const struct credential *c, FILE *fp,
-		    time_t now);
+		    unsigned warn_days, time_t now);
 
 static const struct credential_source sources[] = {
 	{ "oauth2_secret", credential_find_secret },
@@ -97,7 +97,7 @@ credentials_print(const struct config *cfg, FILE *fp, time_t now)
 
 	credentials_collect(cfg, &creds);
 	for (i = 0; i < creds.n; i++)
-		credential_print(&creds.list[i], fp, now);
+		credential_print(&creds.list[i], fp, cfg->warn_days, now);
 }
 
 /* The local civil day of a certificate's notAfter instant. */
@@ -201,15 +201,20 @@ credential_log(const struct credential *c, enum credential_state state,
 	log_event(how->priority, how->msgid, f, nitems(f));
 }
 
-/* "credential NAME (FILE): expires DATE, N days left", or EXPIRED. */
+/* One check-mode line: the expiry, the days left, and a warning within
+ * warn_days or EXPIRED past it. */
 static void
-credential_print(const struct credential *c, FILE *fp, time_t now)
+credential_print(const struct credential *c, FILE *fp, unsigned warn_days,
+    time_t now)
 {
 	char expires[16];
 	long left = credential_days_left(c, now);
 
 	date_format(c->expires, expires, sizeof(expires));
-	fprintf(fp, "credential %s (%s): expires %s, %s%ld days left\n",
-	    c->name, c->file, expires, left < 0 ? "EXPIRED, " : "",
-	    left < 0 ? 0 : left);
+	fprintf(fp, "credential %s (%s): expires %s, %s%ld days left", c->name,
+	    c->file, expires, left < 0 ? "EXPIRED, " : "", left < 0 ? 0 : left);
+	if (credential_classify(c, warn_days, now) == CREDENTIAL_EXPIRING)
+		fprintf(fp, " (warning: within warn_days %u, renew it)",
+		    warn_days);
+	fputc('\n', fp);
 }

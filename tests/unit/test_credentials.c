@@ -236,6 +236,14 @@ START_TEST(test_print)
 	ck_assert_str_eq(text, want);
 	free(text);
 	free(want);
+	text = print_text(cfg, (time_t)(day_of("2027-05-01") - 30) *
+	    DAY_SECONDS);
+	xasprintf(&want, "credential oauth2_secret (%s): expires 2027-05-01, "
+	    "30 days left (warning: within warn_days 30, renew it)\n",
+	    cfg->oauth2.client_secret_file);
+	ck_assert_str_eq(text, want);
+	free(text);
+	free(want);
 	text = print_text(cfg, after);
 	xasprintf(&want, "credential oauth2_secret (%s): expires 2027-05-01, "
 	    "EXPIRED, 0 days left\n", cfg->oauth2.client_secret_file);

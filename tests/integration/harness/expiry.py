@@ -71,9 +71,10 @@ def days_left(date_text):
     return (datetime.date.fromisoformat(date_text) - today()).days
 
 
-def check_mode_line(ctx, credential, file, date, days):
+def check_mode_line(ctx, credential, file, date, days, warn_days=30):
     """tlsrelayd -t: exit 0, "configuration OK", and the credential's line
-    (EXPIRED when the date has passed); returns the output."""
+    (EXPIRED when the date has passed, a warning within warn_days);
+    returns the output."""
     status, out = ctx.relay.run_check()
     ctx.note("-t (exit %d):\n%s" % (status, out))
     ctx.check(status == 0 and "configuration OK" in out.splitlines(),
@@ -81,5 +82,7 @@ def check_mode_line(ctx, credential, file, date, days):
     left = "EXPIRED, 0" if days < 0 else str(days)
     want = "credential %s (%s): expires %s, %s days left" % (
         credential, file, date, left)
+    if 0 <= days <= warn_days:
+        want += " (warning: within warn_days %d, renew it)" % warn_days
     ctx.check(want in out.splitlines(), "no line %r in %r" % (want, out))
     return out
