@@ -777,7 +777,7 @@ static enum smtp_step
 smtp_cmd_help(struct session *s, const char *arg)
 {
 	(void)arg;
-	if (s->dev->auth == AUTH_RELAY)
+	if (!smtp_device_authenticates(s))
 		session_lan_printf(s, "214 2.0.0 Send mail without AUTH");
 	else
 		session_lan_printf(s, "214 2.0.0 Authenticate with AUTH PLAIN "

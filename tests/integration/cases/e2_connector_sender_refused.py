@@ -28,6 +28,10 @@ def client(ctx):
                   "5.7.1, got 550 %s" % (sender, text))
     ctx.expect_code(s.docmd("RCPT", "TO:<inbox@example.test>"),
                     range(500, 600), "RCPT TO without an accepted MAIL")
+    code, text = s.docmd("HELP")
+    ctx.check(code == 214 and text == b"2.0.0 Send mail without AUTH",
+              "HELP for a device that sends without AUTH: %d %r"
+              % (code, text))
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
     refused = ctx.relay.wait_sessions(len(REFUSED), event="sender_refused",
                                       device="mfp-1")
