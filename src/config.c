@@ -1434,6 +1434,7 @@ lan_tls_check(struct load *ld, const config_setting_t *group, void *obj)
 {
 	struct lan_tls_conf *lt = obj;
 
+	lt->line = (int)config_setting_source_line(group);
 	if (lt->certificate != NULL && lt->key == NULL)
 		load_error(ld, member_or_self(group, "certificate"),
 		    "'lan_tls.certificate' is set without 'lan_tls.key'; "
@@ -1452,6 +1453,7 @@ oauth2_check(struct load *ld, const config_setting_t *group, void *obj)
 	struct oauth_conf *oc = obj;
 
 	oc->configured = true;
+	oc->line = (int)config_setting_source_line(group);
 	oauth2_credentials_check(ld, group);
 	oauth2_secret_expires_check(ld, group);
 	oauth2_token_url_check(ld, group, oc);

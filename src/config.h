@@ -89,6 +89,7 @@ struct oauth_conf {
 	char		*token_url;	/* with {tenant} substituted */
 	char		*scope;
 	char		*ca_file;	/* token endpoint CA; NULL: system */
+	int		 line;		/* of the group in the main file */
 };
 
 struct listener_conf {
@@ -120,6 +121,7 @@ struct lan_tls_conf {
 	char		*key;
 	int		 min_version;	/* TLS1_VERSION .. TLS1_3_VERSION */
 	char		*ciphers;	/* OpenSSL cipher list for TLS <= 1.2 */
+	int		 line;		/* of the group in the main file */
 };
 
 struct limits {

@@ -221,8 +221,9 @@ oauth_url_check(const struct config *cfg, struct config_errors *errs)
 
 	if (scheme == NULL || strcasecmp(scheme, "https") != 0 ||
 	    host == NULL || host[0] == '\0')
-		config_errors_add(errs, "%s: oauth2.token_url %s is not an "
-		    "https URL with a host", cfg->file, cfg->oauth2.token_url);
+		config_errors_add(errs, "%s:%d: oauth2.token_url %s is not an "
+		    "https URL with a host", cfg->file, cfg->oauth2.line,
+		    cfg->oauth2.token_url);
 	if (uri != NULL)
 		evhttp_uri_free(uri);
 }
@@ -238,14 +239,16 @@ oauth_secret_read(const struct config *cfg, struct config_errors *errs)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		config_errors_add(errs, "%s: oauth2.client_secret_file %s: %s",
-		    cfg->file, path, strerror(errno));
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s: "
+		    "%s", cfg->file, cfg->oauth2.line, path,
+		    strerror(errno));
 		return NULL;
 	}
 	if (oauth_secret_file_ok(cfg, fd, errs)) {
 		if ((n = read(fd, buf, sizeof(buf))) < 0)
-			config_errors_add(errs, "%s: oauth2.client_secret_file "
-			    "%s: %s", cfg->file, path, strerror(errno));
+			config_errors_add(errs, "%s:%d: oauth2."
+			    "client_secret_file %s: %s", cfg->file,
+			    cfg->oauth2.line, path, strerror(errno));
 		else
 			secret = oauth_secret_trim(cfg, buf, (size_t)n, errs);
 	}
@@ -263,14 +266,16 @@ oauth_secret_file_ok(const struct config *cfg, int fd,
 	struct stat st;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		config_errors_add(errs, "%s: oauth2.client_secret_file %s is "
-		    "not a regular file", cfg->file, path);
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is not a regular file", cfg->file, cfg->oauth2.line,
+		    path);
 		return false;
 	}
 	if (st.st_mode & S_IRWXO) {
-		config_errors_add(errs, "%s: oauth2.client_secret_file %s is "
-		    "readable by others (mode %04o): run chmod o-rwx on it",
-		    cfg->file, path, (unsigned)(st.st_mode & 07777));
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is readable by others (mode %04o): run chmod o-rwx on it",
+		    cfg->file, cfg->oauth2.line, path,
+		    (unsigned)(st.st_mode & 07777));
 		return false;
 	}
 	return true;
@@ -286,8 +291,9 @@ oauth_secret_trim(const struct config *cfg, char *buf, size_t len,
 	size_t i;
 
 	if (len > OAUTH_SECRET_MAX) {
-		config_errors_add(errs, "%s: oauth2.client_secret_file %s is "
-		    "longer than %d bytes", cfg->file, path, OAUTH_SECRET_MAX);
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is longer than %d bytes", cfg->file, cfg->oauth2.line,
+		    path, OAUTH_SECRET_MAX);
 		return NULL;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -297,8 +303,9 @@ oauth_secret_trim(const struct config *cfg, char *buf, size_t len,
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			break;
 	if (len == 0 || i < len) {
-		config_errors_add(errs, "%s: oauth2.client_secret_file %s must "
-		    "hold the secret on one line", cfg->file, path);
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "must hold the secret on one line", cfg->file,
+		    cfg->oauth2.line, path);
 		return NULL;
 	}
 	return xstrdup(buf);
@@ -314,11 +321,13 @@ oauth_assertion_load(struct config *cfg, struct config_errors *errs)
 	    (cfg->oauth_key = oauth_key_read(cfg, errs)) == NULL)
 		return;
 	if (!EVP_PKEY_is_a(cfg->oauth_key, "RSA"))
-		config_errors_add(errs, "%s: oauth2.key %s is not an RSA key "
-		    "(the assertion is signed with RS256)", cfg->file, oc->key);
+		config_errors_add(errs, "%s:%d: oauth2.key %s is not an RSA "
+		    "key (the assertion is signed with RS256)", cfg->file,
+		    cfg->oauth2.line, oc->key);
 	else if (X509_check_private_key(cfg->oauth_cert, cfg->oauth_key) != 1)
-		config_errors_add(errs, "%s: oauth2.key %s does not match "
-		    "certificate %s", cfg->file, oc->key, oc->certificate);
+		config_errors_add(errs, "%s:%d: oauth2.key %s does not match "
+		    "certificate %s", cfg->file, cfg->oauth2.line, oc->key,
+		    oc->certificate);
 	ERR_clear_error();
 }
 
@@ -332,11 +341,12 @@ oauth_cert_read(const struct config *cfg, struct config_errors *errs)
 	char err[256];
 
 	if (fp == NULL)
-		config_errors_add(errs, "%s: oauth2.certificate %s: %s",
-		    cfg->file, path, strerror(errno));
+		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
+		    cfg->file, cfg->oauth2.line, path, strerror(errno));
 	else if ((cert = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
-		config_errors_add(errs, "%s: oauth2.certificate %s: %s",
-		    cfg->file, path, tls_error_string(err, sizeof(err)));
+		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
+		    cfg->file, cfg->oauth2.line, path,
+		    tls_error_string(err, sizeof(err)));
 	if (fp != NULL)
 		fclose(fp);
 	return cert;
@@ -352,11 +362,12 @@ oauth_key_read(const struct config *cfg, struct config_errors *errs)
 	char err[256];
 
 	if (fp == NULL)
-		config_errors_add(errs, "%s: oauth2.key %s: %s", cfg->file,
-		    path, strerror(errno));
+		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
+		    cfg->oauth2.line, path, strerror(errno));
 	else if ((key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL)
-		config_errors_add(errs, "%s: oauth2.key %s: %s", cfg->file,
-		    path, tls_error_string(err, sizeof(err)));
+		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
+		    cfg->oauth2.line, path,
+		    tls_error_string(err, sizeof(err)));
 	if (fp != NULL)
 		fclose(fp);
 	return key;
@@ -383,8 +394,8 @@ oauth_ctx_new(const struct config *cfg, struct config_errors *errs)
 		ok = SSL_CTX_set_default_verify_paths(ctx);
 	if (ok == 1)
 		return ctx;
-	config_errors_add(errs, "%s: oauth2.ca_file %s: %s", cfg->file,
-	    ca != NULL ? ca : "(system store)",
+	config_errors_add(errs, "%s:%d: oauth2.ca_file %s: %s", cfg->file,
+	    cfg->oauth2.line, ca != NULL ? ca : "(system store)",
 	    tls_error_string(err, sizeof(err)));
 	SSL_CTX_free(ctx);
 	return NULL;

@@ -118,19 +118,21 @@ tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
 	    9);
 	SSL_CTX_set_client_hello_cb(ctx, tls_hello_cb, NULL);
 	if (SSL_CTX_set_cipher_list(ctx, lt->ciphers) != 1)
-		config_errors_add(errs, "%s: lan_tls.ciphers \"%s\": %s",
-		    cfg->file, lt->ciphers, tls_error_string(err, sizeof(err)));
+		config_errors_add(errs, "%s:%d: lan_tls.ciphers \"%s\": %s",
+		    cfg->file, lt->line, lt->ciphers,
+		    tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_use_certificate_chain_file(ctx, lt->certificate) != 1)
-		config_errors_add(errs, "%s: lan_tls.certificate %s: %s",
-		    cfg->file, lt->certificate,
+		config_errors_add(errs, "%s:%d: lan_tls.certificate %s: %s",
+		    cfg->file, lt->line, lt->certificate,
 		    tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_use_PrivateKey_file(ctx, lt->key,
 	    SSL_FILETYPE_PEM) != 1)
-		config_errors_add(errs, "%s: lan_tls.key %s: %s", cfg->file,
-		    lt->key, tls_error_string(err, sizeof(err)));
+		config_errors_add(errs, "%s:%d: lan_tls.key %s: %s", cfg->file,
+		    lt->line, lt->key, tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_check_private_key(ctx) != 1)
-		config_errors_add(errs, "%s: lan_tls.key %s does not match "
-		    "certificate %s", cfg->file, lt->key, lt->certificate);
+		config_errors_add(errs, "%s:%d: lan_tls.key %s does not match "
+		    "certificate %s", cfg->file, lt->line, lt->key,
+		    lt->certificate);
 	else
 		return ctx;
 	SSL_CTX_free(ctx);
@@ -167,8 +169,8 @@ tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
 		ok = SSL_CTX_set_default_verify_paths(ctx);
 	if (ok == 1)
 		return ctx;
-	config_errors_add(errs, "%s: upstream %s: cannot load CA %s: %s",
-	    cfg->file, up->host, up->ca_file != NULL ? up->ca_file :
+	config_errors_add(errs, "%s:%d: upstream %s: cannot load CA %s: %s",
+	    cfg->file, up->line, up->host, up->ca_file != NULL ? up->ca_file :
 	    up->ca_path != NULL ? up->ca_path : "(system store)",
 	    tls_error_string(err, sizeof(err)));
 	SSL_CTX_free(ctx);
@@ -185,8 +187,8 @@ tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
 	char err[256];
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, up->client_cert) != 1)
-		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
-		    "%s: %s", cfg->file, up->line, up->client_cert,
+		config_errors_add(errs, "%s:%d: upstreams.connector."
+		    "certificate %s: %s", cfg->file, up->line, up->client_cert,
 		    tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_use_PrivateKey_file(ctx, up->client_key,
 	    SSL_FILETYPE_PEM) != 1)
@@ -194,8 +196,8 @@ tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
 		    cfg->file, up->line, up->client_key,
 		    tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_check_private_key(ctx) != 1)
-		config_errors_add(errs, "%s:%d: upstreams.connector.key %s does "
-		    "not match certificate %s", cfg->file, up->line,
+		config_errors_add(errs, "%s:%d: upstreams.connector.key %s "
+		    "does not match certificate %s", cfg->file, up->line,
 		    up->client_key, up->client_cert);
 	else
 		tls_client_cert_check(ctx, cfg, up, errs);
@@ -212,16 +214,17 @@ tls_client_cert_check(SSL_CTX *ctx, const struct config *cfg,
 	X509 *cert = SSL_CTX_get0_certificate(ctx);
 
 	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
-		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
-		    "%s has expired: renew it", cfg->file, up->line,
+		config_errors_add(errs, "%s:%d: upstreams.connector."
+		    "certificate %s has expired: renew it", cfg->file, up->line,
 		    up->client_cert);
 	else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
-		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
-		    "%s is not valid yet", cfg->file, up->line, up->client_cert);
+		config_errors_add(errs, "%s:%d: upstreams.connector."
+		    "certificate %s is not valid yet", cfg->file, up->line,
+		    up->client_cert);
 	if (!tls_cert_names_domain(cert, up))
-		config_errors_add(errs, "%s:%d: upstreams.connector.certificate "
-		    "%s names none of the accepted_domains: its CN or a SAN "
-		    "must be one of them", cfg->file, up->line,
+		config_errors_add(errs, "%s:%d: upstreams.connector."
+		    "certificate %s names none of the accepted_domains: its CN "
+		    "or a SAN must be one of them", cfg->file, up->line,
 		    up->client_cert);
 }
 

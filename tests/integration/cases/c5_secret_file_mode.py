@@ -1,5 +1,6 @@
 """A client secret file readable by others is a configuration error: the
-check mode names the file and the daemon does not start."""
+check mode names the file (after the main file and the line of its oauth2
+group) and the daemon does not start."""
 
 import os
 
@@ -16,6 +17,13 @@ def client(ctx):
     ctx.check(status != 0 and path in output,
               "mode 0644: expected an error naming %s, got exit %d: %s"
               % (path, status, output.strip()))
+    with open(ctx.relay.conf) as f:
+        line = next(n for n, text in enumerate(f, 1)
+                    if text.lstrip().startswith("oauth2 ="))
+    where = "%s:%d: oauth2.client_secret_file " % (ctx.relay.conf, line)
+    ctx.check(any(l.startswith(where) for l in output.splitlines()),
+              "the error does not start with %r: %s" % (where,
+                                                        output.strip()))
     status = ctx.relay.run_once()
     ctx.check(status not in (0, None), "daemon with a world-readable "
               "secret file: exit status %r" % status)
