@@ -33,6 +33,7 @@ enum imap_state {
 	IMAP_LAN_AUTH_USER,	/* AUTHENTICATE LOGIN user name prompt sent */
 	IMAP_LAN_AUTH_PASS,	/* AUTHENTICATE LOGIN password prompt sent */
 	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
+	IMAP_LAN_SECRET,	/* oauth2 device's secret being checked */
 	IMAP_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	IMAP_UP_CONNECT,	/* dialling the upstream */
 	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
@@ -133,6 +134,7 @@ static enum imap_step imap_device_refused(struct session *s,
 		    const char *reason);
 static enum imap_step imap_mailbox_busy(struct session *s);
 static void	imap_token_get(struct session *s);
+static void	imap_login_checked(struct session *s, const char *refusal);
 static void	imap_token_ready(struct session *s, const char *error);
 static void	imap_token_failed(struct session *s, const char *reason);
 static void	imap_up_login(struct session *s);
@@ -175,6 +177,7 @@ const struct proto_ops imap_ops = {
 	.upstream_ready = imap_upstream_ready,
 	.upstream_input = imap_upstream_input,
 	.upstream_failed = imap_upstream_failed,
+	.login_checked = imap_login_checked,
 	.token_ready = imap_token_ready,
 	.timeout = imap_timeout,
 	.shutdown = imap_shutdown,
@@ -207,6 +210,7 @@ imap_strstate(enum imap_state state)
 	CASE(IMAP_LAN_AUTH_USER);
 	CASE(IMAP_LAN_AUTH_PASS);
 	CASE(IMAP_LAN_STARTTLS);
+	CASE(IMAP_LAN_SECRET);
 	CASE(IMAP_UP_TOKEN);
 	CASE(IMAP_UP_CONNECT);
 	CASE(IMAP_UP_GREETING);
@@ -356,7 +360,7 @@ imap_lan_eof(struct session *s)
 
 	if (st->state == IMAP_RELAY)
 		session_close(s, RESULT_OK, "device closed the connection");
-	else if (imap_logging_in(st->state))
+	else if (imap_logging_in(st->state) || st->state == IMAP_LAN_SECRET)
 		session_close(s, RESULT_CLIENT_CLOSED, "device closed the "
 		    "connection before login");
 	else
@@ -758,10 +762,22 @@ imap_auth_collected(struct session *s)
 	if (!session_device_login(s, &st->creds, why, sizeof(why)))
 		return imap_device_refused(s, why);
 	sasl_creds_clear(&st->creds);
-	if (!session_mailbox_acquire(s, s->dev->mailbox))
-		return imap_mailbox_busy(s);
-	imap_token_get(s);
+	imap_enter_state(s, IMAP_LAN_SECRET);
 	return STEP_WAIT;
+}
+
+/* The oauth2 device's secret was checked: refuse the login, or take a
+ * place for its mailbox and get the token to log in upstream. */
+static void
+imap_login_checked(struct session *s, const char *refusal)
+{
+	if (refusal != NULL)
+		imap_device_refused(s, refusal);
+	else if (!session_mailbox_acquire(s, s->dev->mailbox)) {
+		imap_mailbox_busy(s);
+		imap_lan_input(s);
+	} else
+		imap_token_get(s);
 }
 
 /* The relay itself refused the device's login: log it now, answer after

@@ -28,6 +28,7 @@ enum pop3_state {
 	POP3_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
 	POP3_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
 	POP3_LAN_STLS,		/* "+OK" sent, LAN TLS handshake pending */
+	POP3_LAN_SECRET,	/* oauth2 device's secret being checked */
 	POP3_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	POP3_UP_CONNECT,	/* dialling the upstream */
 	POP3_UP_GREETING,	/* waiting for the upstream's +OK */
@@ -119,6 +120,7 @@ static enum pop3_step pop3_device_refused(struct session *s,
 		    const char *reason);
 static enum pop3_step pop3_mailbox_busy(struct session *s);
 static void	pop3_token_get(struct session *s);
+static void	pop3_login_checked(struct session *s, const char *refusal);
 static void	pop3_token_ready(struct session *s, const char *error);
 static void	pop3_token_failed(struct session *s, const char *reason);
 static void	pop3_up_login(struct session *s);
@@ -153,6 +155,7 @@ const struct proto_ops pop3_ops = {
 	.upstream_ready = pop3_upstream_ready,
 	.upstream_input = pop3_upstream_input,
 	.upstream_failed = pop3_upstream_failed,
+	.login_checked = pop3_login_checked,
 	.token_ready = pop3_token_ready,
 	.timeout = pop3_timeout,
 	.shutdown = pop3_shutdown,
@@ -206,6 +209,7 @@ pop3_strstate(enum pop3_state state)
 	CASE(POP3_LAN_AUTH_USER);
 	CASE(POP3_LAN_AUTH_PASS);
 	CASE(POP3_LAN_STLS);
+	CASE(POP3_LAN_SECRET);
 	CASE(POP3_UP_TOKEN);
 	CASE(POP3_UP_CONNECT);
 	CASE(POP3_UP_GREETING);
@@ -644,10 +648,22 @@ pop3_auth_collected(struct session *s)
 	if (!session_device_login(s, &st->creds, why, sizeof(why)))
 		return pop3_device_refused(s, why);
 	sasl_creds_clear(&st->creds);
-	if (!session_mailbox_acquire(s, s->dev->mailbox))
-		return pop3_mailbox_busy(s);
-	pop3_token_get(s);
+	pop3_enter_state(s, POP3_LAN_SECRET);
 	return STEP_WAIT;
+}
+
+/* The oauth2 device's secret was checked: refuse the login, or take a
+ * place for its mailbox and get the token to log in upstream. */
+static void
+pop3_login_checked(struct session *s, const char *refusal)
+{
+	if (refusal != NULL)
+		pop3_device_refused(s, refusal);
+	else if (!session_mailbox_acquire(s, s->dev->mailbox)) {
+		pop3_mailbox_busy(s);
+		pop3_lan_input(s);
+	} else
+		pop3_token_get(s);
 }
 
 /* The relay itself refused the device's login: log it now, answer after
@@ -772,6 +788,7 @@ pop3_upstream_input(struct session *s)
 	case POP3_LAN_AUTH_USER:
 	case POP3_LAN_AUTH_PASS:
 	case POP3_LAN_STLS:
+	case POP3_LAN_SECRET:
 	case POP3_UP_TOKEN:
 	case POP3_UP_CONNECT:
 	case POP3_UP_TLS:

@@ -19,6 +19,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "verifier.h"
 
 #define DAILY_SECONDS		(24 * 60 * 60)
 #define FORCED_EXIT_SECONDS	15	/* after the drain timeout */
@@ -98,6 +99,7 @@ server_init(struct server *srv, const char *config_path)
 		return false;
 	privdrop_to_user(srv->cfg->user);
 	signal(SIGPIPE, SIG_IGN);
+	srv->verifier = verifier_new(srv->base);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signalcb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signalcb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signalcb, srv);
@@ -151,6 +153,8 @@ server_free(struct server *srv)
 	notify_free(srv);
 	oauth_caches_free(srv);
 	mailboxes_free(srv->mailboxes);
+	if (srv->verifier != NULL)
+		verifier_free(srv->verifier);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);

@@ -38,6 +38,7 @@ struct server {
 	char			 status[256];	/* the last STATUS= text sent */
 	struct oauth_cache	*oauth_caches;	/* tokens, kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
+	struct verifier		*verifier;	/* checks device secrets */
 };
 
 /* Load a config, check that every listener's protocol is implemented,

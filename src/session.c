@@ -18,12 +18,12 @@
 #include "mailboxes.h"
 #include "msgid.h"
 #include "oauth.h"
-#include "secret.h"
 #include "server.h"
 #include "session.h"
 #include "tls.h"
 #include "upstream.h"
 #include "util.h"
+#include "verifier.h"
 
 #define SESSION_FLUSH_TIMEOUT	10	/* seconds to deliver a final reply */
 #define SESSION_HIGH_WATER	(256 * 1024) /* upstream output bytes */
@@ -74,6 +74,7 @@ static int	session_days_left(const struct session *s, char *sunset,
 static void	session_lan_attach(struct session *s);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
+static void	session_secret_checked(void *arg, bool match);
 static void	session_token_cb(void *arg, const char *token,
 		    const char *error);
 static void	session_lan_drained(struct session *s);
@@ -837,9 +838,10 @@ session_close_before_login(struct session *s, enum session_result r,
 		session_close(s, r, reason);
 }
 
-/* Check an oauth2 device's login: its mailbox, then its secret. */
+/* Check an oauth2 device's login: its mailbox now, its secret on the
+ * verifier's thread. */
 bool
-session_device_login(const struct session *s, const struct sasl_creds *creds,
+session_device_login(struct session *s, const struct sasl_creds *creds,
     char *why, size_t len)
 {
 	const struct device *dev = s->dev;
@@ -849,12 +851,25 @@ session_device_login(const struct session *s, const struct sasl_creds *creds,
 		snprintf(why, len, "user is not the device's mailbox");
 		return false;
 	}
-	if (dev->secret_hash == NULL ||
-	    !secret_verify(dev->secret_hash, creds->pass)) {
-		snprintf(why, len, "wrong secret for device %s", dev->name);
-		return false;
-	}
+	s->verify = verifier_submit(s->server->verifier, dev->secret_hash,
+	    creds->pass, session_secret_checked, s);
 	return true;
+}
+
+/* The verifier's verdict on the device's secret, for the protocol. */
+static void
+session_secret_checked(void *arg, bool match)
+{
+	struct session *s = arg;
+	char why[128];
+
+	s->verify = NULL;
+	if (match) {
+		s->ops->login_checked(s, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "wrong secret for device %s", s->dev->name);
+	s->ops->login_checked(s, why);
 }
 
 /* Decode an XOAUTH2 error challenge for the log. */
@@ -982,6 +997,8 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	s->result = r;
 	if (s->dial != NULL)
 		upstream_dial_cancel(s);
+	if (s->verify != NULL)
+		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
 	side_close(&s->lan);

@@ -22,6 +22,7 @@ struct server;
 struct session;
 struct upstream_dial;
 struct oauth_request;
+struct verify_request;
 
 /* How a session ended; the names are the log's result= values. */
 enum session_result {
@@ -78,6 +79,9 @@ struct proto_ops {
 	 * answers the device and ends the session. */
 	void		 (*upstream_failed)(struct session *s,
 			    enum session_result result, const char *reason);
+	/* The secret check of session_device_login() ended: refusal is
+	 * NULL if the device may log in, else why it may not. */
+	void		 (*login_checked)(struct session *s, const char *refusal);
 	/* The token request of session_token_get() ended: s->token is set,
 	 * or error says why there is none. */
 	void		 (*token_ready)(struct session *s, const char *error);
@@ -105,6 +109,7 @@ struct session {
 	struct side		 lan;
 	struct side		 up;
 	struct upstream_dial	*dial;	/* non-NULL while dialling */
+	struct verify_request	*verify; /* the device secret being checked */
 	struct oauth_request	*token_req; /* the XOAUTH2 token being fetched */
 	char			*token;	/* for XOAUTH2, wiped once used */
 	const char		*up_tls_version; /* last upstream handshake */
@@ -232,10 +237,12 @@ void	session_close_before_login(struct session *s, enum session_result r,
 
 /*
  * Check a device's login in the oauth2 mode: the user must be the
- * device's mailbox (case-insensitive) and the secret must match its hash.
- * True if it may log in; else false with the reason to log in why.
+ * device's mailbox (case-insensitive), or false at once with the reason
+ * in why; then the secret must match its hash, which a worker thread
+ * checks off the loop (the secret is copied): true, and the verdict ends
+ * in ops->login_checked.
  */
-bool	session_device_login(const struct session *s,
+bool	session_device_login(struct session *s,
 	    const struct sasl_creds *creds, char *why, size_t len);
 /* The text of an XOAUTH2 error challenge (base64 of a JSON status),
  * decoded and escaped for the log; the text itself, escaped, if it is not

@@ -30,6 +30,7 @@ enum smtp_state {
 	SMTP_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
 	SMTP_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
 	SMTP_LAN_STARTTLS,	/* "220" sent, LAN TLS handshake pending */
+	SMTP_LAN_SECRET,	/* oauth2 device's secret being checked */
 	SMTP_UP_TOKEN,		/* waiting for an XOAUTH2 token */
 	SMTP_UP_CONNECT,	/* dialling the upstream */
 	SMTP_UP_GREETING,	/* waiting for the upstream's 220 */
@@ -132,6 +133,7 @@ static enum smtp_step smtp_device_refused(struct session *s,
 static bool	smtp_sender_check(struct session *s, const char *arg,
 		    enum smtp_step *step);
 static void	smtp_token_get(struct session *s);
+static void	smtp_login_checked(struct session *s, const char *refusal);
 static void	smtp_token_ready(struct session *s, const char *error);
 static void	smtp_token_failed(struct session *s, const char *reason);
 static void	smtp_up_login(struct session *s);
@@ -175,6 +177,7 @@ const struct proto_ops smtp_ops = {
 	.upstream_ready = smtp_upstream_ready,
 	.upstream_input = smtp_upstream_input,
 	.upstream_failed = smtp_upstream_failed,
+	.login_checked = smtp_login_checked,
 	.token_ready = smtp_token_ready,
 	.timeout = smtp_timeout,
 	.shutdown = smtp_shutdown,
@@ -213,6 +216,7 @@ smtp_strstate(enum smtp_state state)
 	CASE(SMTP_LAN_AUTH_USER);
 	CASE(SMTP_LAN_AUTH_PASS);
 	CASE(SMTP_LAN_STARTTLS);
+	CASE(SMTP_LAN_SECRET);
 	CASE(SMTP_UP_TOKEN);
 	CASE(SMTP_UP_CONNECT);
 	CASE(SMTP_UP_GREETING);
@@ -632,8 +636,19 @@ smtp_auth_collected(struct session *s)
 	if (!session_device_login(s, &st->creds, why, sizeof(why)))
 		return smtp_device_refused(s, why);
 	sasl_creds_clear(&st->creds);
-	smtp_token_get(s);
+	smtp_enter_state(s, SMTP_LAN_SECRET);
 	return STEP_WAIT;
+}
+
+/* The oauth2 device's secret was checked: refuse the login, or get the
+ * token to log in upstream. */
+static void
+smtp_login_checked(struct session *s, const char *refusal)
+{
+	if (refusal != NULL)
+		smtp_device_refused(s, refusal);
+	else
+		smtp_token_get(s);
 }
 
 /* The relay itself refused the device's login: log it now, answer after

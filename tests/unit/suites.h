@@ -13,6 +13,7 @@ Suite	*sasl_suite(void);
 Suite	*secret_suite(void);
 Suite	*oauth_suite(void);
 Suite	*explain_suite(void);
+Suite	*verifier_suite(void);
 Suite	*smtp_parse_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
