@@ -14,6 +14,7 @@
 
 #define SECRET_METHOD	"$y$"	/* yescrypt, libxcrypt's default cost */
 #define SECRET_REMEMBERED 256	/* verdicts kept, by HMAC of the secret */
+#define SECRET_VALID_MAX 4096	/* hashes known to be valid, kept */
 #define SECRET_ALPHABET	"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"abcdefghijklmnopqrstuvwxyz"
 
@@ -38,11 +39,16 @@ static struct {
 	unsigned char	 mac[32];
 	bool		 match;
 } remembered[SECRET_REMEMBERED];
+/* Hashes that passed secret_hash_valid(): a reload that keeps a device's
+ * hash does not pay for crypt(3) again. Used on the loop's thread only. */
+static char		*valid_hashes[SECRET_VALID_MAX];
+static size_t		 nvalid_hashes;
 static unsigned char	 remember_key[32];
 static bool		 remember_keyed;
 static size_t		 remember_next;
 
 static size_t	 secret_method_hash_len(const char *hash);
+static bool	 secret_hash_known_valid(const char *hash);
 static bool	 secret_mac(const char *hash, const char *secret,
 		    unsigned char mac[32]);
 static bool	 secret_recall(const char *hash, const unsigned char *mac,
@@ -57,11 +63,14 @@ static char	*secret_crypt(const char *secret, const char *setting,
 bool
 secret_hash_valid(const char *hash)
 {
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	struct crypt_data *cd;
 	const char *out, *tail = strrchr(hash, '$');
 	size_t want = secret_method_hash_len(hash);
 	bool ok;
 
+	if (secret_hash_known_valid(hash))
+		return true;
+	cd = xcalloc(1, sizeof(*cd));
 	ok = want != 0 && tail != NULL && strlen(tail + 1) == want &&
 	    strspn(tail + 1, SECRET_ALPHABET) == want &&
 	    (out = secret_crypt("", hash, cd)) != NULL &&
@@ -69,7 +78,21 @@ secret_hash_valid(const char *hash)
 	    strncmp(out, hash, (size_t)(tail - hash)) == 0;
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
+	if (ok && nvalid_hashes < SECRET_VALID_MAX)
+		valid_hashes[nvalid_hashes++] = xstrdup(hash);
 	return ok;
+}
+
+/* Did this hash pass secret_hash_valid() before? */
+static bool
+secret_hash_known_valid(const char *hash)
+{
+	size_t i;
+
+	for (i = 0; i < nvalid_hashes; i++)
+		if (strcmp(valid_hashes[i], hash) == 0)
+			return true;
+	return false;
 }
 
 /* Does secret match its crypt(3) hash? Constant time in the comparison. */

@@ -25,6 +25,11 @@ START_TEST(test_hash_verify)
 	ck_assert_int_eq(strncmp(hash, "$y$", 3), 0);
 	ck_assert_str_ne(hash, again);
 	ck_assert(secret_hash_valid(hash));
+	ck_assert(secret_hash_valid(hash));	/* known valid now */
+	hash[strlen(hash) - 44] = '?';		/* a bad salt character */
+	ck_assert(!secret_hash_valid(hash));
+	free(hash);
+	hash = secret_hash("copier secret 1");
 	ck_assert(secret_verify(hash, "copier secret 1"));
 	ck_assert(secret_verify(again, "copier secret 1"));
 	ck_assert(!secret_verify(hash, "copier secret 2"));
