@@ -23,9 +23,8 @@ import base64
 import socket
 import ssl
 import struct
-import threading
 
-from .util import register_cleanup, unregister_cleanup, wait_until
+from .scripted import ScriptedServer
 
 MODES = ("tls11", "wrongname", "selfsigned", "nostarttls", "reset_data",
          "good", "counting", "silent", "garbage", "inject_starttls",
@@ -53,72 +52,10 @@ INJECTED_REPLY = "250-INJECTED\r\n535 5.7.8 injected before TLS"
 GARBAGE_GREETING = "HTTP/1.1 400 Bad Request"
 
 
-class FaultServer:
+class FaultServer(ScriptedServer):
     """One listening socket on 127.0.0.1 serving one mode."""
 
-    def __init__(self, pki, mode, host="127.0.0.1", port=0):
-        if mode not in MODES:
-            raise ValueError("unknown fault mode %r" % mode)
-        self.pki = pki
-        self.mode = mode
-        self.lock = threading.Lock()
-        self.accepted = 0
-        self.transcripts = []	# one list of (direction, text) per connection
-        self.events = []	# notable things: "tls_failed: ...", "reset"
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind((host, port))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.stopping = False
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-
-    def start(self):
-        """Start accepting in a background thread."""
-        register_cleanup(self.stop)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        """Stop accepting and close the listening socket."""
-        unregister_cleanup(self.stop)
-        self.stopping = True
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.lsock.close()
-        self.thread.join(5)
-
-    def _accept_loop(self):
-        """Accept connections until stopped, one thread each."""
-        while not self.stopping:
-            try:
-                conn, _ = self.lsock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.accepted += 1
-                transcript = []
-                self.transcripts.append(transcript)
-            threading.Thread(target=self._serve, args=(conn, transcript),
-                             daemon=True).start()
-
-    def event(self, text):
-        """Record a notable event."""
-        with self.lock:
-            self.events.append(text)
-
-    def wait_event(self, prefix, timeout=15):
-        """Wait for an event starting with prefix; return it or None."""
-        def found():
-            with self.lock:
-                return next((e for e in self.events
-                             if e.startswith(prefix)), None)
-        try:
-            return wait_until(found, timeout, what="fault event " + prefix)
-        except TimeoutError:
-            return None
+    MODES = MODES
 
     def _tls_context(self):
         """The server-side TLS context this mode uses after STARTTLS."""
@@ -136,7 +73,7 @@ class FaultServer:
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         return ctx
 
-    def _serve(self, conn, transcript):
+    def _serve(self, conn, transcript, number):
         """Run one connection's script; errors just end the connection."""
         conn.settimeout(30)
         session = _Session(self, conn, transcript)

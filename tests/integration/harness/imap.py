@@ -15,13 +15,12 @@ import re
 import socket
 import ssl
 import subprocess
-import threading
 
 from .case import Case, CaseFailure
 from .clients import legacy_context, make_message, unique_id
 from .dovecot import USER, Dovecot
-from .util import FixtureError, closed_port, free_port, register_cleanup, \
-    unregister_cleanup, wait_until
+from .scripted import ScriptedServer
+from .util import FixtureError, closed_port, free_port, wait_until
 
 TIMEOUT = 20
 FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver", "exchange",
@@ -300,7 +299,7 @@ def no_credentials_upstream(ctx):
                       "relay sent credentials upstream: %r" % text)
 
 
-class ImapFaultServer:
+class ImapFaultServer(ScriptedServer):
     """A scripted IMAPS upstream (implicit TLS 1.2+) on 127.0.0.1.
 
     Modes: preauth (greets "* PREAUTH": a login the relay must refuse),
@@ -322,56 +321,7 @@ class ImapFaultServer:
     connections and keeps what the relay sent, like FaultServer.
     """
 
-    def __init__(self, pki, mode):
-        if mode not in FAULT_MODES:
-            raise ValueError("unknown IMAP fault mode %r" % mode)
-        self.pki = pki
-        self.mode = mode
-        self.lock = threading.Lock()
-        self.accepted = 0
-        self.transcripts = []
-        self.events = []
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-
-    def start(self):
-        """Start accepting in a background thread."""
-        register_cleanup(self.stop)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        """Stop accepting and close the listening socket."""
-        unregister_cleanup(self.stop)
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.lsock.close()
-        self.thread.join(5)
-
-    def event(self, text):
-        """Record a notable event."""
-        with self.lock:
-            self.events.append(text)
-
-    def _accept_loop(self):
-        """Accept connections until stopped, one thread each."""
-        while True:
-            try:
-                conn, _ = self.lsock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.accepted += 1
-                transcript = []
-                self.transcripts.append(transcript)
-            threading.Thread(target=self._serve, args=(conn, transcript),
-                             daemon=True).start()
+    MODES = FAULT_MODES
 
     def _tls(self):
         """The server context: TLS 1.2+, the mode's certificate."""
@@ -381,7 +331,7 @@ class ImapFaultServer:
                               else self.pki.localhost))
         return tls
 
-    def _serve(self, conn, transcript):
+    def _serve(self, conn, transcript, number):
         """Run one connection's script."""
         conn.settimeout(30)
         try:
@@ -390,7 +340,7 @@ class ImapFaultServer:
             sock = self._tls().wrap_socket(conn, server_side=True)
             self.event("tls_ok: %s" % sock.version())
             if self.mode in ("oldserver", "exchange", "exchange-xoauth2"):
-                _OldServer(self, sock, transcript, len(self.transcripts)).run()
+                _OldServer(self, sock, transcript, number).run()
                 return
             greeting = "* PREAUTH [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR]" \
                 " logged in as " + USER

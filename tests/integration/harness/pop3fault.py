@@ -26,12 +26,10 @@ the relay sent, ("S", line) for the answers) and a list of events.
 
 import base64
 import json
-import socket
 import ssl
-import threading
 
 from .dovecot import PASSWORD, USER
-from .util import register_cleanup, unregister_cleanup
+from .scripted import ScriptedServer
 
 MODES = ("userpass", "cut", "inuse", "nostls", "exchange",
          "exchange-xoauth2")
@@ -48,66 +46,10 @@ MESSAGE = ("From: ups@example.test\r\nTo: inbox@example.test\r\n"
            + ".a dotted line\r\n")
 
 
-class Pop3FaultServer:
+class Pop3FaultServer(ScriptedServer):
     """One listening socket on 127.0.0.1 serving one mode."""
 
-    def __init__(self, pki, mode):
-        if mode not in MODES:
-            raise ValueError("unknown POP3 fault mode %r" % mode)
-        self.pki = pki
-        self.mode = mode
-        self.lock = threading.Lock()
-        self.accepted = 0
-        self.transcripts = []
-        self.events = []
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.port = self.lsock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-
-    def start(self):
-        """Start accepting in a background thread."""
-        register_cleanup(self.stop)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        """Stop accepting and close the listening socket."""
-        unregister_cleanup(self.stop)
-        try:
-            self.lsock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.lsock.close()
-        self.thread.join(5)
-
-    def sent(self):
-        """Every line the relay sent, over all connections."""
-        with self.lock:
-            return [t for tr in self.transcripts for d, t in tr if d == "C"]
-
-    def event(self, text):
-        """Record a notable event."""
-        with self.lock:
-            self.events.append(text)
-
-    def _accept_loop(self):
-        """Accept connections until stopped, one thread each."""
-        while True:
-            try:
-                conn, _ = self.lsock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.accepted += 1
-                transcript = []
-                self.transcripts.append(transcript)
-                number = self.accepted
-            threading.Thread(target=self._serve,
-                             args=(conn, transcript, number),
-                             daemon=True).start()
+    MODES = MODES
 
     def _serve(self, conn, transcript, number):
         """Run one connection's script; errors just end the connection."""
