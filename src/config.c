@@ -28,6 +28,7 @@
 	"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 #define DEFAULT_SCOPE		"https://outlook.office365.com/.default"
 #define TENANT_PLACEHOLDER	"{tenant}"
+#define METRICS_DEFAULT_PORT	9154
 
 /* Choice values are stored through an int pointer. */
 _Static_assert(sizeof(enum proto) == sizeof(int), "enum proto size");
@@ -178,6 +179,10 @@ static void	 oauth2_credentials_check(struct load *ld,
 static void	 oauth2_token_url_check(struct load *ld,
 		    const config_setting_t *group, struct oauth_conf *oc);
 static custom_parser oauth2_secret_expires_parse;
+static custom_parser trusted_proxies_parse;
+static section_checker metrics_check;
+static void	 cidrs_parse(struct load *ld, const config_setting_t *s,
+		    struct cidr **out, size_t *n);
 static void	 oauth2_secret_expires_check(struct load *ld,
 		    const config_setting_t *group);
 static bool	 device_auth_known(const config_setting_t *group);
@@ -389,6 +394,13 @@ static const struct key listener_keys[] = {
 	{ "port", KIND_PORT, true, AT(struct listener_conf, port) },
 	{ "tls", KIND_CHOICE, AT(struct listener_conf, tls),
 	    .choices = lan_tls_modes },
+	{ "proxy_protocol", KIND_BOOL,
+	    AT(struct listener_conf, proxy_protocol) },
+};
+
+static const struct key metrics_keys[] = {
+	{ "address", KIND_STRING, AT(struct metrics_conf, address) },
+	{ "port", KIND_PORT, AT(struct metrics_conf, port) },
 };
 
 static const struct key upstream_keys[] = {
@@ -451,6 +463,9 @@ static const struct section connector_section = {
 static const struct section oauth2_section = {
 	oauth2_keys, nitems(oauth2_keys), oauth2_check
 };
+static const struct section metrics_section = {
+	metrics_keys, nitems(metrics_keys), metrics_check
+};
 
 static const struct key upstreams_keys[] = {
 	{ "smtp", KIND_GROUP, UPSTREAM_AT(PROTO_SMTP),
@@ -490,6 +505,10 @@ static const struct key main_keys[] = {
 	    .section = &upstreams_section },
 	{ "oauth2", KIND_GROUP, AT(struct config, oauth2),
 	    .section = &oauth2_section },
+	{ "trusted_proxies", KIND_CUSTOM, .type = CONFIG_TYPE_ARRAY,
+	    .parse = trusted_proxies_parse },
+	{ "metrics", KIND_GROUP, AT(struct config, metrics),
+	    .section = &metrics_section },
 };
 
 static const struct key device_keys[] = {
@@ -589,6 +608,8 @@ config_unref(struct config *cfg)
 	oauth_conf_free(cfg);
 	free(cfg->devices);
 	free(cfg->listeners);
+	free(cfg->trusted_proxies);
+	free(cfg->metrics.address);
 	free(cfg->lan_tls.certificate);
 	free(cfg->lan_tls.key);
 	free(cfg->lan_tls.ciphers);
@@ -1245,6 +1266,24 @@ static void
 device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct device *dev = obj;
+
+	cidrs_parse(ld, s, &dev->addrs, &dev->naddrs);
+}
+
+/* Read the addresses and networks PROXY headers are accepted from. */
+static void
+trusted_proxies_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct config *cfg = obj;
+
+	cidrs_parse(ld, s, &cfg->trusted_proxies, &cfg->ntrusted_proxies);
+}
+
+/* Read an array of addresses and networks (CIDR), as devices have. */
+static void
+cidrs_parse(struct load *ld, const config_setting_t *s, struct cidr **out,
+    size_t *n)
+{
 	char path[PATH_TEXT_MAX], hint[INET6_ADDRSTRLEN + 8];
 	const char *text;
 	size_t i;
@@ -1252,11 +1291,11 @@ device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
 	if (!strings_check(ld, s, "address"))
 		return;
 	setting_path(s, path, sizeof(path));
-	dev->naddrs = (size_t)config_setting_length(s);
-	dev->addrs = xcalloc(dev->naddrs, sizeof(*dev->addrs));
-	for (i = 0; i < dev->naddrs; i++) {
+	*n = (size_t)config_setting_length(s);
+	*out = xcalloc(*n, sizeof(**out));
+	for (i = 0; i < *n; i++) {
 		text = config_setting_get_string_elem(s, i);
-		if (cidr_parse(text, &dev->addrs[i]))
+		if (cidr_parse(text, &(*out)[i]))
 			continue;
 		if (cidr_network_hint(text, hint, sizeof(hint)))
 			load_error(ld, config_setting_get_elem(s, i),
@@ -1267,6 +1306,27 @@ device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
 			    "'%s': bad address '%s': expected an IPv4 or IPv6 "
 			    "address or network (CIDR)", path, text);
 	}
+}
+
+/* The metrics listener: loopback port 9154 unless told otherwise; the
+ * address must be numeric. */
+static void
+metrics_check(struct load *ld, const config_setting_t *group, void *obj)
+{
+	struct metrics_conf *m = obj;
+	struct cidr addr;
+
+	m->configured = true;
+	m->line = (int)config_setting_source_line(group);
+	if (m->port == 0)
+		m->port = METRICS_DEFAULT_PORT;
+	if (m->address == NULL)
+		m->address = xstrdup("127.0.0.1");
+	else if (!cidr_parse(m->address, &addr) || addr.prefix !=
+	    (addr.family == AF_INET ? 32 : 128))
+		load_error(ld, member_or_self(group, "address"), "'metrics."
+		    "address' must be a numeric IPv4 or IPv6 address, not "
+		    "'%s'", m->address);
 }
 
 /* Read the protocols a device may use into a bit set. */
@@ -1819,6 +1879,10 @@ listener_single_check(struct load *ld, const config_setting_t *elem,
 		load_error(ld, member_or_self(elem, "tls"),
 		    "listener '%s' uses implicit TLS but lan_tls has no "
 		    "certificate", l->name);
+	if (l->proxy_protocol && ld->cfg->ntrusted_proxies == 0)
+		load_error(ld, member_or_self(elem, "proxy_protocol"),
+		    "listener '%s' takes PROXY headers but trusted_proxies "
+		    "lists no proxy", l->name);
 }
 
 /* Report a name or a socket the second listener shares with the first. */

@@ -298,6 +298,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->warn_days, 30);
 	ck_assert_uint_eq(cfg->max_sunset_days, 0);
 	ck_assert_ptr_null(cfg->user);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
+	ck_assert(!cfg->metrics.configured);
 	ck_assert_int_eq(cfg->log.target, LOG_TARGET_AUTO);
 	ck_assert_int_eq(cfg->log.facility, LOG_MAIL);
 	ck_assert_int_eq(cfg->log.level, LOG_INFO);
@@ -381,6 +383,12 @@ START_TEST(test_full_main)
 	ck_assert(cfg->upstreams[PROTO_IMAP].configured);
 	ck_assert_str_eq(cfg->upstreams[PROTO_IMAP].host,
 	    "outlook.office365.com");
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 3);
+	ck_assert_uint_eq(cfg->trusted_proxies[1].prefix, 24);
+	ck_assert_int_eq(cfg->trusted_proxies[2].family, AF_INET6);
+	ck_assert(cfg->metrics.configured);
+	ck_assert_str_eq(cfg->metrics.address, "::1");
+	ck_assert_uint_eq(cfg->metrics.port, 9155);
 	config_unref(cfg);
 	free(dir);
 }
@@ -405,6 +413,8 @@ START_TEST(test_full_listeners)
 	ck_assert_int_eq(l[1].tls, LAN_TLS_IMPLICIT);
 	ck_assert_int_eq(l[2].proto, PROTO_POP3);
 	ck_assert_int_eq(l[2].tls, LAN_TLS_PLAIN);
+	ck_assert(l[2].proxy_protocol);
+	ck_assert(!l[0].proxy_protocol);
 	ck_assert_int_eq(l[3].proto, PROTO_IMAP);
 	ck_assert_str_eq(l[3].address, "2001:db8::1");
 	ck_assert_int_eq(l[3].line, 35);
