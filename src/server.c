@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "oauth.h"
 #include "privdrop.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -149,6 +150,7 @@ server_free(struct server *srv)
 
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
+	proxy_waits_free();
 	listeners_close(srv);
 	notify_free(srv);
 	oauth_caches_free(srv);

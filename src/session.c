@@ -135,7 +135,7 @@ session_make_id(char *id, size_t len)
 void
 session_accept(struct server *srv, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, const char *proxy)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 
@@ -147,6 +147,7 @@ session_accept(struct server *srv, struct config *cfg,
 	s->lan_mode = lc->tls;
 	memcpy(&s->peer, sa, salen);
 	session_format_client(s);
+	s->proxy = proxy != NULL ? xstrdup(proxy) : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->lan.fd = fd;
 	s->up.fd = -1;
@@ -167,12 +168,8 @@ session_accept(struct server *srv, struct config *cfg,
 static void
 session_format_client(struct session *s)
 {
-	if (getnameinfo((struct sockaddr *)&s->peer, sizeof(s->peer),
-	    s->client, sizeof(s->client), NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(s->client, sizeof(s->client), "unknown");
-	if (strncmp(s->client, "::ffff:", 7) == 0 &&
-	    strchr(s->client + 7, '.') != NULL)
-		memmove(s->client, s->client + 7, strlen(s->client + 7) + 1);
+	sockaddr_format((struct sockaddr *)&s->peer, sizeof(s->peer),
+	    s->client, sizeof(s->client));
 }
 
 /* Check the allow-list and limits, then greet or refuse the device. */
@@ -205,7 +202,7 @@ session_refuse(struct session *s, enum device_verdict v)
 		{ "reason", device_verdict_name(v) }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name }, { "device", name },
-		{ "sunset", NULL }, { "days_left", NULL },
+		{ "sunset", NULL }, { "days_left", NULL }, { "proxy", s->proxy },
 	};
 
 	if (s->dev != NULL) {
@@ -241,6 +238,7 @@ session_over_limits(struct session *s)
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name }, { "device", s->dev->name },
 		{ "detail", NULL }, { "sunset", sunset }, { "days_left", days },
+		{ "proxy", s->proxy },
 	};
 
 	if (s->server->nsessions > lim->max_sessions)
@@ -276,6 +274,7 @@ session_log_start(struct session *s)
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "start" },
 		{ "device", s->dev->name }, { "client", s->client },
+		{ "proxy", s->proxy },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name },
 		{ "lan_tls", session_tls_version(&s->lan) },
@@ -299,6 +298,7 @@ session_log_end(struct session *s)
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "end" },
 		{ "device", s->dev->name }, { "client", s->client },
+		{ "proxy", s->proxy },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "lan_tls", session_tls_version(&s->lan) },
 		{ "lan_cipher", session_tls_cipher(&s->lan) },
@@ -520,6 +520,7 @@ session_lan_tls_failed(struct session *s)
 		{ "session", s->id }, { "event", "lan_tls_failed" },
 		{ "client", s->client }, { "listener", s->listener_name },
 		{ "protocol", proto_name(s->ops->proto) }, { "reason", NULL },
+		{ "proxy", s->proxy },
 	};
 
 	if (code != 0)	/* libevent takes the error off OpenSSL's queue */
@@ -1011,6 +1012,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	server_remove_session(s->server, s);
 	config_unref(s->cfg);
 	free(s->listener_name);
+	free(s->proxy);
 	free(s->reason);
 	free(s->login_reason);
 	free(s->delayed);

@@ -105,6 +105,7 @@ struct session {
 	enum lan_tls_mode	 lan_mode;
 	struct sockaddr_storage	 peer;
 	char			 client[64];	/* numeric peer address */
+	char			*proxy;	/* the PROXY header's sender, or NULL */
 
 	struct side		 lan;
 	struct side		 up;
@@ -139,10 +140,12 @@ struct session {
 /* Is there a state machine for this protocol? */
 bool	session_proto_supported(enum proto proto);
 
-/* Accept a LAN connection: identify the device and start the protocol. */
+/* Accept a LAN connection: identify the device and start the protocol.
+ * proxy is the address of the load balancer that sent a PROXY header for
+ * the client in sa, or NULL. */
 void	session_accept(struct server *srv, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
-	    socklen_t salen);
+	    socklen_t salen, const char *proxy);
 
 /* Queue bytes or a formatted line (CRLF added) to the device. */
 void	session_lan_write(struct session *s, const void *data, size_t len);
