@@ -12,6 +12,7 @@
 #include "explain.h"
 #include "imap_parse.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "sasl.h"
 #include "session.h"
@@ -1190,6 +1191,7 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
+	metrics_count_upstream_auth_failure(s, st->line);
 	log_escape(text, sizeof(text), st->line, strlen(st->line));
 	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
 	if (r->status == IMAP_STATUS_NO &&

@@ -9,6 +9,7 @@
 
 #include "explain.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "pop3_parse.h"
 #include "sasl.h"
@@ -1049,6 +1050,7 @@ pop3_login_refused(struct session *s, const char *text)
 	char code[32], why[640], reply[512];
 	size_t i;
 
+	metrics_count_upstream_auth_failure(s, st->reply_text);
 	snprintf(why, sizeof(why), "upstream refused the login: %s",
 	    st->reply_text);
 	pop3_resp_code(text, code, sizeof(code));

@@ -11,6 +11,7 @@
 
 #include "devices.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "proxy_parse.h"
 #include "server.h"
@@ -61,6 +62,7 @@ proxy_accept(struct server *srv, struct config *cfg,
 	sockaddr_format(sa, salen, proxy, sizeof(proxy));
 	if (!proxy_trusted(cfg, sa)) {
 		proxy_log_refusal(proxy, lc, "not a trusted proxy");
+		metrics_count_refusal(lc->proto, "untrusted_proxy");
 		close(fd);
 		return;
 	}
@@ -111,6 +113,7 @@ static void
 proxy_refuse(struct proxy_wait *w, const char *why)
 {
 	proxy_log_refusal(w->proxy, &w->lc, why);
+	metrics_count_refusal(w->lc.proto, "proxy_header");
 	proxy_free(w, true);
 }
 
@@ -175,6 +178,7 @@ proxy_done(struct proxy_wait *w, const struct proxy_header *h)
 	if (h->command == PROXY_CMD_LOCAL) {
 		log_debug("proxy %s: health check on listener %s", w->proxy,
 		    w->lc.name);
+		metrics_count_health_check();
 		proxy_free(w, true);
 		return;
 	}

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "mailboxes.h"
+#include "metrics.h"
 #include "msgid.h"
 #include "oauth.h"
 #include "server.h"
@@ -221,6 +222,7 @@ session_refuse(struct session *s, enum device_verdict v)
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
 	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
+	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
 	s->ops->refuse(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
 }
@@ -252,6 +254,7 @@ session_over_limits(struct session *s)
 	snprintf(days, sizeof(days), "%d",
 	    session_days_left(s, sunset, sizeof(sunset)));
 	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
+	metrics_count_refusal(s->ops->proto, "busy");
 	s->ops->refuse(s, true, why);
 	session_close_after_flush(s, RESULT_REFUSED, "busy");
 	return true;
@@ -284,6 +287,7 @@ session_log_start(struct session *s)
 	snprintf(days, sizeof(days), "%d", left);
 	log_fields(left <= (int)s->cfg->warn_days ? LOG_WARNING : LOG_INFO,
 	    f, nitems(f));
+	metrics_note_device_seen(s);
 }
 
 /* Log the one summary line of a session that got past identification. */
@@ -530,6 +534,7 @@ session_lan_tls_failed(struct session *s)
 	xasprintf(&reason, "%s; %s", err, hello != NULL ? hello :
 	    "no ClientHello received");
 	f[5].value = reason;
+	metrics_count_lan_tls("failed");
 	if (s->dev == NULL)
 		log_event(LOG_WARNING, MSGID_LAN_TLS_FAILED, f, nitems(f));
 	session_close(s, RESULT_LAN_TLS_FAILED, reason);
@@ -577,6 +582,7 @@ session_lan_eventcb(struct bufferevent *bev, short what, void *arg)
 	    BEV_EVENT_ERROR)) {
 	case BEV_EVENT_CONNECTED:
 		s->lan.tls_up = true;
+		metrics_count_lan_tls(session_tls_version(&s->lan));
 		if (s->dev == NULL)
 			session_identify(s);
 		else
@@ -1002,6 +1008,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
+	metrics_count_session(s);
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);

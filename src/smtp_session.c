@@ -10,6 +10,7 @@
 
 #include "explain.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "sasl.h"
 #include "session.h"
@@ -1009,6 +1010,7 @@ smtp_up_login_reply(struct session *s, int code)
 			smtp_logged_in(s);
 			return;
 		}
+		metrics_count_upstream_auth_failure(s, st->reply_text);
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);
 		if (code >= 500)
@@ -1145,6 +1147,7 @@ smtp_up_xoauth2_verdict(struct session *s, int code)
 		smtp_logged_in(s);
 		return;
 	}
+	metrics_count_upstream_auth_failure(s, st->reply_text);
 	if (code < 500) {
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);
@@ -1389,6 +1392,7 @@ smtp_log_message(struct session *s, int code)
 	if (accepted)
 		s->messages++;
 	log_fields(LOG_INFO, f, nitems(f));
+	metrics_count_message(accepted);
 }
 
 /*
@@ -1562,6 +1566,7 @@ smtp_body_refuse(struct session *s)
 	};
 
 	log_fields(LOG_WARNING, f, nitems(f));
+	metrics_count_message(false);
 	side_close(&s->up);
 	smtp_enter_state(s, SMTP_RELAY_BODY_DISCARD);
 	st->body_line_start = false;

@@ -14,6 +14,7 @@ from harness.case import Case
 from harness.clients import close_quietly, make_message, smtp_connect
 from harness.proxy import (PROXY_LISTENER, PROXY_SOURCE, HAProxy,
                            add_proxy_listener, listener_port, second_relay)
+from harness.metrics import add_metrics, http, parse, value
 from harness.relay import device
 from harness.steps import ctx_auth_plain
 
@@ -126,10 +127,15 @@ def run(ctx, hap, other):
     for msgid in acked:
         ctx.check(ctx.postfix.wait_message(msgid, 20) is not None,
                   "message %s acknowledged but not delivered" % msgid)
+    checks = value(parse(http(ctx.relay, "/metrics")[1]),
+                   "tlsrelayd_proxy_health_checks_total")
+    ctx.check(checks > 0, "HAProxy's LOCAL health checks were not counted")
+    ctx.note("health checks counted: %d" % checks)
 
 
 def settings(s):
     add_proxy_listener(s)
+    add_metrics(s)
 
 
 CASE = Case(

@@ -193,8 +193,8 @@ def second_relay(ctx, name="relay2"):
     on fresh ports; it is stopped at the end of the run at the latest."""
     from .relay import Relay
     settings = copy.deepcopy(ctx.relay.settings)
-    for l in settings["listeners"]:
-        l["port"] = free_port()
+    for part in settings["listeners"] + [settings.get("metrics", {})]:
+        part["port"] = free_port()
     relay = Relay(ctx.relay.binary, os.path.join(ctx.relay.dir, name),
                   settings, ctx.relay.devices)
     return relay.start()
