@@ -12,8 +12,11 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "credentials.h"
 #include "log.h"
@@ -27,6 +30,7 @@
 #define HTTP_MAX_HEADERS	8192	/* bytes of request line and headers */
 #define HTTP_MAX_BODY		1024	/* bytes; GET has none */
 #define HTTP_TIMEOUT		10	/* seconds to read a request, idle */
+#define HTTP_MAX_CONNECTIONS	16	/* open at once; more wait in backlog */
 #define SECONDS_PER_DAY		86400
 
 /* The metric families, in the order of the page. */
@@ -74,6 +78,9 @@ struct metrics_web {
 	struct evhttp_bound_socket *sock;
 	char			*address;
 	uint16_t		 port;
+	struct bufferevent	*conns[HTTP_MAX_CONNECTIONS]; /* held refs */
+	size_t			 nconns;
+	struct event		*sweep;	/* while accepting is paused */
 };
 
 /* One path the listener serves. */
@@ -107,6 +114,11 @@ static void	serve_health(struct evhttp_request *req,
 static void	metrics_reply(struct evhttp_request *req, int code,
 		    const char *reason, const char *type, struct evbuffer *body);
 static void	metrics_requestcb(struct evhttp_request *req, void *arg);
+static struct bufferevent *metrics_bevcb(struct event_base *base,
+		    void *arg);
+static void	metrics_sweep(struct metrics_web *w);
+static bool	metrics_conn_ended(struct bufferevent *bev);
+static void	metrics_sweepcb(evutil_socket_t fd, short what, void *arg);
 static struct metrics_web *metrics_web_open(struct server *srv,
 		    const struct metrics_conf *mc);
 
@@ -520,6 +532,79 @@ metrics_requestcb(struct evhttp_request *req, void *arg)
 	evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 }
 
+/*
+ * A new connection: make its bufferevent and keep a reference to it, so
+ * that the number of open connections is known. At HTTP_MAX_CONNECTIONS
+ * the listener stops accepting until one ends.
+ */
+static struct bufferevent *
+metrics_bevcb(struct event_base *base, void *arg)
+{
+	struct metrics_web *w = arg;
+	struct bufferevent *bev;
+	struct timeval tv = { 1, 0 };
+
+	metrics_sweep(w);
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_incref(bev);
+	w->conns[w->nconns++] = bev;
+	if (w->nconns == HTTP_MAX_CONNECTIONS) {
+		evconnlistener_disable(evhttp_bound_socket_get_listener(
+		    w->sock));
+		evtimer_add(w->sweep, &tv);
+	}
+	return bev;
+}
+
+/* Drop the references to connections that ended; accept again below the
+ * cap. */
+static void
+metrics_sweep(struct metrics_web *w)
+{
+	size_t i = 0;
+
+	while (i < w->nconns) {
+		if (!metrics_conn_ended(w->conns[i])) {
+			i++;
+			continue;
+		}
+		bufferevent_decref(w->conns[i]);
+		w->conns[i] = w->conns[--w->nconns];
+	}
+	if (w->nconns < HTTP_MAX_CONNECTIONS)
+		evconnlistener_enable(evhttp_bound_socket_get_listener(
+		    w->sock));
+}
+
+/* Has evhttp let go of the connection? It sets the descriptor to -1 when
+ * it closes the socket itself, and clears the callbacks when it frees the
+ * bufferevent (the socket then closes with our last reference). */
+static bool
+metrics_conn_ended(struct bufferevent *bev)
+{
+	bufferevent_data_cb readcb, writecb;
+	bufferevent_event_cb eventcb;
+
+	if (bufferevent_getfd(bev) == -1)
+		return true;
+	bufferevent_getcb(bev, &readcb, &writecb, &eventcb, NULL);
+	return readcb == NULL && writecb == NULL && eventcb == NULL;
+}
+
+/* Accepting is paused: look again each second for connections that
+ * ended. */
+static void
+metrics_sweepcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_web *w = arg;
+	struct timeval tv = { 1, 0 };
+
+	(void)fd; (void)what;
+	metrics_sweep(w);
+	if (w->nconns == HTTP_MAX_CONNECTIONS)
+		evtimer_add(w->sweep, &tv);
+}
+
 /* Bind the HTTP listener with its bounds; NULL (logged) on failure. */
 static struct metrics_web *
 metrics_web_open(struct server *srv, const struct metrics_conf *mc)
@@ -546,7 +631,9 @@ metrics_web_open(struct server *srv, const struct metrics_conf *mc)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
 	    EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(w->http, metrics_bevcb, w);
 	evhttp_set_gencb(w->http, metrics_requestcb, w);
+	w->sweep = evtimer_new(srv->base, metrics_sweepcb, w);
 	log_info("metrics: /metrics and /health on %s port %u", mc->address,
 	    mc->port);
 	return w;
@@ -585,6 +672,9 @@ metrics_close(void)
 		return;
 	web = NULL;
 	evhttp_free(w->http);
+	while (w->nconns > 0)
+		bufferevent_decref(w->conns[--w->nconns]);
+	event_free(w->sweep);
 	free(w->address);
 	free(w);
 }

@@ -1,12 +1,14 @@
 """/metrics after POP3 (Dovecot, TLS 1.0), SMTP and IMAP sessions whose
 upstream is down, and a refusal: the counts match, the page passes
 promtool check metrics, a reload keeps the counters; /health is 200, and
-404, 405 and 400 answer the rest."""
+404, 405 and 400 answer the rest; 16 idle connections make a 17th wait
+until they close."""
 
 import imaplib
 
 from harness.clients import TIMEOUT, smtp_connect
-from harness.metrics import (add_metrics, http, parse, promtool_check,
+from harness.metrics import (add_metrics, answers_within, http,
+                             idle_connections, parse, promtool_check,
                              raw_status, value)
 from harness.pop3 import connect, login, pop3_case, retrieve_all
 from harness.relay import device
@@ -135,6 +137,14 @@ def client(ctx):
                          b"a" * 10000 + b"\r\n\r\n") in (400, 413, 431,
                                                          None),
               "oversized headers were served")
+
+    idle = idle_connections(ctx.relay, 16)
+    ctx.check(not answers_within(ctx.relay, "/health", 2),
+              "a 17th connection was served while 16 were open")
+    for c in idle:
+        c.close()
+    ctx.check(answers_within(ctx.relay, "/health", 5),
+              "no answer once the 16 idle connections closed")
 
 
 CASE = pop3_case(

@@ -38,6 +38,25 @@ def http(relay, path, method="GET", data=None):
         return e.code, e.read().decode(errors="replace")
 
 
+def idle_connections(relay, n):
+    """n connections to the metrics listener that send nothing."""
+    return [socket.create_connection(("127.0.0.1", metrics_port(relay)),
+                                     timeout=10) for _ in range(n)]
+
+
+def answers_within(relay, path, seconds):
+    """Does a GET of path get any answer within seconds?"""
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d%s"
+                               % (metrics_port(relay), path),
+                               timeout=seconds).close()
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
 def raw_status(relay, request):
     """The status code the listener answers a raw request with."""
     with socket.create_connection(("127.0.0.1", metrics_port(relay)),
