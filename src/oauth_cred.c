@@ -1,0 +1,246 @@
+/* OAuth2 credentials at load: the client secret from its file, or the
+ * assertion certificate and key, and the token endpoint's TLS context. */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "oauth.h"
+#include "tls.h"
+#include "util.h"
+
+#define OAUTH_SECRET_MAX	4096	/* bytes in a client secret file */
+
+static void	 oauth_url_check(const struct config *cfg,
+		    struct config_errors *errs);
+static char	*oauth_secret_read(const struct config *cfg,
+		    struct config_errors *errs);
+static bool	 oauth_secret_file_ok(const struct config *cfg, int fd,
+		    struct config_errors *errs);
+static char	*oauth_secret_trim(const struct config *cfg, char *buf,
+		    size_t len, struct config_errors *errs);
+static void	 oauth_assertion_load(struct config *cfg,
+		    struct config_errors *errs);
+static X509	*oauth_cert_read(const struct config *cfg,
+		    struct config_errors *errs);
+static EVP_PKEY	*oauth_key_read(const struct config *cfg,
+		    struct config_errors *errs);
+static SSL_CTX	*oauth_ctx_new(const struct config *cfg,
+		    struct config_errors *errs);
+
+/* Load the client secret or the assertion certificate and key, and build
+ * the token endpoint's TLS context; does nothing without oauth2. */
+bool
+oauth_config_load(struct config *cfg, struct config_errors *errs)
+{
+	size_t before = errs->n;
+
+	if (!cfg->oauth2.configured)
+		return true;
+	oauth_url_check(cfg, errs);
+	if (cfg->oauth2.client_secret_file != NULL)
+		cfg->oauth_secret = oauth_secret_read(cfg, errs);
+	else
+		oauth_assertion_load(cfg, errs);
+	cfg->oauth_ctx = oauth_ctx_new(cfg, errs);
+	return errs->n == before;
+}
+
+/* The token URL must parse as an https URL with a host. */
+static void
+oauth_url_check(const struct config *cfg, struct config_errors *errs)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(cfg->oauth2.token_url);
+	const char *scheme = uri != NULL ? evhttp_uri_get_scheme(uri) : NULL;
+	const char *host = uri != NULL ? evhttp_uri_get_host(uri) : NULL;
+
+	if (scheme == NULL || strcasecmp(scheme, "https") != 0 ||
+	    host == NULL || host[0] == '\0')
+		config_errors_add(errs, "%s:%d: oauth2.token_url %s is not an "
+		    "https URL with a host", cfg->file, cfg->oauth2.line,
+		    cfg->oauth2.token_url);
+	if (uri != NULL)
+		evhttp_uri_free(uri);
+}
+
+/* Read the client secret: one line from a regular file that others
+ * cannot read; NULL with an error otherwise. */
+static char *
+oauth_secret_read(const struct config *cfg, struct config_errors *errs)
+{
+	const char *path = cfg->oauth2.client_secret_file;
+	char buf[OAUTH_SECRET_MAX + 1], *secret = NULL;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s: "
+		    "%s", cfg->file, cfg->oauth2.line, path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (oauth_secret_file_ok(cfg, fd, errs)) {
+		if ((n = read(fd, buf, sizeof(buf))) < 0)
+			config_errors_add(errs, "%s:%d: oauth2."
+			    "client_secret_file %s: %s", cfg->file,
+			    cfg->oauth2.line, path, strerror(errno));
+		else
+			secret = oauth_secret_trim(cfg, buf, (size_t)n, errs);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return secret;
+}
+
+/* Is the open secret file a regular file that others cannot access? */
+static bool
+oauth_secret_file_ok(const struct config *cfg, int fd,
+    struct config_errors *errs)
+{
+	const char *path = cfg->oauth2.client_secret_file;
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is not a regular file", cfg->file, cfg->oauth2.line,
+		    path);
+		return false;
+	}
+	if (st.st_mode & S_IRWXO) {
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is readable by others (mode %04o): run chmod o-rwx on it",
+		    cfg->file, cfg->oauth2.line, path,
+		    (unsigned)(st.st_mode & 07777));
+		return false;
+	}
+	return true;
+}
+
+/* The secret in buf without its trailing newline, as one line of
+ * printable text; NULL with an error otherwise. */
+static char *
+oauth_secret_trim(const struct config *cfg, char *buf, size_t len,
+    struct config_errors *errs)
+{
+	const char *path = cfg->oauth2.client_secret_file;
+	size_t i;
+
+	if (len > OAUTH_SECRET_MAX) {
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "is longer than %d bytes", cfg->file, cfg->oauth2.line,
+		    path, OAUTH_SECRET_MAX);
+		return NULL;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			break;
+	if (len == 0 || i < len) {
+		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
+		    "must hold the secret on one line", cfg->file,
+		    cfg->oauth2.line, path);
+		return NULL;
+	}
+	return xstrdup(buf);
+}
+
+/* Load the assertion certificate and its RSA key, which must match. */
+static void
+oauth_assertion_load(struct config *cfg, struct config_errors *errs)
+{
+	const struct oauth_conf *oc = &cfg->oauth2;
+
+	if ((cfg->oauth_cert = oauth_cert_read(cfg, errs)) == NULL ||
+	    (cfg->oauth_key = oauth_key_read(cfg, errs)) == NULL)
+		return;
+	if (!EVP_PKEY_is_a(cfg->oauth_key, "RSA"))
+		config_errors_add(errs, "%s:%d: oauth2.key %s is not an RSA "
+		    "key (the assertion is signed with RS256)", cfg->file,
+		    cfg->oauth2.line, oc->key);
+	else if (X509_check_private_key(cfg->oauth_cert, cfg->oauth_key) != 1)
+		config_errors_add(errs, "%s:%d: oauth2.key %s does not match "
+		    "certificate %s", cfg->file, cfg->oauth2.line, oc->key,
+		    oc->certificate);
+	ERR_clear_error();
+}
+
+/* Read the assertion certificate (PEM); NULL with an error. */
+static X509 *
+oauth_cert_read(const struct config *cfg, struct config_errors *errs)
+{
+	const char *path = cfg->oauth2.certificate;
+	FILE *fp = fopen(path, "r");
+	X509 *cert = NULL;
+	char err[256];
+
+	if (fp == NULL)
+		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
+		    cfg->file, cfg->oauth2.line, path, strerror(errno));
+	else if ((cert = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
+		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
+		    cfg->file, cfg->oauth2.line, path,
+		    tls_error_string(err, sizeof(err)));
+	if (fp != NULL)
+		fclose(fp);
+	return cert;
+}
+
+/* Read the assertion's private key (PEM); NULL with an error. */
+static EVP_PKEY *
+oauth_key_read(const struct config *cfg, struct config_errors *errs)
+{
+	const char *path = cfg->oauth2.key;
+	FILE *fp = fopen(path, "r");
+	EVP_PKEY *key = NULL;
+	char err[256];
+
+	if (fp == NULL)
+		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
+		    cfg->oauth2.line, path, strerror(errno));
+	else if ((key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL)
+		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
+		    cfg->oauth2.line, path,
+		    tls_error_string(err, sizeof(err)));
+	if (fp != NULL)
+		fclose(fp);
+	return key;
+}
+
+/* The token endpoint's context: TLS 1.2+, the chain verified against
+ * ca_file or the system store. */
+static SSL_CTX *
+oauth_ctx_new(const struct config *cfg, struct config_errors *errs)
+{
+	const char *ca = cfg->oauth2.ca_file;
+	char err[256];
+	SSL_CTX *ctx;
+	int ok;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", tls_error_string(err, sizeof(err)));
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca != NULL)
+		ok = SSL_CTX_load_verify_locations(ctx, ca, NULL);
+	else
+		ok = SSL_CTX_set_default_verify_paths(ctx);
+	if (ok == 1)
+		return ctx;
+	config_errors_add(errs, "%s:%d: oauth2.ca_file %s: %s", cfg->file,
+	    cfg->oauth2.line, ca != NULL ? ca : "(system store)",
+	    tls_error_string(err, sizeof(err)));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
