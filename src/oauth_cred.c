@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -20,6 +22,12 @@
 
 #define OAUTH_SECRET_MAX	4096	/* bytes in a client secret file */
 
+/* Reads the first PEM object of an open file; NULL if there is none. */
+typedef void	*pem_reader(FILE *fp);
+
+static void	 oauth_cred_error(const struct config *cfg,
+		    struct config_errors *errs, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
 static void	 oauth_url_check(const struct config *cfg,
 		    struct config_errors *errs);
 static char	*oauth_secret_read(const struct config *cfg,
@@ -30,10 +38,10 @@ static char	*oauth_secret_trim(const struct config *cfg, char *buf,
 		    size_t len, struct config_errors *errs);
 static void	 oauth_assertion_load(struct config *cfg,
 		    struct config_errors *errs);
-static X509	*oauth_cert_read(const struct config *cfg,
+static void	*oauth_pem_read(const struct config *cfg, const char *key,
+		    const char *path, pem_reader *read,
 		    struct config_errors *errs);
-static EVP_PKEY	*oauth_key_read(const struct config *cfg,
-		    struct config_errors *errs);
+static pem_reader oauth_pem_cert, oauth_pem_key;
 static SSL_CTX	*oauth_ctx_new(const struct config *cfg,
 		    struct config_errors *errs);
 
@@ -65,9 +73,8 @@ oauth_url_check(const struct config *cfg, struct config_errors *errs)
 
 	if (scheme == NULL || strcasecmp(scheme, "https") != 0 ||
 	    host == NULL || host[0] == '\0')
-		config_errors_add(errs, "%s:%d: oauth2.token_url %s is not an "
-		    "https URL with a host", cfg->file, cfg->oauth2.line,
-		    cfg->oauth2.token_url);
+		oauth_cred_error(cfg, errs, "token_url %s is not an https URL "
+		    "with a host", cfg->oauth2.token_url);
 	if (uri != NULL)
 		evhttp_uri_free(uri);
 }
@@ -83,16 +90,14 @@ oauth_secret_read(const struct config *cfg, struct config_errors *errs)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s: "
-		    "%s", cfg->file, cfg->oauth2.line, path,
+		oauth_cred_error(cfg, errs, "client_secret_file %s: %s", path,
 		    strerror(errno));
 		return NULL;
 	}
 	if (oauth_secret_file_ok(cfg, fd, errs)) {
 		if ((n = read(fd, buf, sizeof(buf))) < 0)
-			config_errors_add(errs, "%s:%d: oauth2."
-			    "client_secret_file %s: %s", cfg->file,
-			    cfg->oauth2.line, path, strerror(errno));
+			oauth_cred_error(cfg, errs, "client_secret_file %s: "
+			    "%s", path, strerror(errno));
 		else
 			secret = oauth_secret_trim(cfg, buf, (size_t)n, errs);
 	}
@@ -110,15 +115,13 @@ oauth_secret_file_ok(const struct config *cfg, int fd,
 	struct stat st;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
-		    "is not a regular file", cfg->file, cfg->oauth2.line,
-		    path);
+		oauth_cred_error(cfg, errs, "client_secret_file %s is not a "
+		    "regular file", path);
 		return false;
 	}
 	if (st.st_mode & S_IRWXO) {
-		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
-		    "is readable by others (mode %04o): run chmod o-rwx on it",
-		    cfg->file, cfg->oauth2.line, path,
+		oauth_cred_error(cfg, errs, "client_secret_file %s is readable "
+		    "by others (mode %04o): run chmod o-rwx on it", path,
 		    (unsigned)(st.st_mode & 07777));
 		return false;
 	}
@@ -135,9 +138,8 @@ oauth_secret_trim(const struct config *cfg, char *buf, size_t len,
 	size_t i;
 
 	if (len > OAUTH_SECRET_MAX) {
-		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
-		    "is longer than %d bytes", cfg->file, cfg->oauth2.line,
-		    path, OAUTH_SECRET_MAX);
+		oauth_cred_error(cfg, errs, "client_secret_file %s is longer "
+		    "than %d bytes", path, OAUTH_SECRET_MAX);
 		return NULL;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -147,9 +149,8 @@ oauth_secret_trim(const struct config *cfg, char *buf, size_t len,
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			break;
 	if (len == 0 || i < len) {
-		config_errors_add(errs, "%s:%d: oauth2.client_secret_file %s "
-		    "must hold the secret on one line", cfg->file,
-		    cfg->oauth2.line, path);
+		oauth_cred_error(cfg, errs, "client_secret_file %s must hold "
+		    "the secret on one line", path);
 		return NULL;
 	}
 	return xstrdup(buf);
@@ -161,60 +162,53 @@ oauth_assertion_load(struct config *cfg, struct config_errors *errs)
 {
 	const struct oauth_conf *oc = &cfg->oauth2;
 
-	if ((cfg->oauth_cert = oauth_cert_read(cfg, errs)) == NULL ||
-	    (cfg->oauth_key = oauth_key_read(cfg, errs)) == NULL)
+	if ((cfg->oauth_cert = oauth_pem_read(cfg, "certificate",
+	    oc->certificate, oauth_pem_cert, errs)) == NULL ||
+	    (cfg->oauth_key = oauth_pem_read(cfg, "key", oc->key,
+	    oauth_pem_key, errs)) == NULL)
 		return;
 	if (!EVP_PKEY_is_a(cfg->oauth_key, "RSA"))
-		config_errors_add(errs, "%s:%d: oauth2.key %s is not an RSA "
-		    "key (the assertion is signed with RS256)", cfg->file,
-		    cfg->oauth2.line, oc->key);
+		oauth_cred_error(cfg, errs, "key %s is not an RSA key (the "
+		    "assertion is signed with RS256)", oc->key);
 	else if (X509_check_private_key(cfg->oauth_cert, cfg->oauth_key) != 1)
-		config_errors_add(errs, "%s:%d: oauth2.key %s does not match "
-		    "certificate %s", cfg->file, cfg->oauth2.line, oc->key,
-		    oc->certificate);
+		oauth_cred_error(cfg, errs, "key %s does not match "
+		    "certificate %s", oc->key, oc->certificate);
 	ERR_clear_error();
 }
 
-/* Read the assertion certificate (PEM); NULL with an error. */
-static X509 *
-oauth_cert_read(const struct config *cfg, struct config_errors *errs)
+/* Read the first object of an oauth2 PEM file with read; NULL with an
+ * error naming the file by its key. */
+static void *
+oauth_pem_read(const struct config *cfg, const char *key, const char *path,
+    pem_reader *read, struct config_errors *errs)
 {
-	const char *path = cfg->oauth2.certificate;
 	FILE *fp = fopen(path, "r");
-	X509 *cert = NULL;
+	void *obj = NULL;
 	char err[256];
 
 	if (fp == NULL)
-		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
-		    cfg->file, cfg->oauth2.line, path, strerror(errno));
-	else if ((cert = PEM_read_X509(fp, NULL, NULL, NULL)) == NULL)
-		config_errors_add(errs, "%s:%d: oauth2.certificate %s: %s",
-		    cfg->file, cfg->oauth2.line, path,
+		oauth_cred_error(cfg, errs, "%s %s: %s", key, path,
+		    strerror(errno));
+	else if ((obj = read(fp)) == NULL)
+		oauth_cred_error(cfg, errs, "%s %s: %s", key, path,
 		    tls_error_string(err, sizeof(err)));
 	if (fp != NULL)
 		fclose(fp);
-	return cert;
+	return obj;
 }
 
-/* Read the assertion's private key (PEM); NULL with an error. */
-static EVP_PKEY *
-oauth_key_read(const struct config *cfg, struct config_errors *errs)
+/* The first certificate of a PEM file. */
+static void *
+oauth_pem_cert(FILE *fp)
 {
-	const char *path = cfg->oauth2.key;
-	FILE *fp = fopen(path, "r");
-	EVP_PKEY *key = NULL;
-	char err[256];
+	return PEM_read_X509(fp, NULL, NULL, NULL);
+}
 
-	if (fp == NULL)
-		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
-		    cfg->oauth2.line, path, strerror(errno));
-	else if ((key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL)
-		config_errors_add(errs, "%s:%d: oauth2.key %s: %s", cfg->file,
-		    cfg->oauth2.line, path,
-		    tls_error_string(err, sizeof(err)));
-	if (fp != NULL)
-		fclose(fp);
-	return key;
+/* The first private key of a PEM file. */
+static void *
+oauth_pem_key(FILE *fp)
+{
+	return PEM_read_PrivateKey(fp, NULL, NULL, NULL);
 }
 
 /* The token endpoint's context: TLS 1.2+, the chain verified against
@@ -238,9 +232,27 @@ oauth_ctx_new(const struct config *cfg, struct config_errors *errs)
 		ok = SSL_CTX_set_default_verify_paths(ctx);
 	if (ok == 1)
 		return ctx;
-	config_errors_add(errs, "%s:%d: oauth2.ca_file %s: %s", cfg->file,
-	    cfg->oauth2.line, ca != NULL ? ca : "(system store)",
+	oauth_cred_error(cfg, errs, "ca_file %s: %s",
+	    ca != NULL ? ca : "(system store)",
 	    tls_error_string(err, sizeof(err)));
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* Record an error about the oauth2 section, at its line in the main file;
+ * fmt starts with the key ("key %s: ..."). */
+static void
+oauth_cred_error(const struct config *cfg, struct config_errors *errs,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	config_errors_add(errs, "%s:%d: oauth2.%s", cfg->file,
+	    cfg->oauth2.line, msg);
+	free(msg);
 }

@@ -621,6 +621,45 @@ START_TEST(test_load_assertion)
 }
 END_TEST
 
+/* A missing certificate file and one that holds no certificate are each
+ * named by their oauth2 key, path and reason. */
+START_TEST(test_load_pem_errors)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+	char dir[] = "/tmp/tlsrelay-oauth.XXXXXX", *missing, *text, *want;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xasprintf(&missing, "%s/missing.pem", dir);
+	text = file_write(dir, "text.pem", "not a certificate\n", 0600);
+	cfg = config_make("https://login.example/t/token");
+	cfg->oauth2.certificate = xstrdup(missing);
+	cfg->oauth2.key = xstrdup(text);
+	ck_assert(!oauth_config_load(cfg, &errs));
+	xasprintf(&want, "test.conf:0: oauth2.certificate %s: No such file or "
+	    "directory", missing);
+	ck_assert_str_eq(errs.msgs[0], want);
+	free(want);
+	config_errors_clear(&errs);
+	config_unref(cfg);
+	cfg = config_make("https://login.example/t/token");
+	cfg->oauth2.certificate = xstrdup(text);
+	cfg->oauth2.key = xstrdup(text);
+	ck_assert(!oauth_config_load(cfg, &errs));
+	xasprintf(&want, "test.conf:0: oauth2.certificate %s: ", text);
+	ck_assert_msg(strncmp(errs.msgs[0], want, strlen(want)) == 0 &&
+	    strlen(errs.msgs[0]) > strlen(want), "%s", errs.msgs[0]);
+	ck_assert_ptr_null(cfg->oauth_cert);
+	free(want);
+	config_errors_clear(&errs);
+	config_unref(cfg);
+	ck_assert_int_eq(unlink(text), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(text);
+	free(missing);
+}
+END_TEST
+
 /* Each connection to the endpoint is TLS with its certificate. */
 static struct bufferevent *
 endpoint_bevcb(struct event_base *base, void *arg)
@@ -941,6 +980,7 @@ oauth_suite(void)
 	tc = tcase_create("load");
 	tcase_add_test(tc, test_load_secret);
 	tcase_add_test(tc, test_load_assertion);
+	tcase_add_test(tc, test_load_pem_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
