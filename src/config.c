@@ -22,6 +22,9 @@
 #include "util.h"
 
 #define DEFAULT_LAN_CIPHERS	"DEFAULT:@SECLEVEL=0"
+#define TEXT_MAIN_NAME		"(main)"	/* in errors, for texts given */
+#define TEXT_DEVICES_NAME	"(devices)"
+#define INCLUDE_DIRECTIVE	"@include"
 
 /* Choice values are stored through an int pointer. */
 _Static_assert(sizeof(enum proto) == sizeof(int), "enum proto size");
@@ -41,8 +44,13 @@ static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    device_senders_parse, connector_domains_parse,
 		    oauth2_secret_expires_parse;
 static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
+static struct config *load_run(struct load *ld, const char *path);
 static bool	 file_read(struct load *ld, config_t *cf, const char *path,
 		    const config_setting_t *from);
+static bool	 text_read(struct load *ld, config_t *cf, const char *name,
+		    const char *text);
+static void	 read_error(struct load *ld, const config_t *cf,
+		    const char *name);
 static void	 devices_load(struct load *ld, const config_setting_t *from);
 static struct config *config_new(const char *path);
 static void	 device_free(struct device *dev);
@@ -337,30 +345,55 @@ struct config *
 config_load(const char *path, struct config_errors *errs)
 {
 	struct load ld = { .errs = errs, .today = date_today(time(NULL)) };
-	size_t before = errs->n;
-	config_t cf;
 
 	if ((ld.dir = dir_resolve(path)) == NULL) {
 		config_errors_add(errs, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	ld.cfg = config_new(path);
+	return load_run(&ld, path);
+}
+
+/* Parse and validate a main and a devices text given in memory: no file,
+ * no user look-up, no clock. */
+struct config *
+config_load_string(const char *main_text, const char *devices_text,
+    time_t now, struct config_errors *errs)
+{
+	const struct load_texts texts = { main_text, devices_text };
+	struct load ld = { .errs = errs, .today = date_today(now),
+	    .texts = &texts, .dir = xstrdup("") };
+
+	return load_run(&ld, TEXT_MAIN_NAME);
+}
+
+/* Read the main text (the file at path, or the text given in memory),
+ * the devices it names, and cross-check them; the config, or NULL. */
+static struct config *
+load_run(struct load *ld, const char *path)
+{
+	size_t before = ld->errs->n;
+	config_t cf;
+	bool ok;
+
+	ld->cfg = config_new(path);
 	config_init(&cf);
-	if (file_read(&ld, &cf, path, NULL)) {
-		section_parse(&ld, config_root_setting(&cf), &main_section,
-		    ld.cfg);
-		devices_load(&ld, config_lookup(&cf, "devices_file"));
-		listeners_crosscheck(&ld, config_lookup(&cf, "listeners"));
+	ok = ld->texts != NULL ? text_read(ld, &cf, path, ld->texts->main) :
+	    file_read(ld, &cf, path, NULL);
+	if (ok) {
+		section_parse(ld, config_root_setting(&cf), &main_section,
+		    ld->cfg);
+		devices_load(ld, config_lookup(&cf, "devices_file"));
+		listeners_crosscheck(ld, config_lookup(&cf, "listeners"));
 	}
 	config_destroy(&cf);
-	free(ld.dir);
-	free(ld.listener_ok);
-	free(ld.device_ok);
-	if (errs->n > before) {
-		config_unref(ld.cfg);
+	free(ld->dir);
+	free(ld->listener_ok);
+	free(ld->device_ok);
+	if (ld->errs->n > before) {
+		config_unref(ld->cfg);
 		return NULL;
 	}
-	return ld.cfg;
+	return ld->cfg;
 }
 
 /* Take another reference to a config snapshot. */
@@ -462,19 +495,20 @@ tls_version_name(int version)
 	return name != NULL ? name : "unknown";
 }
 
-/* Store the user to run as, which must exist and not be root. */
+/* Store the user to run as, which must exist and not be root (for texts
+ * given in memory, stored as named). */
 static void
 user_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct config *cfg = obj;
 	const char *text = config_setting_get_string(s);
-	const struct passwd *pw = getpwnam(text);
+	const struct passwd *pw = NULL;
 
-	if (pw == NULL) {
+	if (ld->texts == NULL && (pw = getpwnam(text)) == NULL) {
 		load_error(ld, s, "'user': no such user '%s'", text);
 		return;
 	}
-	if (pw->pw_uid == 0) {
+	if (pw != NULL && pw->pw_uid == 0) {
 		load_error(ld, s, "'user' must be an unprivileged user, not "
 		    "'%s' (uid 0)", text);
 		return;
@@ -751,26 +785,56 @@ file_read(struct load *ld, config_t *cf, const char *path,
 	config_set_include_dir(cf, ld->dir);
 	if (config_read_file(cf, path))
 		return true;
-	if (config_error_line(cf) > 0)
-		config_errors_add(ld->errs, "%s:%d: %s",
-		    config_error_file(cf) != NULL ? config_error_file(cf) : path,
-		    config_error_line(cf), config_error_text(cf));
-	else
-		config_errors_add(ld->errs, "%s: %s", path,
-		    config_error_text(cf));
+	read_error(ld, cf, path);
 	return false;
 }
 
-/* Read the devices file named by the main file, then cross-check it. */
+/* Parse a text given in memory, named name in errors and, through its root
+ * setting's hook, in load_error; @include would read a file, so a text
+ * holding it is refused. */
+static bool
+text_read(struct load *ld, config_t *cf, const char *name, const char *text)
+{
+	if (strstr(text, INCLUDE_DIRECTIVE) != NULL) {
+		config_errors_add(ld->errs, "%s: %s cannot be used in a "
+		    "configuration given as text", name, INCLUDE_DIRECTIVE);
+		return false;
+	}
+	if (!config_read_string(cf, text)) {
+		read_error(ld, cf, name);
+		return false;
+	}
+	config_setting_set_hook(config_root_setting(cf), (void *)name);
+	return true;
+}
+
+/* Report why libconfig could not parse the text named name. */
+static void
+read_error(struct load *ld, const config_t *cf, const char *name)
+{
+	if (config_error_line(cf) > 0)
+		config_errors_add(ld->errs, "%s:%d: %s",
+		    config_error_file(cf) != NULL ? config_error_file(cf) : name,
+		    config_error_line(cf), config_error_text(cf));
+	else
+		config_errors_add(ld->errs, "%s: %s", name,
+		    config_error_text(cf));
+}
+
+/* Read the devices file named by the main file (or the devices text),
+ * then cross-check it. */
 static void
 devices_load(struct load *ld, const config_setting_t *from)
 {
 	config_t cf;
+	bool ok;
 
 	if (from == NULL || ld->cfg->devices_file == NULL)
 		return;
 	config_init(&cf);
-	if (file_read(ld, &cf, ld->cfg->devices_file, from)) {
+	ok = ld->texts != NULL ? text_read(ld, &cf, TEXT_DEVICES_NAME,
+	    ld->texts->devices) : file_read(ld, &cf, ld->cfg->devices_file, from);
+	if (ok) {
 		section_parse(ld, config_root_setting(&cf),
 		    &devices_file_section, ld->cfg);
 		devices_crosscheck(ld, config_lookup(&cf, "devices"));

@@ -20,11 +20,20 @@ struct choice {
 	int		 value;
 };
 
+/* The main and devices texts of a configuration given in memory. */
+struct load_texts {
+	const char	*main;
+	const char	*devices;
+};
+
 /* State while loading: the config being built and where errors go. */
 struct load {
 	struct config		*cfg;
 	struct config_errors	*errs;
-	char			*dir;		/* absolute dir of the main file */
+	const struct load_texts	*texts;		/* NULL: read the files */
+	char			*dir;		/* absolute dir of the main
+						 * file; "" for texts, whose
+						 * relative paths start at / */
 	int32_t			 today;		/* for max_sunset_days */
 	bool			*listener_ok;	/* per listener: parsed cleanly */
 	bool			*device_ok;	/* per device: parsed cleanly */

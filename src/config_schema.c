@@ -423,12 +423,17 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 		    config_setting_index(s));
 }
 
-/* The file a setting was read from. */
+/* The file a setting was read from; for a text given in memory, the name
+ * its root setting's hook holds. */
 static const char *
 setting_file(const config_setting_t *s)
 {
 	const char *file = config_setting_source_file(s);
 
+	while (file == NULL && config_setting_parent(s) != NULL)
+		s = config_setting_parent(s);
+	if (file == NULL)
+		file = config_setting_get_hook(s);
 	return file != NULL ? file : "(unknown file)";
 }
 
