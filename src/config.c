@@ -36,6 +36,7 @@ _Static_assert(sizeof(enum log_target) == sizeof(int), "log_target size");
 
 static bool	 address_valid(const char *text);
 static bool	 domain_valid(const char *text);
+static bool	 numeric_address_valid(const char *text);
 static char	*dir_resolve(const char *path);
 static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    devices_parse, device_addresses_parse,
@@ -535,18 +536,9 @@ static void
 listener_address_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct listener_conf *l = obj;
-	const char *text = config_setting_get_string(s);
-	unsigned char buf[sizeof(struct in6_addr)];
-	char path[PATH_TEXT_MAX];
 
-	if (inet_pton(AF_INET, text, buf) != 1 &&
-	    inet_pton(AF_INET6, text, buf) != 1) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a numeric IPv4 or IPv6 "
-		    "address, not '%s'", path, text);
-		return;
-	}
-	string_store(&l->address, text);
+	string_checked_store(ld, s, numeric_address_valid,
+	    "a numeric IPv4 or IPv6 address", &l->address);
 }
 
 /* Read the list of devices. */
@@ -639,16 +631,9 @@ static void
 device_mailbox_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct device *dev = obj;
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
 
-	if (!address_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a mail address (local@domain), "
-		    "not '%s'", path, text);
-		return;
-	}
-	string_store(&dev->mailbox, text);
+	string_checked_store(ld, s, address_valid, address_kind.expected,
+	    &dev->mailbox);
 }
 
 /* Store a device secret's crypt(3) hash, which libcrypt must accept. */
@@ -714,6 +699,16 @@ address_valid(const char *text)
 	return at != NULL && at != text && at[1] != '\0' &&
 	    strchr(at + 1, '@') == NULL && host_valid(text) &&
 	    strpbrk(text, "<>\"(),;:[]\\") == NULL;
+}
+
+/* Is text a numeric IPv4 or IPv6 address? */
+static bool
+numeric_address_valid(const char *text)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, text, buf) == 1 ||
+	    inet_pton(AF_INET6, text, buf) == 1;
 }
 
 /* Is text a domain name with at least two labels? */

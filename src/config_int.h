@@ -118,6 +118,9 @@ void		 choices_format(const struct choice *choices, char *buf,
 		    size_t len);
 bool		 host_valid(const char *text);
 void		 string_store(char **field, const char *value);
+void		 string_checked_store(struct load *ld,
+		    const config_setting_t *s, bool (*valid)(const char *),
+		    const char *what, char **field);
 
 /* config_check.c: checks of a section once read, and across sections. */
 section_checker	 listener_check, upstream_check, lan_tls_check, oauth2_check,

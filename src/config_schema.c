@@ -248,16 +248,8 @@ static void
 value_host(struct load *ld, const config_setting_t *s, const struct key *key,
     void *obj)
 {
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
-
-	if (!host_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a host name, not '%s'", path,
-		    text);
-		return;
-	}
-	string_store(field_of(obj, key), text);
+	string_checked_store(ld, s, host_valid, "a host name",
+	    field_of(obj, key));
 }
 
 /* Store a name made of letters, digits, '.', '_' and '-'. */
@@ -265,16 +257,8 @@ static void
 value_ident(struct load *ld, const config_setting_t *s, const struct key *key,
     void *obj)
 {
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
-
-	if (!ident_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be made of letters, digits, '.', "
-		    "'_' and '-', not '%s'", path, text);
-		return;
-	}
-	string_store(field_of(obj, key), text);
+	string_checked_store(ld, s, ident_valid,
+	    "made of letters, digits, '.', '_' and '-'", field_of(obj, key));
 }
 
 /* Store a path, resolved against the main file's directory. */
@@ -533,6 +517,23 @@ path_resolve(const struct load *ld, const char *path)
 		return xstrdup(path);
 	xasprintf(&out, "%s/%s", ld->dir, path);
 	return out;
+}
+
+/* Store a string setting that valid accepts; report one it refuses as
+ * "'<path>' must be <what>, not '<text>'". */
+void
+string_checked_store(struct load *ld, const config_setting_t *s,
+    bool (*valid)(const char *), const char *what, char **field)
+{
+	const char *text = config_setting_get_string(s);
+	char path[PATH_TEXT_MAX];
+
+	if (valid(text)) {
+		string_store(field, text);
+		return;
+	}
+	setting_path(s, path, sizeof(path));
+	load_error(ld, s, "'%s' must be %s, not '%s'", path, what, text);
 }
 
 /* Replace a string field with a copy of value. */
