@@ -1,5 +1,4 @@
-/* The configuration's key tables, loading the main and devices files into
- * a snapshot, and the snapshot's life: reference counts and freeing. */
+/* Configuration key tables, loading from files or texts, snapshot life. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,4 @@
-/* Semantic checks of a configuration: each section once its keys are read,
- * then devices and listeners against each other and the main file. */
+/* Semantic checks of a configuration: each section, then across them. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

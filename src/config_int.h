@@ -1,5 +1,4 @@
-/* What the configuration's files share: the load state, the schema the
- * generic reader walks, and the checks the key tables name. */
+/* What the config*.c files share: load state, schema types, prototypes. */
 #ifndef TLSRELAY_CONFIG_INT_H
 #define TLSRELAY_CONFIG_INT_H
 

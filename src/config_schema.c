@@ -1,6 +1,4 @@
-/* The generic libconfig reader: walks a group through a table of keys,
- * checks each value's type and form, and reports errors with file, line
- * and key path. */
+/* The generic libconfig reader: key tables, value kinds, located errors. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,4 @@
-/* OAuth2 credentials at load: the client secret from its file, or the
- * assertion certificate and key, and the token endpoint's TLS context. */
+/* OAuth2 credentials at load: client secret, or certificate and key. */
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,4 @@
-/* The token endpoint's wire format, pure: the answer's JSON, the request's
- * form body, and the client assertion JWT. */
+/* The token endpoint wire format, no I/O or clock: answer JSON, form, JWT. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,4 @@
-/* The token endpoint's wire format: parsing its JSON answer, the request's
- * form body and the client assertion JWT; pure functions, no I/O. */
+/* The token endpoint wire format, no I/O or clock: answer JSON, form, JWT. */
 #ifndef TLSRELAY_OAUTH_WIRE_H
 #define TLSRELAY_OAUTH_WIRE_H
 
