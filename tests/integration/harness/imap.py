@@ -20,7 +20,7 @@ from .case import Case, CaseFailure
 from .clients import legacy_context, make_message, unique_id
 from .dovecot import USER, Dovecot
 from .scripted import ScriptedServer
-from .util import FixtureError, closed_port, free_port, wait_until
+from .util import FixtureError, free_port, wait_until
 
 TIMEOUT = 20
 FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver", "exchange",
@@ -35,47 +35,11 @@ ERROR_CHALLENGE = ('{"status":"401","schemes":"bearer",'
 KNOWN_SUBJECT = "tlsrelay known message"
 
 
-def imap_case(doc, client, upstream="dovecot", listeners=("imap", "imaps"),
-              **kw):
-    """A Case whose relay serves IMAP on listeners, with upstreams.imap
-    pointing at upstream: "dovecot" (the run's Dovecot, implicit TLS),
-    "dovecot-starttls" (the same Dovecot, STARTTLS on its plain port),
-    "down" (a closed port) or a FAULT_MODES name (implicit TLS)."""
-    def run(ctx):
-        port, tls = _start_upstream(ctx, upstream)
-        _configure_relay(ctx, listeners, port, tls)
-        ctx.relay.start()
-        client(ctx)
-    return Case(doc, run, upstream="down", listeners=(), start=False, **kw)
-
-
-def _start_upstream(ctx, upstream):
-    """Start the case's IMAP upstream; returns its port and TLS mode."""
-    if upstream == "dovecot":
-        return imap_dovecot(ctx.run).imaps_port, "implicit"
-    if upstream == "dovecot-starttls":
-        return imap_dovecot(ctx.run).imap_port, "starttls"
-    if upstream == "down":
-        return closed_port(), "implicit"
-    if upstream in FAULT_MODES:
-        ctx.fault = ImapFaultServer(ctx.pki, upstream).start()
-        return ctx.fault.port, "implicit"
-    raise FixtureError("unknown IMAP upstream %r" % upstream)
-
-
-def _configure_relay(ctx, names, upstream_port, upstream_tls):
-    """IMAP listeners and upstreams.imap in the relay's settings."""
-    settings = ctx.relay.settings
-    settings["listeners"] = []
-    for name in names:
-        port = free_port()
-        ctx.listener_ports[name] = port
-        settings["listeners"].append({
-            "name": name, "protocol": "imap", "address": "127.0.0.1",
-            "port": port, "tls": "implicit" if name == "imaps" else "plain"})
-    settings["upstreams"]["imap"] = {
-        "host": "localhost", "port": upstream_port, "tls": upstream_tls,
-        "ca_file": ctx.pki.ca}
+def imap_case(doc, client, upstream="dovecot", **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, protocols=("imap",), upstream=upstream, ...);
+    the other arguments are Case's."""
+    return Case(doc, client, protocols=("imap",), upstream=upstream, **kw)
 
 
 def imap_dovecot(run):

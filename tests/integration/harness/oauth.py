@@ -36,8 +36,7 @@ from .pop3 import Mailbox
 from .postfix import Postfix
 from .relay import device
 from .tokenserver import SCOPE, TOKEN_PREFIX, TokenServer
-from .util import FixtureError, free_port, register_cleanup, run, \
-    unregister_cleanup, wait_until, write_file
+from .util import FixtureError, free_port, run, wait_until, write_file
 
 MAILBOX = USER			# the one mailbox Dovecot knows
 DEVICE_SECRET = "Dev1ce-Secret-7f3a"
@@ -288,161 +287,21 @@ def _pump(src, dst):
         pass
 
 
-class UpstreamCounter:
-    """The case's proxies, one per protocol; looks like a fault server to
-    the runner (accepted, stop(), mode, events, transcripts)."""
-
-    mode = "oauth upstreams through counting proxies"
-
-    def __init__(self):
-        self.proxies = {}
-        self.events = []
-        self.transcripts = []
-        register_cleanup(self.stop)
-
-    def add(self, protocol, target_port):
-        """Start a proxy for protocol; returns its port."""
-        self.proxies[protocol] = CountingProxy(target_port, protocol)
-        return self.proxies[protocol].port
-
-    @property
-    def accepted(self):
-        """Connections made to every upstream together."""
-        return sum(p.accepted for p in self.proxies.values())
-
-    def count(self, protocol):
-        """Connections made to one protocol's upstream."""
-        p = self.proxies.get(protocol)
-        return p.accepted if p else 0
-
-    def stop(self):
-        """Stop every proxy."""
-        unregister_cleanup(self.stop)
-        for p in self.proxies.values():
-            p.stop()
-
-
 # --- the case ------------------------------------------------------------
 
-def oauth_case(doc, client, protocols=("smtp",), devices=(),
-               credential="secret", app_secret=None, expires_in=3599,
-               token_requests=None, requests_valid=True, listeners=None,
-               upstream_connections=None, log=None, delivered=None,
-               settings=None, needs=(), debug=False, seed=None,
-               start=True, faults=None):
-    """A Case whose relay authenticates upstream with XOAUTH2.
-
-    protocols: the relay's protocols ("smtp", "pop3", "imap"); each gets
-        its listeners (plain and implicit TLS, ports ctx.port(name)) and
-        an upstream through a counting proxy (ctx.upstreams.count(p)).
-    credential: "secret" (client_secret_file) or "certificate" (the app
-        certificate and key; the token server registers the certificate).
-    app_secret: what the relay's secret file holds (default: the secret
-        the token server expects; a wrong one makes AADSTS7000215).
-    expires_in: what the token server puts in its answers.
-    token_requests: exact number (or predicate) of token requests the
-        token server must have received when the client is done.
-    requests_valid: every token request must have been a valid client
-        credentials request (the server refused none on its own).
-    seed: for POP3/IMAP cases, a list of (id, text) messages put in the
-        mailbox (emptied first); ctx.mailbox is the Mailbox.
-    start: False to only write the relay's files (ctx.relay.write_config)
-        for cases that run the check mode or start the daemon themselves.
-    faults: {protocol: mode} to put a scripted upstream started for the
-        case behind that protocol's counting proxy instead of Dovecot:
-        a harness/pop3fault.py mode for "pop3", a harness/imap.py
-        ImapFaultServer mode for "imap" (implicit TLS, pki.localhost);
-        ctx.faults[protocol] is the server (stopped at the end).
-    The rest is as in Case. In the client, ctx.tokens is the TokenServer,
-    ctx.oauth the OAuthUpstreams, ctx.postfix the OAuth2 Postfix.
-    """
-    def oauth_client(ctx):
-        fx = oauth_upstreams(ctx.run)
-        ctx.oauth = fx
-        ctx.postfix = fx.postfix
-        ctx.tokens = fx.tokens.reset(expires_in=expires_in)
-        ctx.upstreams = ctx.fault = UpstreamCounter()
-        ctx.mailbox = fx.mailbox
-        ctx.faults = {}
-        if seed is not None:
-            fx.mailbox.reset()
-            fx.mailbox.seed(seed)
-        try:
-            for protocol, mode in (faults or {}).items():
-                ctx.faults[protocol] = _fault_server(ctx, protocol, mode)
-            _configure(ctx, fx, protocols, listeners, credential,
-                       app_secret, settings)
-            if start:
-                ctx.relay.start()
-            else:
-                ctx.relay.write_config()
-            client(ctx)
-            ctx.close_clients()
-            if ctx.relay.started:
-                wait_sessions_ended(ctx)
-            _check_token_requests(ctx, token_requests, requests_valid)
-            check_no_tokens(ctx)
-        finally:
-            for protocol, server in ctx.faults.items():
-                server.stop()
-                ctx.note("%s fault upstream (%s): %d connection(s), events "
-                         "%r" % (protocol, server.mode, server.accepted,
-                                 server.events))
-                for i, t in enumerate(server.transcripts):
-                    ctx.notes += ["  #%d %s: %s" % (i, d, text[:120])
-                                  for d, text in t]
-            ctx.notes += fx.tokens.describe()
-            ctx.note("upstream connections: %s" % {
-                p: ctx.upstreams.count(p) for p in protocols})
-            ctx.note("oauth dovecot log (last lines):")
-            ctx.notes += ["  " + l for l in
-                          fx.dovecot.tail(10).splitlines()]
-            if "smtp" in protocols:
-                ctx.note("oauth postfix log (last lines):")
-                ctx.notes += ["  " + l for l in
-                              fx.postfix.tail(8).splitlines()]
-    return Case(doc, oauth_client, upstream="down", devices=devices,
-                listeners=(),
-                log=log, delivered=delivered,
-                upstream_connections=upstream_connections, needs=needs,
-                debug=debug, start=False)
-
-
-def _fault_server(ctx, protocol, mode):
-    """Start the scripted upstream for protocol in mode."""
-    if protocol == "pop3":
-        from .pop3fault import Pop3FaultServer
-        return Pop3FaultServer(ctx.pki, mode).start()
-    if protocol == "imap":
-        from .imap import ImapFaultServer
-        return ImapFaultServer(ctx.pki, mode).start()
-    raise FixtureError("no scripted %s upstream" % protocol)
-
-
-def _configure(ctx, fx, protocols, listeners, credential, app_secret,
-               settings):
-    """Listeners, upstreams, the oauth2 section and hashed devices."""
-    conf = ctx.relay.settings
-    conf["listeners"] = []
-    names = listeners or [n for p in protocols for n in LISTENERS[p]]
-    for name in names:
-        protocol = next(p for p, ns in LISTENERS.items() if name in ns)
-        port = free_port()
-        ctx.listener_ports[name] = port
-        conf["listeners"].append({
-            "name": name, "protocol": protocol, "address": "127.0.0.1",
-            "port": port, "tls": "implicit" if name in IMPLICIT else "plain"})
-    conf["upstreams"] = {}
-    for p in protocols:
-        target = ctx.faults[p].port if p in ctx.faults else fx.port(p)
-        conf["upstreams"][p] = {
-            "host": "localhost", "port": ctx.upstreams.add(p, target),
-            "tls": "starttls" if p == "smtp" else "implicit",
-            "ca_file": ctx.pki.ca}
-    conf["oauth2"] = oauth_section(ctx, credential, app_secret)
-    ctx.relay.devices = hashed_devices(ctx, ctx.relay.devices)
-    if settings:
-        settings(conf)
+def oauth_case(doc, client, protocols=("smtp",), credential="secret",
+               app_secret=None, expires_in=3599, token_requests=None,
+               requests_valid=True, faults=None, **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, protocols=protocols, upstream="oauth" (or
+    faults[protocol], a scripted upstream), fixtures=[tokens(credential,
+    app_secret, expires_in, token_requests, requests_valid)], ...); the
+    other arguments are Case's."""
+    from .fixtures import tokens
+    upstream = {p: (faults or {}).get(p, "oauth") for p in protocols}
+    return Case(doc, client, protocols=protocols, upstream=upstream,
+                fixtures=[tokens(credential, app_secret, expires_in,
+                                 token_requests, requests_valid)], **kw)
 
 
 def oauth_section(ctx, credential="secret", app_secret=None):
@@ -467,7 +326,7 @@ def oauth_section(ctx, credential="secret", app_secret=None):
     return section
 
 
-def _check_token_requests(ctx, want, requests_valid):
+def check_token_requests(ctx, want, requests_valid):
     """The token server's request count and validity."""
     ts = ctx.tokens
     if requests_valid:

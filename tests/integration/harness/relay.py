@@ -132,6 +132,22 @@ def parse_fields(line, first="session"):
     return fields
 
 
+def base_settings(pki, listeners, upstreams):
+    """The relay's main settings the cases and the demo start from: the
+    run's LAN certificate, TLS 1.0 allowed on the LAN, roomy limits."""
+    cert, key = pki.lan
+    return {
+        "server_name": "relay.test",
+        "warn_days": 30,
+        "limits": {"prelogin_timeout": 30, "idle_timeout": 60,
+                   "upstream_timeout": 10},
+        "lan_tls": {"certificate": cert, "key": key,
+                    "min_version": "TLSv1"},
+        "listeners": listeners,
+        "upstreams": upstreams,
+    }
+
+
 class Relay:
     """A tlsrelayd instance for one case, configured from Python values."""
 
