@@ -12,12 +12,12 @@ import base64
 import imaplib
 import os
 import re
-import socket
 import ssl
 import subprocess
 
 from .case import Case, CaseFailure
-from .clients import legacy_context, make_message, unique_id
+from .clients import RawClient, legacy_context, make_message, unique_id, \
+    xoauth2_decode
 from .dovecot import USER, Dovecot
 from .scripted import ScriptedServer
 from .util import FixtureError, free_port, wait_until
@@ -144,37 +144,8 @@ def capabilities(imap):
     return {c.upper() for c in imap.capabilities}
 
 
-class RawImap:
-    """A byte-level IMAP client for dialogues imaplib cannot express."""
-
-    def __init__(self, port, source=None, tls=None, timeout=TIMEOUT):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        if source:
-            self.sock.bind((source, 0))
-        self.sock.connect(("127.0.0.1", port))
-        if tls is not None:
-            self.sock = tls.wrap_socket(self.sock)
-        self.buf = b""
-
-    def send(self, data):
-        """Send bytes (or str) in one write."""
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        """One line without CRLF (str), or None at EOF."""
-        while b"\n" not in self.buf:
-            try:
-                chunk = self.sock.recv(4096)
-            except (ConnectionResetError, ssl.SSLError):
-                chunk = b""
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode(errors="replace")
+class RawImap(RawClient):
+    """A line-level IMAP client for dialogues imaplib cannot express."""
 
     def until_tagged(self, tag):
         """Lines up to and including the one tagged tag (or EOF)."""
@@ -191,33 +162,6 @@ class RawImap:
         """Send "tag text" and return the response lines."""
         self.send("%s %s\r\n" % (tag, text))
         return self.until_tagged(tag)
-
-    def starttls(self, ctx_tls):
-        """Switch this connection to TLS (after the relay's OK)."""
-        self.sock = ctx_tls.wrap_socket(self.sock)
-
-    def wait_closed(self, timeout=10):
-        """Read until EOF; (closed, bytes received meanwhile)."""
-        self.sock.settimeout(timeout)
-        got = self.buf
-        self.buf = b""
-        try:
-            while True:
-                chunk = self.sock.recv(4096)
-                if not chunk:
-                    return True, got
-                got += chunk
-        except (ConnectionResetError, ssl.SSLError):
-            return True, got
-        except socket.timeout:
-            return False, got
-
-    def close(self):
-        """Close without ceremony."""
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def raw(ctx, listener="imap", source=None, tls_version=None):
@@ -440,11 +384,8 @@ class _OldServer:
             self.transcript.append(("C", blob.decode(errors="replace")))
             blob = blob.decode(errors="replace")
         try:
-            fields = base64.b64decode(blob, validate=True).decode().split(
-                "\x01")
-            user = fields[0][len("user="):]
-            token = fields[1][len("auth=Bearer "):]
-        except (ValueError, IndexError):
+            user, token = xoauth2_decode(blob)
+        except ValueError:
             user = token = "(undecodable)"
         self.server.event("auth: XOAUTH2 %s %s" % (user, token))
         if self.number % 2 == 0:

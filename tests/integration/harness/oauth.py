@@ -23,14 +23,14 @@ given, and (unless requests_valid=False) that every token request the
 server got was a valid client credentials request.
 """
 
-import base64
 import os
 import socket
 import subprocess
 import threading
 
 from .case import Case, CaseFailure
-from .clients import TIMEOUT, auth_plain, legacy_context
+from .clients import TIMEOUT, auth_plain, legacy_context, \
+    xoauth2_encode as xoauth2
 from .dovecot import USER, Dovecot
 from .pop3 import Mailbox
 from .postfix import Postfix
@@ -344,12 +344,6 @@ def check_token_requests(ctx, want, requests_valid):
 def temporary(result):
     """a temporary failure (not ok, not auth_failed)"""
     return result not in ("ok", "auth_failed")
-
-
-def xoauth2(user, token):
-    """The SASL XOAUTH2 initial response (base64, str)."""
-    return base64.b64encode(("user=%s\x01auth=Bearer %s\x01\x01"
-                             % (user, token)).encode()).decode()
 
 
 def check_no_tokens(ctx):

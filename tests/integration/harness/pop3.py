@@ -201,19 +201,6 @@ def delete_and_quit(ctx, p, numbers):
 class RawPop3(RawClient):
     """A line-level POP3 client for dialogues poplib cannot express."""
 
-    def line(self):
-        """One line without its end (str), or None at EOF."""
-        while b"\n" not in self.buf:
-            try:
-                chunk = self.sock.recv(4096)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode(errors="replace")
-
     def cmd(self, text):
         """Send one command line; return the first reply line."""
         self.send(text + "\r\n")
@@ -236,9 +223,8 @@ class RawPop3(RawClient):
 def raw(ctx, listener="pop3", source=None, tls=False):
     """A RawPop3 to a relay listener (TLS 1.0 from the start if tls),
     after its greeting, which is returned too: (client, greeting)."""
-    c = RawPop3(ctx.port(listener), source=source)
-    if tls:
-        c.sock = legacy_context().wrap_socket(c.sock)
+    c = RawPop3(ctx.port(listener), source=source,
+                tls=legacy_context() if tls else None)
     ctx._open.append(c)
     return c, c.line()
 
