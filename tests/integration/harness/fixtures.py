@@ -24,6 +24,7 @@ from .util import FixtureError, closed_port, free_port
 LISTENERS = {"smtp": "smtp", "smtps": "smtp", "pop3": "pop3",
              "pop3s": "pop3", "imap": "imap", "imaps": "imap"}
 IMPLICIT = ("smtps", "pop3s", "imaps")
+PAUSED_RCVBUF = 16384		# what a paused proxy lets the kernel hold
 
 
 class Upstream:
@@ -32,7 +33,7 @@ class Upstream:
     events and transcripts) and what to show when the case fails."""
 
     def __init__(self, port, tls, server=None, notes=None):
-        self.port = port
+        self.port = port if port is not None else server.port
         self.tls = tls
         self.server = server
         self.notes = notes or (lambda: [])
@@ -113,10 +114,16 @@ def _scripted(ctx, protocol, server, tls):
 
 
 def smtp_upstream(ctx, name):
-    """postfix, down, or a harness/faultserver.py mode (STARTTLS)."""
+    """postfix, postfix-proxy (Postfix behind a CountingProxy the case can
+    pause(): an upstream that reads slowly), down, or a
+    harness/faultserver.py mode (STARTTLS)."""
     if name == "postfix":
         return Upstream(ctx.postfix.port, "starttls",
                         notes=_tail(ctx.postfix, 8))
+    if name == "postfix-proxy":
+        return Upstream(None, "starttls", CountingProxy(
+            ctx.postfix.port, "smtp", rcvbuf=PAUSED_RCVBUF),
+            notes=_tail(ctx.postfix, 8))
     if name == "down":
         return Upstream(closed_port(), "starttls")
     if name in SMTP_FAULTS:
@@ -168,9 +175,8 @@ def oauth_upstream(ctx, protocol):
     fx = getattr(ctx, "oauth", None)
     if fx is None:
         raise FixtureError("upstream \"oauth\" needs fixtures=[tokens()]")
-    proxy = CountingProxy(fx.port(protocol), protocol)
-    return Upstream(proxy.port, "starttls" if protocol == "smtp"
-                    else "implicit", proxy)
+    return Upstream(None, "starttls" if protocol == "smtp" else "implicit",
+                    CountingProxy(fx.port(protocol), protocol))
 
 
 UPSTREAMS = {"smtp": smtp_upstream, "pop3": pop3_upstream,

@@ -221,16 +221,23 @@ def hashed_devices(ctx, devices):
 class CountingProxy:
     """A TCP forwarder on 127.0.0.1 to one upstream port that counts the
     connections it accepts (TLS passes through untouched, so the relay
-    still verifies the real upstream's certificate for "localhost")."""
+    still verifies the real upstream's certificate for "localhost").
+    pause() stops it reading what the relay sends (an upstream that reads
+    slowly) until resume(); rcvbuf sets its receive buffer, so that little
+    waits in the kernel meanwhile."""
 
-    def __init__(self, target_port, name):
+    def __init__(self, target_port, name, rcvbuf=None):
         self.target = target_port
         self.name = name
         self.accepted = 0
         self.lock = threading.Lock()
         self.socks = []
+        self.reading = threading.Event()
+        self.reading.set()
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(128)
         self.port = self.lsock.getsockname()[1]
@@ -253,9 +260,17 @@ class CountingProxy:
             with self.lock:
                 self.accepted += 1
                 self.socks += [conn, up]
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=_pump, args=(a, b),
+            for a, b, gate in ((conn, up, self.reading), (up, conn, None)):
+                threading.Thread(target=_pump, args=(a, b, gate),
                                  daemon=True).start()
+
+    def pause(self):
+        """Stop reading from the relay (connections stay open)."""
+        self.reading.clear()
+
+    def resume(self):
+        """Read from the relay again."""
+        self.reading.set()
 
     def stop(self):
         """Stop listening and cut every forwarded connection."""
@@ -273,11 +288,14 @@ class CountingProxy:
         self.thread.join(5)
 
 
-def _pump(src, dst):
-    """Copy bytes src -> dst until EOF, then half-close dst."""
+def _pump(src, dst, gate=None):
+    """Copy bytes src -> dst until EOF, then half-close dst; each read
+    waits for gate (a threading.Event) if given."""
     try:
         src.settimeout(None)
         while True:
+            if gate is not None:
+                gate.wait()
             data = src.recv(65536)
             if not data:
                 break
