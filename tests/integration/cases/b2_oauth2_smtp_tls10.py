@@ -4,7 +4,8 @@ the cached token."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import MAILBOX, oauth_device, smtp_send, token_lines
+from harness.oauth import MAILBOX, oauth_device, token_lines
+from harness.steps import smtp_send
 
 
 def client(ctx):

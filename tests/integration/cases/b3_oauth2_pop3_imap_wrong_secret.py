@@ -3,7 +3,8 @@ NO [AUTHENTICATIONFAILED] from the relay itself, nothing upstream."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import WRONG_SECRET, imap_login, oauth_device, pop3_login
+from harness.oauth import WRONG_SECRET, oauth_device
+from harness.steps import imap_login, pop3_login
 
 
 def client(ctx):

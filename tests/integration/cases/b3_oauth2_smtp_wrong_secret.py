@@ -6,7 +6,8 @@ import time
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import DEVICE_SECRET, WRONG_SECRET, oauth_device, smtp_login
+from harness.oauth import DEVICE_SECRET, WRONG_SECRET, oauth_device
+from harness.steps import smtp_login
 
 
 def refused(ctx, what, **login):

@@ -3,8 +3,9 @@ XOAUTH2 and the device retrieves the seeded messages."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import MAILBOX, oauth_device, pop3_login
+from harness.oauth import MAILBOX, oauth_device
 from harness.pop3 import make_messages, retrieve_all
+from harness.steps import pop3_login
 
 
 def client(ctx):

@@ -5,7 +5,8 @@ from harness.case import Case
 from harness.clients import make_message, unique_id
 from harness.fixtures import tokens
 from harness.imap import connect, expect_ok, logout
-from harness.oauth import DEVICE_SECRET, MAILBOX, imap_login, oauth_device
+from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_device
+from harness.steps import imap_login
 
 KNOWN = unique_id("b5-known")
 

@@ -3,7 +3,8 @@ mailbox (senders unset) gets 550 5.7.1; the mailbox itself is accepted."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import MAILBOX, oauth_device, smtp_login
+from harness.oauth import MAILBOX, oauth_device
+from harness.steps import smtp_login
 
 
 def client(ctx):

@@ -5,7 +5,8 @@ import time
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, smtp_send
+from harness.oauth import oauth_device
+from harness.steps import smtp_send
 
 EXPIRES_IN = 603
 

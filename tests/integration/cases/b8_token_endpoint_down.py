@@ -4,8 +4,8 @@ connection was refused."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import imap_login, oauth_device, pop3_login, smtp_login, \
-    temporary, wait_token_line
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import imap_login, pop3_login, smtp_login
 
 
 def client(ctx):

@@ -4,8 +4,8 @@ secret), and during the backoff no further request is made."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import imap_login, oauth_device, pop3_login, smtp_login, \
-    temporary, wait_token_line
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import imap_login, pop3_login, smtp_login
 
 WRONG_APP_SECRET = "Zq8~wrong.app-secret_value-0123456789"
 

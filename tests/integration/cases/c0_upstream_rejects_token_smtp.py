@@ -4,7 +4,8 @@ a new one and delivers."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, smtp_login, smtp_send
+from harness.oauth import oauth_device
+from harness.steps import smtp_login, smtp_send
 
 
 def client(ctx):

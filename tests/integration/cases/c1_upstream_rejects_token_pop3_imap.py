@@ -5,7 +5,8 @@ login fetch a new token."""
 from harness.case import Case
 from harness.clients import make_message, unique_id
 from harness.fixtures import tokens
-from harness.oauth import imap_login, oauth_device, pop3_login
+from harness.oauth import oauth_device
+from harness.steps import imap_login, pop3_login
 
 KNOWN = unique_id("c1-known")
 

@@ -6,7 +6,8 @@ import time
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, smtp_login, smtp_send, wait_token_line
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login, smtp_send
 
 
 def failed_login(ctx, want_count, what):

@@ -4,7 +4,8 @@ temporary failure."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, smtp_login, wait_token_line
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login
 from harness.util import wait_until
 
 

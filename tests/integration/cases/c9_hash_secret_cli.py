@@ -6,7 +6,8 @@ import subprocess
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, smtp_login
+from harness.oauth import oauth_device
+from harness.steps import smtp_login
 
 SECRET = "Scan-To-Mail 2026!"
 

@@ -5,7 +5,8 @@ secret and what to do."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import oauth_device, pop3_login, temporary, wait_token_line
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import pop3_login
 
 
 def client(ctx):

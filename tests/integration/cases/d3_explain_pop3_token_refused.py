@@ -9,9 +9,9 @@ the relay answers with an empty line and names in its reason."""
 
 from harness.case import Case
 from harness.fixtures import tokens
-from harness.oauth import MAILBOX, oauth_device, pop3_login, token_lines, \
-    xoauth2
+from harness.oauth import MAILBOX, oauth_device, token_lines, xoauth2
 from harness.pop3fault import ERROR_CHALLENGE, EXCHANGE_REFUSAL
+from harness.steps import pop3_login
 
 DEVICE = "mfp-oauth"
 DEVICE_REPLY = ("-ERR [SYS/TEMP] Exchange Online refused the relay's login "

@@ -1,11 +1,11 @@
 """IMAP for the end-to-end cases: the relay's IMAP listeners, a Dovecot
 IMAPS upstream, a scripted misbehaving IMAP upstream, and clients.
 
-An IMAP case is made with imap_case(...) instead of Case(...): it starts the
-upstream, points the relay's IMAP listeners ("imap": plain with STARTTLS
-offered, "imaps": implicit TLS) and upstreams.imap at it, starts the relay
-and then runs the dialogue. Everything else (devices, log, upstream
-connections, settings) is as in Case.
+An IMAP case is a Case with protocols=("imap",): the relay gets the IMAP
+listeners ("imap": plain with STARTTLS offered, "imaps": implicit TLS) and
+upstreams.imap pointing at the upstream harness/fixtures.py starts for
+its name. imap_case(...) is the compatibility wrapper of the earlier
+form.
 """
 
 import base64

@@ -31,10 +31,12 @@ Client certificates (made by pki.client_certificate, CN and SAN
 example.test): "connector" (test CA, fingerprint listed), "unlisted"
 (test CA, not listed), "untrusted" (signed by pki.untrusted_ca()).
 
-A case is made with connector_case(...) instead of Case(...): the relay's
-upstreams.smtp points at a "counting" fault server that must see no
-connection (connector devices never use it), upstreams.connector reaches
-the stand-in through a counting proxy (connector_connections=), and
+A case declares fixtures=[mx(...)] (harness/fixtures.py) with
+upstream="counting" and upstream_connections=0 (or uses the compatibility
+wrapper connector_case(...)): upstreams.smtp points at a "counting" fault
+server that must see no connection (connector devices never use it),
+upstreams.connector reaches the stand-in through a counting proxy
+(mx(connections=)), and
 ctx.postfix is the stand-in, so delivered= looks in its maildir. In the
 client, ctx.mx is the stand-in, ctx.connector the proxy (its accepted
 count), ctx.mx_log() the stand-in's log lines since the case began.

@@ -1,4 +1,5 @@
-"""OAuth2 upstream authentication (issue 4): fixtures and oauth_case().
+"""OAuth2 upstream authentication (issue 4): the OAuth2 upstreams, devices
+and checks behind the tokens fixture (harness/fixtures.py).
 
 The run gets, on first use, a token server (harness/tokenserver.py); a
 Dovecot serving IMAPS and POP3S (TLS 1.2+) whose oauth2 passdb asks that
@@ -7,8 +8,8 @@ Postfix that uses this Dovecot for SASL, so its submission port offers
 AUTH XOAUTH2 after STARTTLS. Password users keep working on both
 (passwd-file passdb).
 
-A case is made with oauth_case(...) instead of Case(...). Per case the
-token server gets a fresh app secret, no tokens and zero counters; the
+A case declares upstream="oauth" and fixtures=[tokens(...)] (or uses the
+compatibility wrapper oauth_case(...)). Per case the token server gets a fresh app secret, no tokens and zero counters; the
 relay gets an oauth2 section (client secret file, or the app certificate
 and key with credential="certificate"), listeners for the protocols the
 case uses, and upstreams that reach Postfix/Dovecot through counting TCP
@@ -16,7 +17,7 @@ proxies, so a case can assert how many upstream connections were made.
 Devices are made with oauth_device(...): their secrets are hashed with
 `tlsrelayd --hash-secret` when the relay is configured.
 
-Besides the Case checks, every oauth case checks that no token the server
+Besides the Case checks, the tokens fixture checks that no token the server
 issued, no XOAUTH2 string, no app secret and no device secret appears in
 the relay's log, the number of token requests when token_requests is
 given, and (unless requests_valid=False) that every token request the
@@ -29,17 +30,18 @@ import subprocess
 import threading
 
 from .case import Case, CaseFailure
-from .clients import TIMEOUT, auth_plain, legacy_context, \
-    xoauth2_encode as xoauth2
-from .dovecot import USER, Dovecot
+from .clients import xoauth2_encode as xoauth2
+from .dovecot import Dovecot
 from .pop3 import Mailbox
 from .postfix import Postfix
 from .relay import device
+# The device dialogues live in harness/steps.py; their names stay here for
+# case files that import them from this module.
+from .steps import DEVICE_SECRET, MAILBOX, imap_login, pop3_login, \
+    smtp_login, smtp_send  # noqa: F401
 from .tokenserver import SCOPE, TOKEN_PREFIX, TokenServer
 from .util import FixtureError, free_port, run, wait_until, write_file
 
-MAILBOX = USER			# the one mailbox Dovecot knows
-DEVICE_SECRET = "Dev1ce-Secret-7f3a"
 WRONG_SECRET = "not-the-device-secret"
 LISTENERS = {"smtp": ("smtp", "smtps"), "pop3": ("pop3", "pop3s"),
              "imap": ("imap", "imaps")}
@@ -417,66 +419,3 @@ def wait_token_line(ctx, event, timeout=10, contains=()):
                           % (event, list(contains), timeout,
                              token_lines(ctx, event)[-3:] or
                              ctx.relay.lines()[-5:]))
-
-
-# --- device dialogues -------------------------------------------------------
-
-def smtp_login(ctx, listener="smtps", secret=DEVICE_SECRET, user=MAILBOX,
-               source=None):
-    """Connect (from source) as a TLS 1.0 device (implicit TLS, or
-    STARTTLS on "smtp"), EHLO and AUTH PLAIN with the mailbox and secret;
-    returns (smtp, (code, text)) of AUTH."""
-    ctx.secrets.add(secret)
-    s, greeting = ctx.smtp(listener, source=source)
-    ctx.expect_code(greeting, 220, "greeting")
-    if listener == "smtps":
-        ctx.check(s.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-                  % s.sock.version())
-        ctx.ehlo(s)
-    else:
-        ctx.ehlo(s)
-        ctx.starttls(s)
-    return s, auth_plain(s, user, secret)
-
-
-def smtp_send(ctx, listener="smtps", msgid=None):
-    """A device with the right secret sends one message: 235, then the
-    message is accepted, then QUIT."""
-    s, reply = smtp_login(ctx, listener)
-    ctx.expect_code(reply, 235, "AUTH PLAIN with the device secret")
-    ctx.send(s, msgid)
-    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
-
-
-def pop3_login(ctx, listener="pop3s", secret=DEVICE_SECRET, user=MAILBOX):
-    """A TLS 1.0 POP3S device: USER/PASS with mailbox and secret;
-    returns (poplib client, PASS reply or the error text)."""
-    import poplib
-    ctx.secrets.add(secret)
-    p = poplib.POP3_SSL("127.0.0.1", ctx.port(listener), timeout=TIMEOUT,
-                        context=legacy_context())
-    ctx._open.append(p)
-    ctx.check(p.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-              % p.sock.version())
-    p.user(user)
-    try:
-        return p, p.pass_(secret).decode(errors="replace")
-    except poplib.error_proto as e:
-        return p, e.args[0].decode(errors="replace")
-
-
-def imap_login(ctx, listener="imaps", secret=DEVICE_SECRET, user=MAILBOX):
-    """A TLS 1.0 IMAPS device: LOGIN with mailbox and secret; returns
-    (imaplib client, (typ, text))."""
-    import imaplib
-    from .imap import connect
-    ctx.secrets.add(secret)
-    imap = connect(ctx, listener)
-    ctx.check(imap.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-              % imap.sock.version())
-    try:
-        typ, data = imap.login(user, secret)
-        return imap, (typ, b" ".join(data).decode(errors="replace"))
-    except imaplib.IMAP4.error as e:
-        return imap, ("NO", str(e))
-
