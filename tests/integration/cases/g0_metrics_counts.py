@@ -6,31 +6,16 @@ until they close."""
 
 import imaplib
 
-from harness.clients import TIMEOUT, smtp_connect
+from harness.case import Case
+from harness.clients import TIMEOUT
 from harness.metrics import (add_metrics, answers_within, http,
                              idle_connections, parse, promtool_check,
                              raw_status, value)
-from harness.pop3 import connect, login, pop3_case, retrieve_all
+from harness.pop3 import connect, login, retrieve_all
 from harness.relay import device
 from harness.steps import ctx_auth_plain
-from harness.util import closed_port, free_port
 
 DEVICE = "scanner-1"
-
-
-def settings(s):
-    add_metrics(s)
-    for name, proto in (("smtp", "smtp"), ("imap", "imap")):
-        s["listeners"].append({"name": name, "protocol": proto,
-                               "address": "127.0.0.1", "port": free_port()})
-    s["upstreams"]["imap"] = {"host": "localhost", "port": closed_port(),
-                              "tls": "implicit"}
-
-
-def port(ctx, name):
-    """A listener's port from the relay's settings."""
-    return next(l["port"] for l in ctx.relay.settings["listeners"]
-                if l["name"] == name)
 
 
 def sessions(ctx):
@@ -40,15 +25,14 @@ def sessions(ctx):
     retrieve_all(ctx, p)
     p.quit()
 
-    s, greeting = smtp_connect(port(ctx, "smtp"))
-    ctx._open.append(s)
+    s, greeting = ctx.smtp("smtp")
     ctx.expect_code(greeting, 220, "SMTP greeting")
     ctx.ehlo(s)
     ctx.expect_code(ctx_auth_plain(ctx, s), range(400, 500),
                     "AUTH with the upstream down")
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
-    i = imaplib.IMAP4("127.0.0.1", port(ctx, "imap"), timeout=TIMEOUT)
+    i = imaplib.IMAP4("127.0.0.1", ctx.port("imap"), timeout=TIMEOUT)
     try:
         i.login(ctx.user, ctx.password)
         ctx.check(False, "IMAP login succeeded with the upstream down")
@@ -56,8 +40,7 @@ def sessions(ctx):
         pass
     i.shutdown()
 
-    r, greeting = smtp_connect(port(ctx, "smtp"), source="127.0.0.2")
-    ctx._open.append(r)
+    _, greeting = ctx.smtp("smtp", source="127.0.0.2")
     ctx.expect_code(greeting, 554, "unknown client")
     ctx.check(len(ctx.relay.wait_sessions(3, event="end")) == 3 and
               ctx.relay.wait_session(5, event="refused") is not None,
@@ -147,12 +130,14 @@ def client(ctx):
               "no answer once the 16 idle connections closed")
 
 
-CASE = pop3_case(
+CASE = Case(
     "/metrics counts SMTP/POP3/IMAP sessions, refusals, upstream failures; "
     "promtool; reload; 404/405/400",
     client,
-    upstream="pop3s",
+    protocols=("pop3", "smtp", "imap"),
+    upstream={"pop3": "pop3s", "smtp": "down", "imap": "down"},
+    listeners=("pop3", "pop3s", "smtp", "imap"),
     devices=[device(DEVICE, "127.0.0.1", protocols=["smtp", "pop3", "imap"],
                     plaintext_auth=True)],
-    settings=settings,
+    settings=add_metrics,
 )
