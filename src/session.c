@@ -52,6 +52,7 @@ static const char *const result_names[] = {
 	[RESULT_LINE_TOO_LONG] = "line_too_long",
 	[RESULT_SHUTDOWN] = "shutdown",
 	[RESULT_REFUSED] = "refused",
+	[RESULT_NO_MEMORY] = "no_memory",
 };
 
 /* The MESSAGE_ID of each refusal by the allow-list. */
@@ -71,6 +72,9 @@ static void	session_log_end(struct session *s);
 static const char *session_end_msgid(enum session_result r);
 static int	session_days_left(const struct session *s, char *sunset,
 		    size_t len);
+static bool	session_accept_alloc(struct session *s,
+		    const struct listener_conf *lc);
+static void	session_log_no_memory(struct session *s, const char *what);
 static void	session_lan_attach(struct session *s);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
@@ -88,13 +92,6 @@ static void	session_count_out(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
 static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
-
-/* Is there a state machine for this protocol? */
-bool
-session_proto_supported(enum proto proto)
-{
-	return proto_table[proto] != NULL;
-}
 
 /* The route of the session's device for the session's protocol. */
 enum route
@@ -137,13 +134,17 @@ session_accept(struct server *srv, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct session *s = xcalloc(1, sizeof(*s));
+	struct session *s = calloc(1, sizeof(*s));
 
+	if (s == NULL) {
+		log_warn("no memory for a session on listener %s", lc->name);
+		close(fd);
+		return;
+	}
 	session_make_id(s->id, sizeof(s->id));
 	s->server = srv;
 	s->cfg = config_ref(cfg);
 	s->ops = proto_table[lc->proto];
-	s->listener_name = xstrdup(lc->name);
 	s->lan_mode = lc->tls;
 	memcpy(&s->peer, sa, salen);
 	session_format_client(s);
@@ -151,16 +152,65 @@ session_accept(struct server *srv, struct config *cfg,
 	s->lan.fd = fd;
 	s->up.fd = -1;
 	s->up_tls_version = s->up_tls_cipher = "none";
-	s->timer = evtimer_new(srv->base, session_timercb, s);
 	server_add_session(srv, s);
+	if (!session_accept_alloc(s, lc))
+		return;
 	if (lc->tls == LAN_TLS_IMPLICIT) {
 		session_set_timer(s, TIMER_PRELOGIN);
 		session_lan_swap_to_tls(s);
 		return;
 	}
-	s->lan.bev = bufferevent_socket_new(srv->base, fd, 0);
 	session_lan_attach(s);
 	session_identify(s);
+}
+
+/* Allocate what a new session needs; on failure log it, end the session
+ * and return false. */
+static bool
+session_accept_alloc(struct session *s, const struct listener_conf *lc)
+{
+	s->listener_name = strdup(lc->name);
+	s->timer = evtimer_new(s->server->base, session_timercb, s);
+	if (lc->tls != LAN_TLS_IMPLICIT)
+		s->lan.bev = bufferevent_socket_new(s->server->base, s->lan.fd,
+		    0);
+	if (s->listener_name != NULL && s->timer != NULL &&
+	    (lc->tls == LAN_TLS_IMPLICIT || s->lan.bev != NULL))
+		return true;
+	session_log_no_memory(s, "session set-up");
+	session_close(s, RESULT_NO_MEMORY, "no memory for the session");
+	return false;
+}
+
+/* Log that an allocation for the session failed. */
+static void
+session_log_no_memory(struct session *s, const char *what)
+{
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "no_memory" },
+		{ "client", s->client }, { "what", what },
+	};
+
+	log_fields(LOG_ERR, f, nitems(f));
+}
+
+/* An allocation for the session failed: log it and end only this
+ * session, from the event loop (the caller may still use it). */
+void
+session_no_memory(struct session *s, const char *what)
+{
+	struct timeval now = { 0, 0 };
+
+	session_log_no_memory(s, what);
+	if (s->closing)
+		return;
+	s->closing = true;
+	s->result = RESULT_NO_MEMORY;
+	free(s->reason);
+	s->reason = xstrdup(what);
+	if (s->lan.bev != NULL)
+		bufferevent_disable(s->lan.bev, EV_READ);
+	evtimer_add(s->timer, &now);
 }
 
 /* Write the numeric client address, without the v4-mapped prefix. */
@@ -401,14 +451,18 @@ session_lan_swap_to_tls(struct session *s)
 {
 	SSL *ssl = tls_lan_new(s->cfg);
 
-	if (ssl == NULL)
-		fatalx("session %s: cannot create LAN TLS object", s->id);
 	if (s->lan.bev != NULL)
 		bufferevent_free(s->lan.bev);
-	s->lan.bev = bufferevent_openssl_socket_new(s->server->base, s->lan.fd,
-	    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->lan.bev == NULL)
-		fatalx("session %s: cannot create LAN TLS bufferevent", s->id);
+	s->lan.bev = NULL;
+	if (ssl != NULL)
+		s->lan.bev = bufferevent_openssl_socket_new(s->server->base,
+		    s->lan.fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (s->lan.bev == NULL) {
+		SSL_free(ssl);
+		session_no_memory(s, "LAN TLS set-up");
+		return;
+	}
 	s->lan.ssl = ssl;
 	bufferevent_openssl_set_allow_dirty_shutdown(s->lan.bev, 1);
 	session_lan_attach(s);
@@ -716,8 +770,11 @@ session_lan_printf_delayed(struct session *s, unsigned seconds,
 	va_start(ap, fmt);
 	n = vasprintf(&s->delayed, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("vasprintf");
+	if (n < 0) {
+		s->delayed = NULL;
+		session_no_memory(s, "delayed reply");
+		return;
+	}
 	session_lan_pause(s, true);
 	session_arm_timer(s, TIMER_DELAY, seconds);
 }
@@ -1004,7 +1061,8 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);
-	event_free(s->timer);
+	if (s->timer != NULL)
+		event_free(s->timer);
 	session_token_clear(s);
 	if (s->proto_state != NULL)
 		s->ops->free(s);

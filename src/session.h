@@ -39,6 +39,7 @@ enum session_result {
 	RESULT_LINE_TOO_LONG,
 	RESULT_SHUTDOWN,
 	RESULT_REFUSED,
+	RESULT_NO_MEMORY,	/* an allocation for this session failed */
 };
 
 /* Why the session's single timer is running. */
@@ -135,9 +136,6 @@ struct session {
 	uint64_t		 bytes_out;	/* to the device */
 	unsigned		 messages;
 };
-
-/* Is there a state machine for this protocol? */
-bool	session_proto_supported(enum proto proto);
 
 /* Accept a LAN connection: identify the device and start the protocol. */
 void	session_accept(struct server *srv, struct config *cfg,
@@ -263,6 +261,9 @@ void	session_token_refused(struct session *s, const char *token,
 /* End the session once queued output has reached the device. */
 void	session_close_after_flush(struct session *s, enum session_result r,
 	    const char *reason);
+/* An allocation for the session failed: log it (event=no_memory) and end
+ * only this session, with RESULT_NO_MEMORY, from the event loop. */
+void	session_no_memory(struct session *s, const char *what);
 /* End the session now: the single teardown path, writes the summary line. */
 void	session_close(struct session *s, enum session_result r,
 	    const char *reason);

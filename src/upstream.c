@@ -35,6 +35,7 @@ static bool	upstream_connect(struct session *s,
 		    const struct evutil_addrinfo *ai);
 static void	upstream_failcb(evutil_socket_t fd, short what, void *arg);
 static void	upstream_dial_free(struct upstream_dial *d);
+static bool	upstream_bev_new(struct session *s, int fd);
 static void	upstream_attach(struct session *s);
 static void	upstream_readcb(struct bufferevent *bev, void *arg);
 static void	upstream_writecb(struct bufferevent *bev, void *arg);
@@ -127,27 +128,17 @@ upstream_try_next(struct upstream_dial *d)
 	event_active(d->fail, EV_TIMEOUT, 0);
 }
 
-/* Begin a non-blocking connect to one address; false if it failed. */
+/* Begin a non-blocking connect to one address; false if it failed (the
+ * session's end for want of memory counts as begun). */
 static bool
 upstream_connect(struct session *s, const struct evutil_addrinfo *ai)
 {
 	const struct upstream_conf *up = session_upstream(s);
-	struct event_base *base = s->server->base;
 	char addr[64];
 	int saved;
 
-	if (up->tls == UPSTREAM_TLS_IMPLICIT) {
-		s->up.ssl = tls_upstream_new(s->cfg, session_route(s));
-		if (s->up.ssl == NULL)
-			fatalx("session %s: cannot create upstream TLS object",
-			    s->id);
-		s->up.bev = bufferevent_openssl_socket_new(base, -1, s->up.ssl,
-		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	} else
-		s->up.bev = bufferevent_socket_new(base, -1, 0);
-	if (s->up.bev == NULL)
-		fatalx("session %s: cannot create upstream bufferevent", s->id);
-	upstream_attach(s);
+	if (!upstream_bev_new(s, -1))
+		return true;
 	if (bufferevent_socket_connect(s->up.bev, ai->ai_addr,
 	    ai->ai_addrlen) == 0) {
 		s->up.fd = bufferevent_getfd(s->up.bev);
@@ -161,6 +152,32 @@ upstream_connect(struct session *s, const struct evutil_addrinfo *ai)
 	    "%u: %s", addr, up->port, strerror(saved));
 	side_close(&s->up);
 	return false;
+}
+
+/* Create the upstream bufferevent on fd (-1: a new socket), with TLS for
+ * an implicit-TLS upstream or over an existing socket; false, and the
+ * session ends for want of memory, if that failed. */
+static bool
+upstream_bev_new(struct session *s, int fd)
+{
+	struct event_base *base = s->server->base;
+	SSL *ssl = NULL;
+
+	if (fd != -1 || session_upstream(s)->tls == UPSTREAM_TLS_IMPLICIT) {
+		if ((ssl = tls_upstream_new(s->cfg, session_route(s))) != NULL)
+			s->up.bev = bufferevent_openssl_socket_new(base, fd,
+			    ssl, BUFFEREVENT_SSL_CONNECTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+	} else
+		s->up.bev = bufferevent_socket_new(base, -1, 0);
+	if (s->up.bev == NULL) {
+		SSL_free(ssl);
+		session_no_memory(s, "upstream connection set-up");
+		return false;
+	}
+	s->up.ssl = ssl;
+	upstream_attach(s);
+	return true;
 }
 
 /* Every address failed: tell the protocol, from the event loop. */
@@ -197,20 +214,11 @@ void
 upstream_start_tls(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->up.bev);
-	int fd = s->up.fd;
-	SSL *ssl;
 
 	evbuffer_drain(in, evbuffer_get_length(in));
-	if ((ssl = tls_upstream_new(s->cfg, session_route(s))) == NULL)
-		fatalx("session %s: cannot create upstream TLS object", s->id);
 	bufferevent_free(s->up.bev);
-	s->up.ssl = ssl;
-	s->up.bev = bufferevent_openssl_socket_new(s->server->base, fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->up.bev == NULL)
-		fatalx("session %s: cannot create upstream TLS bufferevent",
-		    s->id);
-	upstream_attach(s);
+	s->up.bev = NULL;
+	upstream_bev_new(s, s->up.fd);
 }
 
 /* Upstream data arrived: hand it to the protocol. */
