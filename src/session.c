@@ -26,7 +26,6 @@
 #include "verifier.h"
 
 #define SESSION_FLUSH_TIMEOUT	10	/* seconds to deliver a final reply */
-#define SESSION_HIGH_WATER	(256 * 1024) /* upstream output bytes */
 
 extern const struct proto_ops smtp_ops;
 extern const struct proto_ops imap_ops;
@@ -75,21 +74,13 @@ static int	session_days_left(const struct session *s, char *sunset,
 static bool	session_accept_alloc(struct session *s,
 		    const struct listener_conf *lc);
 static void	session_log_no_memory(struct session *s, const char *what);
-static void	session_lan_attach(struct session *s);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
-static void	session_secret_checked(void *arg, bool match);
-static void	session_token_cb(void *arg, const char *token,
-		    const char *error);
-static void	session_lan_drained(struct session *s);
-static void	session_lan_readcb(struct bufferevent *bev, void *arg);
-static void	session_lan_writecb(struct bufferevent *bev, void *arg);
-static void	session_lan_eventcb(struct bufferevent *bev, short what,
+static void	session_lan_event(struct side *side, enum side_event ev,
 		    void *arg);
-static void	session_count_in(struct evbuffer *buf,
-		    const struct evbuffer_cb_info *info, void *arg);
-static void	session_count_out(struct evbuffer *buf,
-		    const struct evbuffer_cb_info *info, void *arg);
+static void	session_lan_flushed(struct session *s);
+static void	session_lan_closed(struct session *s);
+static void	session_lan_pause(struct session *s, bool paused);
 static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
 
@@ -149,8 +140,11 @@ session_accept(struct server *srv, struct config *cfg,
 	memcpy(&s->peer, sa, salen);
 	session_format_client(s);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	side_init(&s->lan, srv->base, &s->up,
+	    4 * (size_t)cfg->limits.line_length, session_lan_event, s);
+	side_init(&s->up, srv->base, &s->lan,
+	    4 * (size_t)cfg->limits.line_length, NULL, s);
 	s->lan.fd = fd;
-	s->up.fd = -1;
 	s->up_tls_version = s->up_tls_cipher = "none";
 	server_add_session(srv, s);
 	if (!session_accept_alloc(s, lc))
@@ -160,7 +154,6 @@ session_accept(struct server *srv, struct config *cfg,
 		session_lan_swap_to_tls(s);
 		return;
 	}
-	session_lan_attach(s);
 	session_identify(s);
 }
 
@@ -171,11 +164,8 @@ session_accept_alloc(struct session *s, const struct listener_conf *lc)
 {
 	s->listener_name = strdup(lc->name);
 	s->timer = evtimer_new(s->server->base, session_timercb, s);
-	if (lc->tls != LAN_TLS_IMPLICIT)
-		s->lan.bev = bufferevent_socket_new(s->server->base, s->lan.fd,
-		    0);
 	if (s->listener_name != NULL && s->timer != NULL &&
-	    (lc->tls == LAN_TLS_IMPLICIT || s->lan.bev != NULL))
+	    (lc->tls == LAN_TLS_IMPLICIT || side_attach(&s->lan, s->lan.fd)))
 		return true;
 	session_log_no_memory(s, "session set-up");
 	session_close(s, RESULT_NO_MEMORY, "no memory for the session");
@@ -209,7 +199,7 @@ session_no_memory(struct session *s, const char *what)
 	free(s->reason);
 	s->reason = xstrdup(what);
 	if (s->lan.bev != NULL)
-		bufferevent_disable(s->lan.bev, EV_READ);
+		side_pause(&s->lan, true);
 	evtimer_add(s->timer, &now);
 }
 
@@ -241,7 +231,8 @@ session_identify(struct session *s)
 		return;
 	session_log_start(s);
 	session_set_timer(s, TIMER_PRELOGIN);
-	s->ops->start(s);
+	if (!s->ops->start(s))
+		session_no_memory(s, "protocol state");
 }
 
 /* Refuse a device the allow-list does not admit now, and log why. */
@@ -328,7 +319,7 @@ session_log_start(struct session *s)
 		{ "device", s->dev->name }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name },
-		{ "lan_tls", session_tls_version(&s->lan) },
+		{ "lan_tls", side_tls_version(&s->lan) },
 		{ "sunset", sunset }, { "days_left", days },
 	};
 
@@ -350,8 +341,8 @@ session_log_end(struct session *s)
 		{ "session", s->id }, { "event", "end" },
 		{ "device", s->dev->name }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
-		{ "lan_tls", session_tls_version(&s->lan) },
-		{ "lan_cipher", session_tls_cipher(&s->lan) },
+		{ "lan_tls", side_tls_version(&s->lan) },
+		{ "lan_cipher", side_tls_cipher(&s->lan) },
 		{ "upstream", upstream },
 		{ "upstream_tls", s->up_tls_version },
 		{ "upstream_cipher", s->up_tls_cipher },
@@ -365,8 +356,10 @@ session_log_end(struct session *s)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	snprintf(upstream, sizeof(upstream), "%s:%u", up->host, up->port);
-	snprintf(in, sizeof(in), "%llu", (unsigned long long)s->bytes_in);
-	snprintf(out, sizeof(out), "%llu", (unsigned long long)s->bytes_out);
+	snprintf(in, sizeof(in), "%llu",
+	    (unsigned long long)s->lan.bytes_in);
+	snprintf(out, sizeof(out), "%llu",
+	    (unsigned long long)s->lan.bytes_out);
 	snprintf(msgs, sizeof(msgs), "%u", s->messages);
 	snprintf(dur, sizeof(dur), "%.3f", (double)(now.tv_sec -
 	    s->started.tv_sec) + (now.tv_nsec - s->started.tv_nsec) / 1e9);
@@ -390,177 +383,31 @@ session_end_msgid(enum session_result r)
 	}
 }
 
-/* The negotiated TLS version of a side, or "none". */
-const char *
-session_tls_version(const struct side *side)
-{
-	if (side->ssl == NULL || !side->tls_up)
-		return "none";
-	return SSL_get_version(side->ssl);
-}
-
-/* The negotiated cipher of a side, or "none". */
-const char *
-session_tls_cipher(const struct side *side)
-{
-	if (side->ssl == NULL || !side->tls_up)
-		return "none";
-	return SSL_get_cipher_name(side->ssl);
-}
-
-/* Install callbacks and byte counters on the current LAN bufferevent. */
-static void
-session_lan_attach(struct session *s)
-{
-	struct bufferevent *bev = s->lan.bev;
-
-	bufferevent_setcb(bev, session_lan_readcb, session_lan_writecb,
-	    session_lan_eventcb, s);
-	evbuffer_add_cb(bufferevent_get_input(bev), session_count_in, s);
-	evbuffer_add_cb(bufferevent_get_output(bev), session_count_out, s);
-	bufferevent_setwatermark(bev, EV_READ, 0,
-	    4 * (size_t)s->cfg->limits.line_length);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-/* Count bytes arriving from the device. */
-static void
-session_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct session *s = arg;
-
-	(void)buf;
-	s->bytes_in += info->n_added;
-}
-
-/* Count bytes sent to the device. */
-static void
-session_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct session *s = arg;
-
-	(void)buf;
-	s->bytes_out += info->n_added;
-}
-
 /* Replace the LAN bufferevent by a TLS one on the same socket. */
 static void
 session_lan_swap_to_tls(struct session *s)
 {
-	SSL *ssl = tls_lan_new(s->cfg);
-
-	if (s->lan.bev != NULL)
-		bufferevent_free(s->lan.bev);
-	s->lan.bev = NULL;
-	if (ssl != NULL)
-		s->lan.bev = bufferevent_openssl_socket_new(s->server->base,
-		    s->lan.fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (s->lan.bev == NULL) {
-		SSL_free(ssl);
+	if (!side_start_tls(&s->lan, tls_lan_new(s->cfg), true))
 		session_no_memory(s, "LAN TLS set-up");
-		return;
-	}
-	s->lan.ssl = ssl;
-	bufferevent_openssl_set_allow_dirty_shutdown(s->lan.bev, 1);
-	session_lan_attach(s);
 }
 
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void
 session_lan_start_tls(struct session *s)
 {
-	bufferevent_disable(s->lan.bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->lan.bev)) == 0)
+	side_pause(&s->lan, true);
+	if (side_output_length(&s->lan) == 0)
 		session_lan_swap_to_tls(s);
 	else
 		s->lan_tls_pending = true;
 }
 
-/* Are there bytes after the command just read (a STARTTLS injection)? */
-bool
-session_lan_has_pending(struct session *s)
-{
-	return evbuffer_get_length(bufferevent_get_input(s->lan.bev)) > 0;
-}
-
-/* Stop or resume reading from the device. */
-void
+/* Stop or resume reading from the device (never again once closing). */
+static void
 session_lan_pause(struct session *s, bool paused)
 {
-	if (paused)
-		bufferevent_disable(s->lan.bev, EV_READ);
-	else if (!s->closing)
-		bufferevent_enable(s->lan.bev, EV_READ);
-}
-
-/* Pause the device while the upstream's output is over the high-water
- * mark; true if paused. */
-bool
-session_up_congested(struct session *s)
-{
-	struct bufferevent *up = s->up.bev;
-
-	if (evbuffer_get_length(bufferevent_get_output(up)) < SESSION_HIGH_WATER)
-		return false;
-	s->lan_congested = true;
-	bufferevent_setwatermark(up, EV_WRITE, SESSION_HIGH_WATER / 2, 0);
-	session_lan_pause(s, true);
-	return true;
-}
-
-/* The upstream's output drained: resume a paused device. */
-void
-session_up_drained(struct session *s)
-{
-	if (!s->lan_congested)
-		return;
-	s->lan_congested = false;
-	bufferevent_setwatermark(s->up.bev, EV_WRITE, 0, 0);
-	session_lan_pause(s, false);
-	s->ops->lan_input(s);
-}
-
-/* Pause the upstream while the device's output is over the high-water
- * mark; true if paused. */
-bool
-session_lan_congested(struct session *s)
-{
-	struct bufferevent *lan = s->lan.bev;
-
-	if (evbuffer_get_length(bufferevent_get_output(lan)) <
-	    SESSION_HIGH_WATER)
-		return false;
-	s->up_congested = true;
-	bufferevent_setwatermark(lan, EV_WRITE, SESSION_HIGH_WATER / 2, 0);
-	bufferevent_disable(s->up.bev, EV_READ);
-	return true;
-}
-
-/* The device's output drained: resume a paused upstream. */
-static void
-session_lan_drained(struct session *s)
-{
-	s->up_congested = false;
-	bufferevent_setwatermark(s->lan.bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->up.bev, EV_READ);
-	s->ops->upstream_input(s);
-}
-
-/* Move everything buffered on one side to the other side's output. */
-bool
-session_pipe(struct session *s, enum pipe_dir dir)
-{
-	struct side *from = dir == PIPE_TO_UPSTREAM ? &s->lan : &s->up;
-	struct side *to = dir == PIPE_TO_UPSTREAM ? &s->up : &s->lan;
-
-	evbuffer_add_buffer(bufferevent_get_output(to->bev),
-	    bufferevent_get_input(from->bev));
-	if (dir == PIPE_TO_UPSTREAM)
-		return !session_up_congested(s);
-	return !session_lan_congested(s);
+	if (paused || !s->closing)
+		side_pause(&s->lan, paused);
 }
 
 /* Log a failed LAN handshake with what the client offered, and end. */
@@ -589,125 +436,120 @@ session_lan_tls_failed(struct session *s)
 	free(reason);
 }
 
-/* LAN data arrived: hand it to the protocol. */
+/* Events on the device's side: input, drained output, handshake, end. */
 static void
-session_lan_readcb(struct bufferevent *bev, void *arg)
+session_lan_event(struct side *side, enum side_event ev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->closing) {
-		evbuffer_drain(bufferevent_get_input(bev),
-		    evbuffer_get_length(bufferevent_get_input(bev)));
+	switch (ev) {
+	case SIDE_INPUT:
+		if (s->closing)
+			side_drop_input(side);
+		else
+			s->ops->lan_input(s);
 		return;
-	}
-	s->ops->lan_input(s);
-}
-
-/* LAN output drained: finish a close or a pending STARTTLS. */
-static void
-session_lan_writecb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	if (s->closing)
-		session_close(s, s->result, s->reason);
-	else if (s->lan_tls_pending) {
-		s->lan_tls_pending = false;
-		session_lan_swap_to_tls(s);
-	} else if (s->up_congested)
-		session_lan_drained(s);
-}
-
-/* LAN handshake done, EOF or error. */
-static void
-session_lan_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	switch (what & (BEV_EVENT_CONNECTED | BEV_EVENT_EOF |
-	    BEV_EVENT_ERROR)) {
-	case BEV_EVENT_CONNECTED:
-		s->lan.tls_up = true;
+	case SIDE_FLUSHED:
+		session_lan_flushed(s);
+		return;
+	case SIDE_CONNECTED:
 		if (s->dev == NULL)
 			session_identify(s);
 		else
 			s->ops->lan_tls_ready(s);
 		return;
-	case BEV_EVENT_EOF:
-	case BEV_EVENT_ERROR:
-		if (s->lan.ssl != NULL && !s->lan.tls_up) {
-			session_lan_tls_failed(s);
-			return;
-		}
-		s->lan.eof = true;
-		if (s->closing)
-			session_close(s, s->result, s->reason);
-		else
-			s->ops->lan_input(s);
+	case SIDE_EOF:
+	case SIDE_ERROR:
+		session_lan_closed(s);
 		return;
 	default:
-		fatalx("session %s: unexpected LAN event 0x%x", s->id, what);
+		fatalx("session %s: unexpected LAN event %d", s->id, ev);
 	}
 }
 
-/* Queue bytes to the device. */
-void
-session_lan_write(struct session *s, const void *data, size_t len)
+/* LAN output drained: finish a close or a pending STARTTLS, or resume a
+ * paused upstream. */
+static void
+session_lan_flushed(struct session *s)
 {
-	evbuffer_add(bufferevent_get_output(s->lan.bev), data, len);
+	if (s->closing)
+		session_close(s, s->result, s->reason);
+	else if (s->lan_tls_pending) {
+		s->lan_tls_pending = false;
+		session_lan_swap_to_tls(s);
+	} else
+		side_drained(&s->lan);
 }
 
-/* Queue a formatted line (CRLF added) to the device. */
-void
-session_lan_printf(struct session *s, const char *fmt, ...)
+/* The device closed, or its TLS handshake failed. */
+static void
+session_lan_closed(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->lan.bev);
-	va_list ap;
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+	if (s->lan.ssl != NULL && !s->lan.tls_up) {
+		session_lan_tls_failed(s);
+		return;
+	}
+	s->lan.eof = true;
+	if (s->closing)
+		session_close(s, s->result, s->reason);
+	else
+		s->ops->lan_input(s);
 }
 
-/* Queue a formatted line (CRLF added) to the upstream. */
+/* Process as much buffered device input as the state allows. */
 void
-session_up_printf(struct session *s, const char *fmt, ...)
+session_lan_input(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->up.bev);
-	va_list ap;
+	enum step step;
 
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+	while ((step = s->ops->lan_step(s)) == STEP_MORE)
+		;
+	if (step == STEP_WAIT && s->lan.eof)
+		s->ops->lan_eof(s);
 }
 
-/* Read one line (LF or CRLF terminated) into buf of size bytes: the line,
- * its terminator included, may be at most size - 1 bytes long. */
-enum line_status
-session_read_line(struct side *side, char *buf, size_t size, size_t *len)
+/* Read one device command line; a line over the limit ends the session. */
+enum step
+session_read_command(struct session *s, char *buf, size_t size, size_t *len,
+    const char *too_long)
 {
-	struct evbuffer *in = bufferevent_get_input(side->bev);
-	struct evbuffer_ptr eol;
-	size_t n;
+	switch (side_read_line(&s->lan, buf, size, len)) {
+	case LINE_OK:
+		return STEP_MORE;
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		side_printf(&s->lan, "%s", too_long);
+		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+		    "device sent a line over the length limit");
+		return STEP_GONE;
+	default:
+		fatalx("session %s: bad line status", s->id);
+	}
+}
 
-	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-	if (eol.pos < 0)
-		return evbuffer_get_length(in) >= size - 1 ? LINE_TOO_LONG :
-		    LINE_NONE;
-	if ((size_t)eol.pos >= size - 1)
-		return LINE_TOO_LONG;
-	n = (size_t)eol.pos;
-	evbuffer_remove(in, buf, n);
-	evbuffer_drain(in, 1);
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*len = n;
-	return LINE_OK;
+/* Count a bad command; reply, or end the session after too many. */
+enum step
+session_lan_error(struct session *s, const char *reply, const char *bye)
+{
+	if (++s->errors >= SESSION_MAX_ERRORS) {
+		side_printf(&s->lan, "%s", bye);
+		session_close_after_flush(s, RESULT_PROTOCOL_ERROR,
+		    "too many bad commands");
+		return STEP_GONE;
+	}
+	if (reply != NULL)
+		side_printf(&s->lan, "%s", reply);
+	return STEP_MORE;
+}
+
+/* Abandon the dial in progress, if any. */
+void
+session_dial_cancel(struct session *s)
+{
+	if (s->dial != NULL)
+		upstream_dial_cancel(s->dial);
+	s->dial = NULL;
 }
 
 /* Arm the session's timer for kind with the configured number of seconds. */
@@ -783,7 +625,7 @@ session_lan_printf_delayed(struct session *s, unsigned seconds,
 static void
 session_lan_send_delayed(struct session *s)
 {
-	session_lan_printf(s, "%s", s->delayed);
+	side_printf(&s->lan, "%s", s->delayed);
 	free(s->delayed);
 	s->delayed = NULL;
 	session_set_timer(s, TIMER_PRELOGIN);
@@ -895,79 +737,6 @@ session_close_before_login(struct session *s, enum session_result r,
 		session_close(s, r, reason);
 }
 
-/* Check an oauth2 device's login: its mailbox now, its secret on the
- * verifier's thread. */
-bool
-session_device_login(struct session *s, const struct sasl_creds *creds,
-    char *why, size_t len)
-{
-	const struct device *dev = s->dev;
-
-	if (dev->mailbox == NULL ||
-	    strcasecmp(creds->user, dev->mailbox) != 0) {
-		snprintf(why, len, "user is not the device's mailbox");
-		return false;
-	}
-	s->verify = verifier_submit(s->server->verifier, dev->secret_hash,
-	    creds->pass, session_secret_checked, s);
-	return true;
-}
-
-/* The verifier's verdict on the device's secret, for the protocol. */
-static void
-session_secret_checked(void *arg, bool match)
-{
-	struct session *s = arg;
-	char why[128];
-
-	s->verify = NULL;
-	if (match) {
-		s->ops->login_checked(s, NULL);
-		return;
-	}
-	snprintf(why, sizeof(why), "wrong secret for device %s", s->dev->name);
-	s->ops->login_checked(s, why);
-}
-
-/* Decode an XOAUTH2 error challenge for the log. */
-void
-session_xoauth2_challenge(char *dst, size_t len, const char *text)
-{
-	char json[1024];
-	long n = sasl_b64_decode(text, strlen(text), json, sizeof(json));
-
-	if (n < 0)
-		log_escape(dst, len, text, strlen(text));
-	else
-		log_escape(dst, len, json, (size_t)n);
-}
-
-/* Ask for an XOAUTH2 token (arming the upstream timer). */
-void
-session_token_get(struct session *s)
-{
-	session_set_timer(s, TIMER_UPSTREAM);
-	s->token_req = oauth_token_get(s->server, s->cfg, session_token_cb, s);
-}
-
-/* The token endpoint answered: keep the token, or say why there is none. */
-static void
-session_token_cb(void *arg, const char *token, const char *error)
-{
-	struct session *s = arg;
-	char why[400];
-
-	s->token_req = NULL;
-	if (token == NULL) {
-		snprintf(why, sizeof(why), "no token from the token endpoint: "
-		    "%s", error != NULL ? error : "unknown error");
-		s->ops->token_ready(s, why);
-		return;
-	}
-	s->token = xstrdup(token);
-	s->ops->token_ready(s, NULL);
-}
-
 /* Abandon a token request in flight and wipe the token. */
 void
 session_token_clear(struct session *s)
@@ -982,17 +751,6 @@ session_token_clear(struct session *s)
 	}
 }
 
-/* The upstream refused the token: forget it and say what to check. */
-void
-session_token_refused(struct session *s, const char *token,
-    const char *reply, const char *challenge, char *why, size_t len)
-{
-	oauth_token_reject(s->server, s->cfg, token);
-	snprintf(why, len, "upstream refused the token for %s (check the "
-	    "service principal's mailbox permission): %s%s%s", s->user, reply,
-	    *challenge != '\0' ? "; " : "", challenge);
-}
-
 /* End the session once queued output has reached the device. */
 void
 session_close_after_flush(struct session *s, enum session_result r,
@@ -1005,11 +763,11 @@ session_close_after_flush(struct session *s, enum session_result r,
 	free(s->reason);
 	s->reason = reason != NULL ? xstrdup(reason) : NULL;
 	if (s->lan.eof || s->lan.bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(s->lan.bev)) == 0) {
+	    side_output_length(&s->lan) == 0) {
 		session_close(s, r, s->reason);
 		return;
 	}
-	bufferevent_disable(s->lan.bev, EV_READ);
+	side_pause(&s->lan, true);
 	evtimer_add(s->timer, &tv);
 }
 
@@ -1026,23 +784,6 @@ session_shutdown(struct session *s)
 		s->ops->shutdown(s);
 }
 
-/* Close one side (close_notify first if TLS is up) and reset it. */
-void
-side_close(struct side *side)
-{
-	if (side->ssl != NULL) {
-		if (side->tls_up && !side->eof)
-			SSL_shutdown(side->ssl);
-		bufferevent_free(side->bev);	/* frees ssl and fd too */
-	} else {
-		if (side->bev != NULL)
-			bufferevent_free(side->bev);
-		if (side->fd != -1)
-			close(side->fd);
-	}
-	*side = (struct side){ .fd = -1 };
-}
-
 /* The single teardown path: log the summary and free everything. */
 void
 session_close(struct session *s, enum session_result r, const char *reason)
@@ -1052,8 +793,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	free(s->reason);
 	s->reason = why;
 	s->result = r;
-	if (s->dial != NULL)
-		upstream_dial_cancel(s);
+	session_dial_cancel(s);
 	if (s->verify != NULL)
 		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
@@ -1064,6 +804,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	session_token_clear(s);
+	sasl_creds_clear(&s->creds);
 	if (s->proto_state != NULL)
 		s->ops->free(s);
 	server_remove_session(s->server, s);
