@@ -18,17 +18,13 @@
 
 #define IMAP_LITERALS_MAX	4	/* literals in a command before login */
 #define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
-#define IMAP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
-#define IMAP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
 /* The states of the dialogue; login.c's own state says which of them are
  * part of a login. */
 enum imap_state {
 	IMAP_LAN_COMMAND,	/* device commands answered locally */
 	IMAP_LAN_LITERAL,	/* reading the bytes of a literal */
-	IMAP_LAN_AUTH_PLAIN,	/* "+ " sent, waiting for PLAIN data */
-	IMAP_LAN_AUTH_USER,	/* AUTHENTICATE LOGIN user name prompt sent */
-	IMAP_LAN_AUTH_PASS,	/* AUTHENTICATE LOGIN password prompt sent */
+	IMAP_LAN_AUTH,		/* login.c collects the AUTHENTICATE answers */
 	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
 	IMAP_LOGIN,		/* login.c: secret, token or dial */
 	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
@@ -45,13 +41,10 @@ enum imap_state {
 };
 
 struct imap {
-	enum imap_state	 state;
 	char		*cmd;		/* the device command being assembled */
 	size_t		 cmd_len;
 	size_t		 cmd_size;
 	char		*arena;		/* its parsed arguments */
-	char		*line;		/* one AUTHENTICATE or upstream line */
-	size_t		 line_size;
 	size_t		 literal_left;	/* literal bytes still to read */
 	unsigned	 nliterals;	/* literals in the current command */
 	char		 tag[IMAP_TAG_MAX]; /* the device's login command */
@@ -67,85 +60,84 @@ struct imap {
 typedef enum step (*imap_lan_handler)(struct session *,
 		    const struct imap_command *);
 
-static bool	imap_start(struct session *s);
-static void	imap_refuse(struct session *s, bool temporary, const char *why);
-static void	imap_lan_tls_ready(struct session *s);
-static void	imap_upstream_ready(struct session *s);
-static void	imap_upstream_input(struct session *s);
-static void	imap_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	imap_login_reset(struct session *s);
-static void	imap_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	imap_timeout(struct session *s, enum session_timer t);
-static void	imap_shutdown(struct session *s);
-static void	imap_free(struct session *s);
-
-static void	imap_enter_state(struct session *s, enum imap_state next);
-static const char *imap_strstate(enum imap_state state);
-static bool	imap_login_allowed(const struct session *s);
-static bool	imap_starttls_offered(const struct session *s);
+static bool	imap_at_line_start(const struct imap *st);
+static enum step imap_auth_collected(struct session *s);
+static enum step imap_auth_line(struct session *s);
+static void	imap_bye(struct session *s, const char *text);
 static void	imap_capability_list(const struct session *s, char *dst,
 		    size_t len);
-static enum step imap_lan_step(struct session *s);
-static void	imap_lan_eof(struct session *s);
-static enum step imap_read_command(struct session *s);
-static enum step imap_read_literal(struct session *s);
-static enum step imap_literal_refused(struct session *s, bool nonsync,
-		    const char *why);
-static enum step imap_lan_command(struct session *s);
+static enum step imap_cmd_authenticate(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_capability(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_id(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_login(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_logout(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_noop(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_starttls(struct session *s,
+		    const struct imap_command *cmd);
 static enum step imap_dispatch(struct session *s,
 		    const struct imap_command *cmd);
 static enum step imap_error(struct session *s, const char *tag,
 		    const char *text);
-static enum step imap_cmd_capability(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_noop(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_logout(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_id(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_starttls(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_login(struct session *s,
-		    const struct imap_command *cmd);
-static enum step imap_cmd_authenticate(struct session *s,
-		    const struct imap_command *cmd);
+static void	imap_free(struct session *s);
+static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
+static enum step imap_lan_command(struct session *s);
+static void	imap_lan_eof(struct session *s);
+static enum step imap_lan_step(struct session *s);
+static void	imap_lan_tls_ready(struct session *s);
+static enum step imap_literal_refused(struct session *s, bool nonsync,
+		    const char *why);
+static void	imap_logged_in(struct session *s,
+		    const struct imap_response *r);
+static bool	imap_login_allowed(const struct session *s);
+static enum step imap_login_error(struct session *s, const char *text);
 static enum step imap_login_refused(struct session *s, const char *tag);
-static enum step imap_auth_line(struct session *s);
-static enum step imap_auth_data(struct session *s, const char *data);
-static enum step imap_auth_collected(struct session *s);
-static enum step imap_up_line(struct session *s);
-static enum step imap_up_response(struct session *s,
+static void	imap_login_reply(struct session *s, char *dst, size_t len,
+		    const char *text);
+static void	imap_login_reset(struct session *s);
+static enum step imap_read_command(struct session *s);
+static enum step imap_read_literal(struct session *s);
+static enum step imap_relay_lan(struct session *s);
+static void	imap_relay_up(struct session *s);
+static void	imap_shutdown(struct session *s);
+static bool	imap_start(struct session *s);
+static bool	imap_starttls_offered(const struct session *s);
+static const char *imap_strstate(int state);
+static void	imap_timeout(struct session *s, enum session_timer t);
+static enum step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
-static enum step imap_up_greeting(struct session *s,
-		    const struct imap_response *r);
-static enum step imap_up_tagged(struct session *s,
-		    const struct imap_response *r);
-static enum step imap_up_next(struct session *s);
 static void	imap_up_command(struct session *s, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+static enum step imap_up_fail(struct session *s, enum session_result r,
+		    const char *what, const char *line);
+static enum step imap_up_greeting(struct session *s,
+		    const struct imap_response *r);
+static enum step imap_up_line(struct session *s);
+static void	imap_up_login_args(struct session *s, int field);
+static enum step imap_up_next(struct session *s);
+static enum step imap_up_response(struct session *s,
+		    const struct imap_response *r);
 static void	imap_up_send_auth(struct session *s);
 static void	imap_up_send_plain(struct session *s);
 static void	imap_up_send_xoauth2(struct session *s);
+static enum step imap_up_tagged(struct session *s,
+		    const struct imap_response *r);
 static enum step imap_up_xoauth2_challenge(struct session *s,
 		    const struct imap_response *r);
-static void	imap_up_login_args(struct session *s, int field);
-static enum step imap_up_auth_result(struct session *s,
-		    const struct imap_response *r);
-static enum step imap_up_fail(struct session *s, enum session_result r,
-		    const char *what, const char *line);
-static void	imap_logged_in(struct session *s,
-		    const struct imap_response *r);
-static enum step imap_relay_lan(struct session *s);
-static void	imap_relay_up(struct session *s);
-static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
-static bool	imap_at_line_start(const struct imap *st);
-static void	imap_bye(struct session *s, const char *text);
+static void	imap_upstream_failed(struct session *s, enum session_result r,
+		    const char *reason);
+static void	imap_upstream_input(struct session *s);
+static void	imap_upstream_ready(struct session *s);
 
 const struct proto_ops imap_ops = {
 	.proto = PROTO_IMAP,
+	.state_size = sizeof(struct imap),
+	.refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
 	.counts_mailbox = true,
 	.login_replies = {
 		[LOGIN_REPLY_TEMPORARY] = "NO [UNAVAILABLE] Temporary "
@@ -159,15 +151,21 @@ const struct proto_ops imap_ops = {
 	},
 	.explain = EXPLAIN_IMAP,
 	.explain_prefix = "NO ",
+	.sasl_prompt = "+ ",
+	.sasl_replies = {
+		[SASL_REPLY_CANCELLED] = "BAD Authentication cancelled",
+		[SASL_REPLY_MALFORMED] = "BAD Malformed authentication data",
+	},
+	.strstate = imap_strstate,
 	.start = imap_start,
-	.refuse = imap_refuse,
-	.lan_input = session_lan_input,
 	.lan_step = imap_lan_step,
 	.lan_eof = imap_lan_eof,
 	.lan_tls_ready = imap_lan_tls_ready,
 	.upstream_ready = imap_upstream_ready,
 	.upstream_input = imap_upstream_input,
 	.upstream_failed = imap_upstream_failed,
+	.lan_error = imap_login_error,
+	.auth_collected = imap_auth_collected,
 	.login_reset = imap_login_reset,
 	.login_reply = imap_login_reply,
 	.timeout = imap_timeout,
@@ -192,14 +190,12 @@ static const struct {
 #define CASE(x) case x: return #x
 /* The name of a state, for debug logs. */
 static const char *
-imap_strstate(enum imap_state state)
+imap_strstate(int state)
 {
 	switch (state) {
 	CASE(IMAP_LAN_COMMAND);
 	CASE(IMAP_LAN_LITERAL);
-	CASE(IMAP_LAN_AUTH_PLAIN);
-	CASE(IMAP_LAN_AUTH_USER);
-	CASE(IMAP_LAN_AUTH_PASS);
+	CASE(IMAP_LAN_AUTH);
 	CASE(IMAP_LAN_STARTTLS);
 	CASE(IMAP_LOGIN);
 	CASE(IMAP_UP_GREETING);
@@ -219,56 +215,28 @@ imap_strstate(enum imap_state state)
 }
 #undef CASE
 
-/* Change state in one place, with a debug trace. */
-static void
-imap_enter_state(struct session *s, enum imap_state next)
-{
-	struct imap *st = s->proto_state;
-
-	log_debug("session=%s imap %s -> %s", s->id, imap_strstate(st->state),
-	    imap_strstate(next));
-	st->state = next;
-}
-
-/* Allocate the IMAP state and greet the device with the capabilities. */
+/* Allocate the command buffers and greet the device with the
+ * capabilities. */
 static bool
 imap_start(struct session *s)
 {
-	struct imap *st = calloc(1, sizeof(*st));
+	struct imap *st = s->proto_state;
 	size_t line_length = s->cfg->limits.line_length;
 	char caps[256];
 
-	if (st == NULL)
-		return false;
 	st->cmd_size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
 	st->cmd = calloc(1, st->cmd_size);
 	st->arena = calloc(1, IMAP_ARENA_SIZE(st->cmd_size));
-	st->line_size = line_length + 1;
-	st->line = calloc(1, st->line_size);
-	s->proto_state = st;
-	if (st->cmd == NULL || st->arena == NULL || st->line == NULL) {
-		imap_free(s);
+	if (st->cmd == NULL || st->arena == NULL)
 		return false;
-	}
 	imap_capability_list(s, caps, sizeof(caps));
 	side_printf(&s->lan, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
 	    caps, s->cfg->server_name);
 	return true;
 }
 
-/* Refuse the device with an untagged BYE. */
-static void
-imap_refuse(struct session *s, bool temporary, const char *why)
-{
-	if (temporary)
-		side_printf(&s->lan, "* BYE [UNAVAILABLE] %s %s, try again "
-		    "later", s->cfg->server_name, why);
-	else
-		side_printf(&s->lan, "* BYE %s %s", s->cfg->server_name, why);
-}
-
-/* Wipe the command buffers and free the IMAP state (session_close wipes
- * the credentials and the token). */
+/* Wipe and free the command buffers (session_close wipes the line, the
+ * credentials and the token). */
 static void
 imap_free(struct session *s)
 {
@@ -278,13 +246,8 @@ imap_free(struct session *s)
 		OPENSSL_cleanse(st->cmd, st->cmd_size);
 	if (st->arena != NULL)
 		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
-	if (st->line != NULL)
-		OPENSSL_cleanse(st->line, st->line_size);
 	free(st->cmd);
 	free(st->arena);
-	free(st->line);
-	free(st);
-	s->proto_state = NULL;
 }
 
 /* May the device log in on this connection? */
@@ -313,16 +276,12 @@ imap_capability_list(const struct session *s, char *dst, size_t len)
 static enum step
 imap_lan_step(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	switch (st->state) {
+	switch (s->state) {
 	case IMAP_LAN_COMMAND:
 		return imap_read_command(s);
 	case IMAP_LAN_LITERAL:
 		return imap_read_literal(s);
-	case IMAP_LAN_AUTH_PLAIN:
-	case IMAP_LAN_AUTH_USER:
-	case IMAP_LAN_AUTH_PASS:
+	case IMAP_LAN_AUTH:
 		return imap_auth_line(s);
 	case IMAP_RELAY:
 		return imap_relay_lan(s);
@@ -335,9 +294,7 @@ imap_lan_step(struct session *s)
 static void
 imap_lan_eof(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	if (st->state == IMAP_RELAY)
+	if (s->state == IMAP_RELAY)
 		session_close(s, RESULT_OK, "device closed the connection");
 	else if (s->login != LOGIN_IDLE)
 		session_close(s, RESULT_CLIENT_CLOSED, "device closed the "
@@ -356,8 +313,8 @@ imap_read_command(struct session *s)
 	enum imap_literal lit;
 	enum step step;
 
-	if (room > st->line_size)
-		room = st->line_size;
+	if (room > s->line_size)
+		room = s->line_size;
 	if ((step = session_read_command(s, st->cmd + st->cmd_len, room, &len,
 	    "* BYE Command line too long")) != STEP_MORE)
 		return step;
@@ -381,7 +338,7 @@ imap_read_command(struct session *s)
 	st->literal_left = size;
 	if (lit == IMAP_LITERAL_SYNC)
 		side_printf(&s->lan, "+ Ready for literal data");
-	imap_enter_state(s, IMAP_LAN_LITERAL);
+	session_enter_state(s, IMAP_LAN_LITERAL);
 	return STEP_MORE;
 }
 
@@ -397,7 +354,7 @@ imap_read_literal(struct session *s)
 	evbuffer_remove(in, st->cmd + st->cmd_len, st->literal_left);
 	st->cmd_len += st->literal_left;
 	st->literal_left = 0;
-	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_enter_state(s, IMAP_LAN_COMMAND);
 	return STEP_MORE;
 }
 
@@ -543,6 +500,8 @@ imap_cmd_id(struct session *s, const struct imap_command *cmd)
 static enum step
 imap_cmd_starttls(struct session *s, const struct imap_command *cmd)
 {
+	char reply[IMAP_TAG_MAX + 64];
+
 	if (s->lan.ssl != NULL)
 		return imap_error(s, cmd->tag, "BAD TLS is already active");
 	if (!imap_starttls_offered(s))
@@ -550,22 +509,17 @@ imap_cmd_starttls(struct session *s, const struct imap_command *cmd)
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD STARTTLS takes no "
 		    "arguments");
-	if (side_input_length(&s->lan) > 0) {
-		session_close(s, RESULT_INJECTION, "device sent data after "
-		    "STARTTLS before the TLS handshake");
-		return STEP_GONE;
-	}
-	side_printf(&s->lan, "%s OK Begin TLS negotiation now", cmd->tag);
-	imap_enter_state(s, IMAP_LAN_STARTTLS);
-	session_lan_start_tls(s);
-	return STEP_WAIT;
+	snprintf(reply, sizeof(reply), "%s OK Begin TLS negotiation now",
+	    cmd->tag);
+	session_enter_state(s, IMAP_LAN_STARTTLS);
+	return session_lan_starttls(s, "STARTTLS", reply);
 }
 
 /* The LAN handshake finished: take commands again, now over TLS. */
 static void
 imap_lan_tls_ready(struct session *s)
 {
-	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_enter_state(s, IMAP_LAN_COMMAND);
 	session_lan_input(s);
 }
 
@@ -612,18 +566,12 @@ imap_cmd_authenticate(struct session *s, const struct imap_command *cmd)
 	ir = cmd->nargs == 2 ? cmd->args[1].data : NULL;
 	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
 	if (strcasecmp(mech, "PLAIN") == 0) {
-		imap_enter_state(s, IMAP_LAN_AUTH_PLAIN);
-		if (ir != NULL)
-			return imap_auth_data(s, ir);
-		side_printf(&s->lan, "+ ");
-		return STEP_MORE;
+		session_enter_state(s, IMAP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_PLAIN, ir);
 	}
 	if (strcasecmp(mech, "LOGIN") == 0) {
-		imap_enter_state(s, IMAP_LAN_AUTH_USER);
-		if (ir != NULL)
-			return imap_auth_data(s, ir);
-		side_printf(&s->lan, "+ " IMAP_PROMPT_USER);
-		return STEP_MORE;
+		session_enter_state(s, IMAP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_USER, ir);
 	}
 	return imap_error(s, cmd->tag, "NO Unsupported authentication "
 	    "mechanism");
@@ -643,57 +591,22 @@ imap_login_refused(struct session *s, const char *tag)
 static enum step
 imap_auth_line(struct session *s)
 {
-	struct imap *st = s->proto_state;
 	enum step step;
 	size_t len;
 
-	if ((step = session_read_command(s, st->line, st->line_size, &len,
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
 	    "* BYE Authentication line too long")) != STEP_MORE)
 		return step;
-	step = imap_auth_data(s, st->line);
-	if (step != STEP_GONE)
-		OPENSSL_cleanse(st->line, len);
-	return step;
+	return login_sasl_line(s, s->line);
 }
 
-/* One SASL answer from the device (an initial response or a line). */
+/* A bad command during a login, answered under its command's tag. */
 static enum step
-imap_auth_data(struct session *s, const char *data)
+imap_login_error(struct session *s, const char *text)
 {
 	struct imap *st = s->proto_state;
-	size_t len = strlen(data);
-	bool ok;
 
-	if (strcmp(data, "*") == 0) {
-		sasl_creds_clear(&s->creds);
-		imap_enter_state(s, IMAP_LAN_COMMAND);
-		return imap_error(s, st->tag, "BAD Authentication cancelled");
-	}
-	switch (st->state) {
-	case IMAP_LAN_AUTH_PLAIN:
-		ok = sasl_plain_decode(data, len, &s->creds);
-		break;
-	case IMAP_LAN_AUTH_USER:
-		if ((ok = sasl_login_decode(data, len, s->creds.user))) {
-			side_printf(&s->lan, "+ " IMAP_PROMPT_PASS);
-			imap_enter_state(s, IMAP_LAN_AUTH_PASS);
-			return STEP_MORE;
-		}
-		break;
-	case IMAP_LAN_AUTH_PASS:
-		ok = sasl_login_decode(data, len, s->creds.pass);
-		break;
-	default:
-		fatalx("imap: AUTHENTICATE data in state %s",
-		    imap_strstate(st->state));
-	}
-	if (!ok) {
-		sasl_creds_clear(&s->creds);
-		imap_enter_state(s, IMAP_LAN_COMMAND);
-		return imap_error(s, st->tag, "BAD Malformed authentication "
-		    "data");
-	}
-	return imap_auth_collected(s);
+	return imap_error(s, st->tag, text);
 }
 
 /*
@@ -703,7 +616,7 @@ imap_auth_data(struct session *s, const char *data)
 static enum step
 imap_auth_collected(struct session *s)
 {
-	imap_enter_state(s, IMAP_LOGIN);
+	session_enter_state(s, IMAP_LOGIN);
 	return login_begin(s);
 }
 
@@ -716,8 +629,8 @@ imap_upstream_ready(struct session *s)
 	session_set_timer(s, TIMER_UPSTREAM);
 	st->up_caps = 0;	/* forget what was said before, and before TLS */
 	st->up_caps_known = false;
-	if (st->state != IMAP_UP_TLS) {
-		imap_enter_state(s, IMAP_UP_GREETING);
+	if (s->state != IMAP_UP_TLS) {
+		session_enter_state(s, IMAP_UP_GREETING);
 		return;
 	}
 	imap_up_next(s);
@@ -727,14 +640,12 @@ imap_upstream_ready(struct session *s)
 static void
 imap_upstream_input(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	if (st->state == IMAP_RELAY) {
+	if (s->state == IMAP_RELAY) {
 		imap_relay_up(s);
 		return;
 	}
-	if (!login_active(s) || st->state == IMAP_LOGIN ||
-	    st->state == IMAP_UP_TLS)
+	if (!login_active(s) || s->state == IMAP_LOGIN ||
+	    s->state == IMAP_UP_TLS)
 		return;		/* nothing is due yet */
 	while (imap_up_line(s) == STEP_MORE)
 		;
@@ -744,11 +655,10 @@ imap_upstream_input(struct session *s)
 static enum step
 imap_up_line(struct session *s)
 {
-	struct imap *st = s->proto_state;
 	struct imap_response r;
 	size_t len, size;
 
-	switch (side_read_line(&s->up, st->line, st->line_size, &len)) {
+	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
 	case LINE_NONE:
 		return STEP_WAIT;
 	case LINE_TOO_LONG:
@@ -757,12 +667,12 @@ imap_up_line(struct session *s)
 	case LINE_OK:
 		break;
 	}
-	if (!imap_parse_response(st->line, len, &r))
+	if (!imap_parse_response(s->line, len, &r))
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent an invalid response", st->line);
-	if (imap_parse_literal(st->line, len, &size) != IMAP_LITERAL_NONE)
+		    "upstream sent an invalid response", s->line);
+	if (imap_parse_literal(s->line, len, &size) != IMAP_LITERAL_NONE)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a literal during the login", st->line);
+		    "upstream sent a literal during the login", s->line);
 	return imap_up_response(s, &r);
 }
 
@@ -774,12 +684,12 @@ imap_up_response(struct session *s, const struct imap_response *r)
 
 	if (r->kind == IMAP_RESPONSE_UNTAGGED && r->status == IMAP_STATUS_BYE)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream said BYE", st->line);
-	if (st->state == IMAP_UP_GREETING)
+		    "upstream said BYE", s->line);
+	if (s->state == IMAP_UP_GREETING)
 		return imap_up_greeting(s, r);
 	switch (r->kind) {
 	case IMAP_RESPONSE_UNTAGGED:
-		if (r->has_caps && st->state == IMAP_UP_CAPABILITY) {
+		if (r->has_caps && s->state == IMAP_UP_CAPABILITY) {
 			st->up_caps = r->caps;
 			st->up_caps_known = true;
 		}
@@ -787,27 +697,27 @@ imap_up_response(struct session *s, const struct imap_response *r)
 		    s->id);
 		return STEP_MORE;
 	case IMAP_RESPONSE_CONTINUE:
-		if (st->state == IMAP_UP_AUTH_CONT) {
+		if (s->state == IMAP_UP_AUTH_CONT) {
 			imap_up_send_plain(s);
-			imap_enter_state(s, IMAP_UP_AUTH);
+			session_enter_state(s, IMAP_UP_AUTH);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_LOGIN_CONT) {
+		if (s->state == IMAP_UP_LOGIN_CONT) {
 			imap_up_login_args(s, st->login_field);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_XOAUTH2_CONT) {
+		if (s->state == IMAP_UP_XOAUTH2_CONT) {
 			imap_up_send_xoauth2(s);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_XOAUTH2)
+		if (s->state == IMAP_UP_XOAUTH2)
 			return imap_up_xoauth2_challenge(s, r);
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "unexpected continuation from upstream", st->line);
+		    "unexpected continuation from upstream", s->line);
 	case IMAP_RESPONSE_TAGGED:
 		if (strcmp(r->tag, st->up_tag) != 0)
 			return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-			    "upstream answered an unknown tag", st->line);
+			    "upstream answered an unknown tag", s->line);
 		return imap_up_tagged(s, r);
 	default:
 		fatalx("imap: bad response kind");
@@ -823,10 +733,10 @@ imap_up_greeting(struct session *s, const struct imap_response *r)
 	if (r->kind == IMAP_RESPONSE_UNTAGGED &&
 	    r->status == IMAP_STATUS_PREAUTH)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream greeted with PREAUTH", st->line);
+		    "upstream greeted with PREAUTH", s->line);
 	if (r->kind != IMAP_RESPONSE_UNTAGGED || r->status != IMAP_STATUS_OK)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "unexpected upstream greeting", st->line);
+		    "unexpected upstream greeting", s->line);
 	st->up_caps = r->caps;
 	st->up_caps_known = r->has_caps;
 	return imap_up_next(s);
@@ -838,7 +748,7 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
 
-	switch (st->state) {
+	switch (s->state) {
 	case IMAP_UP_CAPABILITY:
 		if (r->status != IMAP_STATUS_OK)
 			break;
@@ -849,8 +759,8 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 	case IMAP_UP_STARTTLS:
 		if (r->status != IMAP_STATUS_OK)
 			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
-			    "upstream refused STARTTLS", st->line);
-		imap_enter_state(s, IMAP_UP_TLS);
+			    "upstream refused STARTTLS", s->line);
+		session_enter_state(s, IMAP_UP_TLS);
 		login_start_tls(s);
 		return STEP_WAIT;
 	case IMAP_UP_AUTH_CONT:
@@ -863,7 +773,7 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 		break;
 	}
 	return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-	    "unexpected upstream reply", st->line);
+	    "unexpected upstream reply", s->line);
 }
 
 /* After greeting or capabilities: learn them, STARTTLS, or log in. */
@@ -875,7 +785,7 @@ imap_up_next(struct session *s)
 
 	if (!st->up_caps_known) {
 		imap_up_command(s, "CAPABILITY");
-		imap_enter_state(s, IMAP_UP_CAPABILITY);
+		session_enter_state(s, IMAP_UP_CAPABILITY);
 		return STEP_MORE;
 	}
 	if (up->tls == UPSTREAM_TLS_STARTTLS && !s->up.tls_up) {
@@ -883,7 +793,7 @@ imap_up_next(struct session *s)
 			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
 			    "upstream does not offer STARTTLS", NULL);
 		imap_up_command(s, "STARTTLS");
-		imap_enter_state(s, IMAP_UP_STARTTLS);
+		session_enter_state(s, IMAP_UP_STARTTLS);
 		return STEP_MORE;
 	}
 	if (s->dev->auth != AUTH_PASSTHROUGH) {
@@ -933,13 +843,13 @@ imap_up_send_auth(struct session *s)
 	}
 	if (!(st->up_caps & IMAP_CAP_SASL_IR)) {
 		imap_up_command(s, "AUTHENTICATE PLAIN");
-		imap_enter_state(s, IMAP_UP_AUTH_CONT);
+		session_enter_state(s, IMAP_UP_AUTH_CONT);
 		return;
 	}
 	sasl_plain_encode(&s->creds, b64, sizeof(b64));
 	imap_up_command(s, "AUTHENTICATE PLAIN %s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
-	imap_enter_state(s, IMAP_UP_AUTH);
+	session_enter_state(s, IMAP_UP_AUTH);
 }
 
 /* Send the PLAIN response after the upstream's "+". */
@@ -962,19 +872,19 @@ imap_up_send_xoauth2(struct session *s)
 	char *ir;
 
 	if (!(st->up_caps & IMAP_CAP_SASL_IR) &&
-	    st->state != IMAP_UP_XOAUTH2_CONT) {
+	    s->state != IMAP_UP_XOAUTH2_CONT) {
 		imap_up_command(s, "AUTHENTICATE XOAUTH2");
-		imap_enter_state(s, IMAP_UP_XOAUTH2_CONT);
+		session_enter_state(s, IMAP_UP_XOAUTH2_CONT);
 		return;
 	}
 	if ((ir = login_xoauth2(s)) == NULL)
 		return;
-	if (st->state == IMAP_UP_XOAUTH2_CONT)
+	if (s->state == IMAP_UP_XOAUTH2_CONT)
 		side_printf(&s->up, "%s", ir);
 	else
 		imap_up_command(s, "AUTHENTICATE XOAUTH2 %s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
-	imap_enter_state(s, IMAP_UP_XOAUTH2);
+	session_enter_state(s, IMAP_UP_XOAUTH2);
 }
 
 /* An XOAUTH2 error challenge: keep it for the log, answer it with an
@@ -984,7 +894,7 @@ imap_up_xoauth2_challenge(struct session *s, const struct imap_response *r)
 {
 	login_challenge(s, r->text);
 	side_printf(&s->up, "%s", "");
-	imap_enter_state(s, IMAP_UP_XOAUTH2_ERROR);
+	session_enter_state(s, IMAP_UP_XOAUTH2_ERROR);
 	return STEP_MORE;
 }
 
@@ -1020,14 +930,14 @@ imap_up_login_args(struct session *s, int field)
 		else {
 			evbuffer_add_printf(out, "{%zu}\r\n", strlen(value));
 			st->login_field = i;
-			imap_enter_state(s, IMAP_UP_LOGIN_CONT);
+			session_enter_state(s, IMAP_UP_LOGIN_CONT);
 			OPENSSL_cleanse(quoted, sizeof(quoted));
 			return;
 		}
 	}
 	evbuffer_add(out, "\r\n", 2);
 	OPENSSL_cleanse(quoted, sizeof(quoted));
-	imap_enter_state(s, IMAP_UP_AUTH);
+	session_enter_state(s, IMAP_UP_AUTH);
 }
 
 /* The upstream's verdict on the login: OK, a refusal (login.c explains
@@ -1035,17 +945,16 @@ imap_up_login_args(struct session *s, int field)
 static enum step
 imap_up_auth_result(struct session *s, const struct imap_response *r)
 {
-	struct imap *st = s->proto_state;
 	char why[400], text[256];
 
 	if (r->status == IMAP_STATUS_OK) {
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
-	log_escape(text, sizeof(text), st->line, strlen(st->line));
+	log_escape(text, sizeof(text), s->line, strlen(s->line));
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {
-		login_refused(s, text, st->line);
+		login_refused(s, text, s->line);
 		return STEP_GONE;
 	}
 	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
@@ -1074,7 +983,7 @@ imap_up_fail(struct session *s, enum session_result r, const char *what,
 static void
 imap_login_reset(struct session *s)
 {
-	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_enter_state(s, IMAP_LAN_COMMAND);
 }
 
 /* A login reply goes to the device under its login command's tag. */
@@ -1095,7 +1004,7 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 
 	login_done(s);
 	side_printf(&s->lan, "%s %s", st->tag, r->rest);
-	imap_enter_state(s, IMAP_RELAY);
+	session_enter_state(s, IMAP_RELAY);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
 	st->tail_len = 0;
 	imap_relay_up(s);
@@ -1157,7 +1066,7 @@ imap_bye(struct session *s, const char *text)
 {
 	struct imap *st = s->proto_state;
 
-	if (st->state != IMAP_RELAY || imap_at_line_start(st))
+	if (s->state != IMAP_RELAY || imap_at_line_start(st))
 		side_printf(&s->lan, "* BYE %s", text);
 }
 
@@ -1169,9 +1078,9 @@ imap_upstream_failed(struct session *s, enum session_result r,
 {
 	struct imap *st = s->proto_state;
 
-	if (st->state != IMAP_RELAY)
+	if (s->state != IMAP_RELAY)
 		fatalx("imap: upstream failure in state %s",
-		    imap_strstate(st->state));
+		    imap_strstate(s->state));
 	if (s->up.bev != NULL) {
 		imap_keep_tail(st, bufferevent_get_input(s->up.bev));
 		evbuffer_add_buffer(bufferevent_get_output(s->lan.bev),

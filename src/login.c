@@ -16,7 +16,11 @@
 #include "upstream.h"
 #include "verifier.h"
 
+#define LOGIN_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
+#define LOGIN_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
+
 static void	login_enter_state(struct session *s, enum login_state next);
+static enum step login_sasl_end(struct session *s, enum sasl_reply reply);
 static const char *login_strstate(enum login_state state);
 static enum step login_device_refused(struct session *s, const char *reason);
 static enum step login_busy(struct session *s);
@@ -69,6 +73,64 @@ login_active(const struct session *s)
 	default:
 		return false;
 	}
+}
+
+/* Start an AUTH exchange: answer the initial response, or prompt. */
+enum step
+login_sasl_start(struct session *s, enum sasl_wait first, const char *ir)
+{
+	s->sasl = first;
+	if (ir != NULL)
+		return login_sasl_line(s, ir);
+	side_printf(&s->lan, "%s%s", s->ops->sasl_prompt,
+	    first == SASL_WAIT_USER ? LOGIN_PROMPT_USER : "");
+	return STEP_MORE;
+}
+
+/* One SASL answer of the device in an AUTH exchange. */
+enum step
+login_sasl_line(struct session *s, const char *line)
+{
+	size_t len = strlen(line);
+	bool ok;
+
+	if (strcmp(line, "*") == 0)
+		return login_sasl_end(s, SASL_REPLY_CANCELLED);
+	switch (s->sasl) {
+	case SASL_WAIT_PLAIN:
+		ok = sasl_plain_decode(line, len, &s->creds);
+		break;
+	case SASL_WAIT_USER:
+		if ((ok = sasl_login_decode(line, len, s->creds.user))) {
+			side_printf(&s->lan, "%s" LOGIN_PROMPT_PASS,
+			    s->ops->sasl_prompt);
+			s->sasl = SASL_WAIT_PASS;
+			return STEP_MORE;
+		}
+		break;
+	case SASL_WAIT_PASS:
+		ok = sasl_login_decode(line, len, s->creds.pass);
+		break;
+	default:
+		fatalx("session %s: SASL answer with none due", s->id);
+	}
+	if (!ok)
+		return login_sasl_end(s, SASL_REPLY_MALFORMED);
+	s->sasl = SASL_WAIT_NONE;
+	OPENSSL_cleanse(s->line, s->line_size);
+	return s->ops->auth_collected(s);
+}
+
+/* The AUTH exchange ended without credentials: back to LAN commands,
+ * with the protocol's reply counted as a bad command. */
+static enum step
+login_sasl_end(struct session *s, enum sasl_reply reply)
+{
+	s->sasl = SASL_WAIT_NONE;
+	sasl_creds_clear(&s->creds);
+	OPENSSL_cleanse(s->line, s->line_size);
+	s->ops->login_reset(s);
+	return s->ops->lan_error(s, s->ops->sasl_replies[reply]);
 }
 
 /* Credentials are in: dial with them, or check them and get a token. */
@@ -156,7 +218,7 @@ login_secret_checked(void *arg, bool match)
 	if (s->ops->counts_mailbox &&
 	    !session_mailbox_acquire(s, s->dev->mailbox)) {
 		login_busy(s);
-		s->ops->lan_input(s);
+		session_lan_input(s);
 		return;
 	}
 	login_with_token(s);
@@ -327,7 +389,7 @@ login_failed(struct session *s, enum session_result r, const char *reply,
 	login_reply(s, reply);
 	s->ops->login_reset(s);
 	session_set_timer(s, TIMER_PRELOGIN);
-	s->ops->lan_input(s);
+	session_lan_input(s);
 }
 
 /* The upstream refused the login: a known refusal explained, else the
@@ -336,7 +398,7 @@ void
 login_refused(struct session *s, const char *text, const char *line)
 {
 	const struct explanation *e;
-	char why[640], reply[512];
+	char why[SASL_FIELD_MAX * 4 + 1024], reply[512];
 
 	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
 	if (s->token != NULL)
@@ -373,6 +435,17 @@ login_upstream_failed(struct session *s, enum session_result r,
 		    reason);
 	else
 		s->ops->upstream_failed(s, r, reason);
+}
+
+/* The upstream answered out of turn in the login dialogue. */
+void
+login_unexpected_reply(struct session *s, const char *text)
+{
+	char why[400];
+
+	snprintf(why, sizeof(why), "unexpected upstream reply in %s: %s",
+	    s->ops->strstate(s->state), text);
+	login_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
 }
 
 /* The upstream timer fired: no token in time, or a silent upstream. */

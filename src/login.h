@@ -8,6 +8,17 @@
 
 #include "session.h"
 
+/* Start an AUTH exchange: first is SASL_WAIT_PLAIN or SASL_WAIT_USER
+ * (LOGIN); with an initial response ir (or NULL) answered at once, else
+ * the protocol's prompt. The protocol reads the next answers (while
+ * s->sasl is not SASL_WAIT_NONE) and hands each to login_sasl_line. */
+enum step login_sasl_start(struct session *s, enum sasl_wait first,
+	    const char *ir);
+/* One SASL answer of the device: "*" cancels, a bad one ends the exchange
+ * (ops->login_reset, ops->lan_error), the last one completes s->creds
+ * (ops->auth_collected). s->line is wiped afterwards. */
+enum step login_sasl_line(struct session *s, const char *line);
+
 /*
  * The device's credentials are in s->creds. Pass-through: take a place
  * for the mailbox (if the protocol counts them) and dial. oauth2: the user
@@ -29,7 +40,7 @@ bool	login_active(const struct session *s);
  * failed logins before it. */
 void	login_done(struct session *s);
 /* The login failed: log it, give the device reply, drop the upstream and
- * let the device try again or quit (ops->login_reset, ops->lan_input). */
+ * let the device try again or quit (ops->login_reset, then its input). */
 void	login_failed(struct session *s, enum session_result r,
 	    const char *reply, const char *reason);
 /* The upstream refused the credentials or the token (text is its escaped
@@ -44,6 +55,9 @@ void	login_token_refused(struct session *s, const char *text, char *why,
  * temporary reply; after it, ops->upstream_failed decides. */
 void	login_upstream_failed(struct session *s, enum session_result r,
 	    const char *reason);
+/* The upstream sent text (escaped) where its login dialogue wanted
+ * something else: fail as an upstream error. */
+void	login_unexpected_reply(struct session *s, const char *text);
 /* A TIMER_UPSTREAM fired: fail the login or the upstream, true; false for
  * any other timer, which the protocol handles. */
 bool	login_timeout(struct session *s, enum session_timer t);

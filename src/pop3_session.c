@@ -14,16 +14,12 @@
 #include "session.h"
 #include "util.h"
 
-#define POP3_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
-#define POP3_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
 /* The states of the dialogue; login.c's own state says which of them are
  * part of a login. */
 enum pop3_state {
 	POP3_LAN_COMMAND,	/* device commands answered locally */
-	POP3_LAN_AUTH_PLAIN,	/* "+ " sent, waiting for PLAIN data */
-	POP3_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
-	POP3_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
+	POP3_LAN_AUTH,		/* login.c collects the AUTH answers */
 	POP3_LAN_STLS,		/* "+OK" sent, LAN TLS handshake pending */
 	POP3_LOGIN,		/* login.c: secret, token or dial */
 	POP3_UP_GREETING,	/* waiting for the upstream's +OK */
@@ -44,9 +40,6 @@ enum pop3_state {
 };
 
 struct pop3 {
-	enum pop3_state	 state;
-	char		*line;		/* one command or response line */
-	size_t		 line_size;
 	bool		 have_user;	/* USER accepted, PASS may follow */
 	struct pop3_caps up_caps;	/* the upstream's CAPA answer */
 	bool		 up_listing;	/* reading the lines of that answer */
@@ -59,70 +52,67 @@ struct pop3 {
 typedef enum step (*pop3_lan_handler)(struct session *,
     const struct pop3_cmd *);
 
-static bool	pop3_start(struct session *s);
-static void	pop3_refuse(struct session *s, bool temporary, const char *why);
-static void	pop3_lan_tls_ready(struct session *s);
-static void	pop3_upstream_ready(struct session *s);
-static void	pop3_upstream_input(struct session *s);
-static void	pop3_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	pop3_login_reset(struct session *s);
-static void	pop3_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	pop3_timeout(struct session *s, enum session_timer t);
-static void	pop3_shutdown(struct session *s);
-static void	pop3_free(struct session *s);
-
-static void	pop3_enter_state(struct session *s, enum pop3_state next);
-static const char *pop3_strstate(enum pop3_state state);
-static enum step pop3_lan_step(struct session *s);
-static void	pop3_lan_eof(struct session *s);
-static enum step pop3_error(struct session *s, const char *reply);
+static bool	pop3_auth_allowed(const struct session *s);
+static enum step pop3_auth_collected(struct session *s);
+static enum step pop3_auth_refused(struct session *s);
 static enum step pop3_bad_command(struct session *s,
 		    enum pop3_cmd_status status, enum pop3_verb verb);
-static void	pop3_policy(const struct session *s, struct pop3_policy *p);
-static bool	pop3_auth_allowed(const struct session *s);
-static enum step pop3_lan_command(struct session *s, size_t len);
+static enum step pop3_cmd_apop(struct session *s,
+		    const struct pop3_cmd *cmd);
+static enum step pop3_cmd_auth(struct session *s,
+		    const struct pop3_cmd *cmd);
 static enum step pop3_cmd_capa(struct session *s,
+		    const struct pop3_cmd *cmd);
+static enum step pop3_cmd_need_auth(struct session *s,
+		    const struct pop3_cmd *cmd);
+static enum step pop3_cmd_pass(struct session *s,
+		    const struct pop3_cmd *cmd);
+static enum step pop3_cmd_quit(struct session *s,
 		    const struct pop3_cmd *cmd);
 static enum step pop3_cmd_stls(struct session *s,
 		    const struct pop3_cmd *cmd);
 static enum step pop3_cmd_user(struct session *s,
 		    const struct pop3_cmd *cmd);
-static enum step pop3_cmd_pass(struct session *s,
-		    const struct pop3_cmd *cmd);
-static enum step pop3_cmd_auth(struct session *s,
-		    const struct pop3_cmd *cmd);
-static enum step pop3_cmd_apop(struct session *s,
-		    const struct pop3_cmd *cmd);
-static enum step pop3_cmd_need_auth(struct session *s,
-		    const struct pop3_cmd *cmd);
-static enum step pop3_cmd_quit(struct session *s,
-		    const struct pop3_cmd *cmd);
-static enum step pop3_auth_refused(struct session *s);
-static enum step pop3_auth_line(struct session *s, const char *line);
-static enum step pop3_auth_collected(struct session *s);
+static enum step pop3_error(struct session *s, const char *reply);
+static enum step pop3_lan_command(struct session *s, size_t len);
+static void	pop3_lan_eof(struct session *s);
+static enum step pop3_lan_step(struct session *s);
+static void	pop3_lan_tls_ready(struct session *s);
+static void	pop3_logged_in(struct session *s);
+static enum step pop3_login_refused(struct session *s,
+		    const char *text);
+static void	pop3_login_reply(struct session *s, char *dst, size_t len,
+		    const char *text);
+static void	pop3_login_reset(struct session *s);
+static void	pop3_policy(const struct session *s, struct pop3_policy *p);
+static enum step pop3_relay_body(struct session *s);
+static enum step pop3_relay_command(struct session *s, size_t len);
+static enum step pop3_relay_done(struct session *s, bool body);
+static void	pop3_relay_idle(struct session *s);
+static void	pop3_relay_input(struct session *s);
+static enum step pop3_relay_status(struct session *s);
 static void	pop3_send_capa(struct session *s);
-static void	pop3_up_step(struct session *s);
-static enum step pop3_up_login_line(struct session *s, size_t len);
+static void	pop3_shutdown(struct session *s);
+static bool	pop3_start(struct session *s);
+static const char *pop3_strstate(int state);
+static void	pop3_timeout(struct session *s, enum session_timer t);
 static enum step pop3_up_capa_line(struct session *s);
+static enum step pop3_up_login_line(struct session *s, size_t len);
 static enum step pop3_up_send_login(struct session *s);
 static enum step pop3_up_send_plain(struct session *s);
 static enum step pop3_up_send_xoauth2(struct session *s);
+static void	pop3_up_step(struct session *s);
 static enum step pop3_up_xoauth2_line(struct session *s,
 		    enum pop3_status status, const char *text);
-static enum step pop3_login_refused(struct session *s,
-		    const char *text);
-static void	pop3_logged_in(struct session *s);
-static enum step pop3_relay_command(struct session *s, size_t len);
-static void	pop3_relay_input(struct session *s);
-static void	pop3_relay_idle(struct session *s);
-static enum step pop3_relay_status(struct session *s);
-static enum step pop3_relay_body(struct session *s);
-static enum step pop3_relay_done(struct session *s, bool body);
+static void	pop3_upstream_failed(struct session *s, enum session_result r,
+		    const char *reason);
+static void	pop3_upstream_input(struct session *s);
+static void	pop3_upstream_ready(struct session *s);
 
 const struct proto_ops pop3_ops = {
 	.proto = PROTO_POP3,
+	.state_size = sizeof(struct pop3),
+	.refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
 	.counts_mailbox = true,
 	.login_replies = {
 		[LOGIN_REPLY_TEMPORARY] = "-ERR [SYS/TEMP] Temporary "
@@ -135,20 +125,26 @@ const struct proto_ops pop3_ops = {
 	},
 	.explain = EXPLAIN_POP3,
 	.explain_prefix = "-ERR ",
+	.sasl_prompt = "+ ",
+	.sasl_replies = {
+		[SASL_REPLY_CANCELLED] = "-ERR Authentication cancelled",
+		[SASL_REPLY_MALFORMED] = "-ERR Malformed authentication data",
+	},
+	.strstate = pop3_strstate,
 	.start = pop3_start,
-	.refuse = pop3_refuse,
-	.lan_input = session_lan_input,
 	.lan_step = pop3_lan_step,
 	.lan_eof = pop3_lan_eof,
 	.lan_tls_ready = pop3_lan_tls_ready,
 	.upstream_ready = pop3_upstream_ready,
 	.upstream_input = pop3_upstream_input,
 	.upstream_failed = pop3_upstream_failed,
+	.lan_error = pop3_error,
+	.auth_collected = pop3_auth_collected,
 	.login_reset = pop3_login_reset,
 	.login_reply = pop3_login_reply,
 	.timeout = pop3_timeout,
 	.shutdown = pop3_shutdown,
-	.free = pop3_free,
+	.free = NULL,
 };
 
 /* Commands of the LAN phase, answered by the relay itself. */
@@ -190,13 +186,11 @@ static const struct {
 #define CASE(x) case x: return #x
 /* The name of a state, for debug logs. */
 static const char *
-pop3_strstate(enum pop3_state state)
+pop3_strstate(int state)
 {
 	switch (state) {
 	CASE(POP3_LAN_COMMAND);
-	CASE(POP3_LAN_AUTH_PLAIN);
-	CASE(POP3_LAN_AUTH_USER);
-	CASE(POP3_LAN_AUTH_PASS);
+	CASE(POP3_LAN_AUTH);
 	CASE(POP3_LAN_STLS);
 	CASE(POP3_LOGIN);
 	CASE(POP3_UP_GREETING);
@@ -220,85 +214,37 @@ pop3_strstate(enum pop3_state state)
 }
 #undef CASE
 
-/* Change state in one place, with a debug trace. */
-static void
-pop3_enter_state(struct session *s, enum pop3_state next)
-{
-	struct pop3 *st = s->proto_state;
-
-	log_debug("session=%s pop3 %s -> %s", s->id, pop3_strstate(st->state),
-	    pop3_strstate(next));
-	st->state = next;
-}
-
-/* Allocate the POP3 state and greet the device. */
+/* Greet the device. */
 static bool
 pop3_start(struct session *s)
 {
-	struct pop3 *st = calloc(1, sizeof(*st));
-
-	if (st == NULL)
-		return false;
-	st->line_size = s->cfg->limits.line_length + 1;
-	if ((st->line = calloc(1, st->line_size)) == NULL) {
-		free(st);
-		return false;
-	}
-	s->proto_state = st;
 	side_printf(&s->lan, "+OK %s POP3 ready", s->cfg->server_name);
 	return true;
-}
-
-/* Refuse the device with an -ERR greeting that says why. */
-static void
-pop3_refuse(struct session *s, bool temporary, const char *why)
-{
-	if (temporary)
-		side_printf(&s->lan, "-ERR [SYS/TEMP] %s %s, try again later",
-		    s->cfg->server_name, why);
-	else
-		side_printf(&s->lan, "-ERR %s %s", s->cfg->server_name, why);
-}
-
-/* Wipe the last line and free the POP3 state (session_close wipes the
- * credentials and the token). */
-static void
-pop3_free(struct session *s)
-{
-	struct pop3 *st = s->proto_state;
-
-	OPENSSL_cleanse(st->line, st->line_size);
-	free(st->line);
-	free(st);
-	s->proto_state = NULL;
 }
 
 /* One step of device input processing in the current state. */
 static enum step
 pop3_lan_step(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
 	enum step step;
 	size_t len;
 
-	switch (st->state) {
+	switch (s->state) {
 	case POP3_RELAY_COMMAND:
 		/* Answers the device has not read yet hold its next command. */
 		if (s->lan.congested || side_congested(&s->lan))
 			return STEP_WAIT;
 		/* FALLTHROUGH */
 	case POP3_LAN_COMMAND:
-	case POP3_LAN_AUTH_PLAIN:
-	case POP3_LAN_AUTH_USER:
-	case POP3_LAN_AUTH_PASS:
-		if ((step = session_read_command(s, st->line, st->line_size,
+	case POP3_LAN_AUTH:
+		if ((step = session_read_command(s, s->line, s->line_size,
 		    &len, "-ERR Line too long")) != STEP_MORE)
 			return step;
-		if (st->state == POP3_LAN_COMMAND)
+		if (s->state == POP3_LAN_COMMAND)
 			return pop3_lan_command(s, len);
-		if (st->state == POP3_RELAY_COMMAND)
+		if (s->state == POP3_RELAY_COMMAND)
 			return pop3_relay_command(s, len);
-		return pop3_auth_line(s, st->line);
+		return login_sasl_line(s, s->line);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
 	}
@@ -308,9 +254,7 @@ pop3_lan_step(struct session *s)
 static void
 pop3_lan_eof(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
-
-	switch (st->state) {
+	switch (s->state) {
 	case POP3_RELAY_REPLY:
 	case POP3_RELAY_QUIT_REPLY:
 		return;		/* the session ends after the answer */
@@ -386,12 +330,11 @@ pop3_auth_allowed(const struct session *s)
 static enum step
 pop3_lan_command(struct session *s, size_t len)
 {
-	struct pop3 *st = s->proto_state;
 	struct pop3_cmd cmd;
 	enum pop3_cmd_status status;
 	size_t i;
 
-	status = pop3_parse_command(st->line, len, &cmd);
+	status = pop3_parse_command(s->line, len, &cmd);
 	if (status != POP3_CMD_OK)
 		return pop3_bad_command(s, status, cmd.verb);
 	for (i = 0; i < nitems(pop3_lan_commands); i++)
@@ -436,15 +379,8 @@ pop3_cmd_stls(struct session *s, const struct pop3_cmd *cmd)
 	if (!pop3_policy_stls(&p))
 		return pop3_error(s, s->lan.ssl != NULL ?
 		    "-ERR TLS already active" : "-ERR STLS not available");
-	if (side_input_length(&s->lan) > 0) {
-		session_close(s, RESULT_INJECTION, "device sent data after "
-		    "STLS before the TLS handshake");
-		return STEP_GONE;
-	}
-	side_printf(&s->lan, "+OK Begin TLS negotiation");
-	pop3_enter_state(s, POP3_LAN_STLS);
-	session_lan_start_tls(s);
-	return STEP_WAIT;
+	session_enter_state(s, POP3_LAN_STLS);
+	return session_lan_starttls(s, "STLS", "+OK Begin TLS negotiation");
 }
 
 /* The LAN handshake finished: forget everything said before it. */
@@ -455,7 +391,7 @@ pop3_lan_tls_ready(struct session *s)
 
 	st->have_user = false;
 	sasl_creds_clear(&s->creds);
-	pop3_enter_state(s, POP3_LAN_COMMAND);
+	session_enter_state(s, POP3_LAN_COMMAND);
 	session_lan_input(s);
 }
 
@@ -498,7 +434,7 @@ pop3_cmd_pass(struct session *s, const struct pop3_cmd *cmd)
 	if (!st->have_user)
 		return pop3_error(s, "-ERR Send USER first");
 	snprintf(s->creds.pass, sizeof(s->creds.pass), "%s", cmd->arg);
-	OPENSSL_cleanse(st->line, st->line_size);
+	OPENSSL_cleanse(s->line, s->line_size);
 	return pop3_auth_collected(s);
 }
 
@@ -520,61 +456,17 @@ pop3_cmd_auth(struct session *s, const struct pop3_cmd *cmd)
 		side_printf(&s->lan, ".");
 		return STEP_MORE;
 	case POP3_MECH_PLAIN:
-		pop3_enter_state(s, POP3_LAN_AUTH_PLAIN);
-		if (ir != NULL)
-			return pop3_auth_line(s, ir);
-		side_printf(&s->lan, "+ ");
-		return STEP_MORE;
+		session_enter_state(s, POP3_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_PLAIN, ir);
 	case POP3_MECH_LOGIN:
-		pop3_enter_state(s, POP3_LAN_AUTH_USER);
-		if (ir != NULL)
-			return pop3_auth_line(s, ir);
-		side_printf(&s->lan, "+ " POP3_PROMPT_USER);
-		return STEP_MORE;
+		session_enter_state(s, POP3_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_USER, ir);
 	case POP3_MECH_UNKNOWN:
 		return pop3_error(s, "-ERR Unsupported authentication "
 		    "mechanism");
 	default:
 		fatalx("pop3: bad mechanism %d", mech);
 	}
-}
-
-/* One SASL answer from the device in an AUTH exchange. */
-static enum step
-pop3_auth_line(struct session *s, const char *line)
-{
-	struct pop3 *st = s->proto_state;
-	size_t len = strlen(line);
-	bool ok;
-
-	if (strcmp(line, "*") == 0) {
-		pop3_enter_state(s, POP3_LAN_COMMAND);
-		return pop3_error(s, "-ERR Authentication cancelled");
-	}
-	switch (st->state) {
-	case POP3_LAN_AUTH_PLAIN:
-		ok = sasl_plain_decode(line, len, &s->creds);
-		break;
-	case POP3_LAN_AUTH_USER:
-		if ((ok = sasl_login_decode(line, len, s->creds.user))) {
-			side_printf(&s->lan, "+ " POP3_PROMPT_PASS);
-			pop3_enter_state(s, POP3_LAN_AUTH_PASS);
-			return STEP_MORE;
-		}
-		break;
-	case POP3_LAN_AUTH_PASS:
-		ok = sasl_login_decode(line, len, s->creds.pass);
-		break;
-	default:
-		fatalx("pop3: AUTH data in state %s", pop3_strstate(st->state));
-	}
-	OPENSSL_cleanse(st->line, st->line_size);
-	if (!ok) {
-		sasl_creds_clear(&s->creds);
-		pop3_enter_state(s, POP3_LAN_COMMAND);
-		return pop3_error(s, "-ERR Malformed authentication data");
-	}
-	return pop3_auth_collected(s);
 }
 
 /*
@@ -587,7 +479,7 @@ pop3_auth_collected(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	st->have_user = false;
-	pop3_enter_state(s, POP3_LOGIN);
+	session_enter_state(s, POP3_LOGIN);
 	return login_begin(s);
 }
 
@@ -625,12 +517,12 @@ pop3_upstream_ready(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
-	if (st->state == POP3_UP_TLS) {
+	if (s->state == POP3_UP_TLS) {
 		side_printf(&s->up, "CAPA");
-		pop3_enter_state(s, POP3_UP_CAPA_TLS);
+		session_enter_state(s, POP3_UP_CAPA_TLS);
 	} else {
 		memset(&st->up_caps, 0, sizeof(st->up_caps));
-		pop3_enter_state(s, POP3_UP_GREETING);
+		session_enter_state(s, POP3_UP_GREETING);
 	}
 	session_set_timer(s, TIMER_UPSTREAM);
 }
@@ -639,13 +531,9 @@ pop3_upstream_ready(struct session *s)
 static void
 pop3_upstream_input(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
-
-	switch (st->state) {
+	switch (s->state) {
 	case POP3_LAN_COMMAND:
-	case POP3_LAN_AUTH_PLAIN:
-	case POP3_LAN_AUTH_USER:
-	case POP3_LAN_AUTH_PASS:
+	case POP3_LAN_AUTH:
 	case POP3_LAN_STLS:
 	case POP3_LOGIN:
 	case POP3_UP_TLS:
@@ -671,7 +559,7 @@ pop3_upstream_input(struct session *s)
 		pop3_relay_input(s);
 		return;
 	default:
-		fatalx("pop3: upstream input in state %d", st->state);
+		fatalx("pop3: upstream input in state %d", s->state);
 	}
 }
 
@@ -679,11 +567,10 @@ pop3_upstream_input(struct session *s)
 static void
 pop3_up_step(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
 	size_t len;
 
 	for (;;) {
-		switch (side_read_line(&s->up, st->line, st->line_size,
+		switch (side_read_line(&s->up, s->line, s->line_size,
 		    &len)) {
 		case LINE_NONE:
 			return;
@@ -710,17 +597,17 @@ pop3_up_login_line(struct session *s, size_t len)
 
 	if (st->up_listing)
 		return pop3_up_capa_line(s);
-	status = pop3_parse_status(st->line, &text);
-	log_escape(st->reply_text, sizeof(st->reply_text), st->line, len);
-	switch (st->state) {
+	status = pop3_parse_status(s->line, &text);
+	log_escape(st->reply_text, sizeof(st->reply_text), s->line, len);
+	switch (s->state) {
 	case POP3_UP_GREETING:
 	case POP3_UP_CAPA:
 	case POP3_UP_CAPA_TLS:
 		if (status != POP3_STATUS_OK)
 			break;
-		if (st->state == POP3_UP_GREETING) {
+		if (s->state == POP3_UP_GREETING) {
 			side_printf(&s->up, "CAPA");
-			pop3_enter_state(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
+			session_enter_state(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
 			    POP3_UP_CAPA);
 		} else {
 			memset(&st->up_caps, 0, sizeof(st->up_caps));
@@ -735,7 +622,7 @@ pop3_up_login_line(struct session *s, size_t len)
 			    why);
 			return STEP_GONE;
 		}
-		pop3_enter_state(s, POP3_UP_TLS);
+		session_enter_state(s, POP3_UP_TLS);
 		login_start_tls(s);
 		return STEP_WAIT;
 	case POP3_UP_USER:
@@ -744,7 +631,7 @@ pop3_up_login_line(struct session *s, size_t len)
 		if (status != POP3_STATUS_OK)
 			break;
 		side_printf(&s->up, "PASS %s", s->creds.pass);
-		pop3_enter_state(s, POP3_UP_AUTH);
+		session_enter_state(s, POP3_UP_AUTH);
 		return STEP_MORE;
 	case POP3_UP_AUTH_PLAIN:
 		if (status == POP3_STATUS_ERR)
@@ -770,11 +657,9 @@ pop3_up_login_line(struct session *s, size_t len)
 		return pop3_up_xoauth2_line(s, status, text);
 	default:
 		fatalx("pop3: login line in state %s",
-		    pop3_strstate(st->state));
+		    pop3_strstate(s->state));
 	}
-	snprintf(why, sizeof(why), "unexpected upstream reply in %s: %s",
-	    pop3_strstate(st->state), st->reply_text);
-	login_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
+	login_unexpected_reply(s, st->reply_text);
 	return STEP_GONE;
 }
 
@@ -784,12 +669,12 @@ pop3_up_capa_line(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
-	if (strcmp(st->line, ".") != 0) {
-		pop3_parse_capa_line(st->line, &st->up_caps);
+	if (strcmp(s->line, ".") != 0) {
+		pop3_parse_capa_line(s->line, &st->up_caps);
 		return STEP_MORE;
 	}
 	st->up_listing = false;
-	if (st->state == POP3_UP_CAPA_TLS)
+	if (s->state == POP3_UP_CAPA_TLS)
 		return pop3_up_send_login(s);
 	if (!st->up_caps.stls) {
 		login_upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED,
@@ -797,7 +682,7 @@ pop3_up_capa_line(struct session *s)
 		return STEP_GONE;
 	}
 	side_printf(&s->up, "STLS");
-	pop3_enter_state(s, POP3_UP_STLS);
+	session_enter_state(s, POP3_UP_STLS);
 	return STEP_MORE;
 }
 
@@ -815,13 +700,13 @@ pop3_up_send_login(struct session *s)
 	}
 	if (s->dev->auth != AUTH_PASSTHROUGH) {
 		side_printf(&s->up, "AUTH XOAUTH2");
-		pop3_enter_state(s, POP3_UP_XOAUTH2);
+		session_enter_state(s, POP3_UP_XOAUTH2);
 	} else if (st->up_caps.sasl_plain) {
 		side_printf(&s->up, "AUTH PLAIN");
-		pop3_enter_state(s, POP3_UP_AUTH_PLAIN);
+		session_enter_state(s, POP3_UP_AUTH_PLAIN);
 	} else if (st->up_caps.user) {
 		side_printf(&s->up, "USER %s", s->creds.user);
-		pop3_enter_state(s, POP3_UP_USER);
+		session_enter_state(s, POP3_UP_USER);
 	} else {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream offers neither SASL PLAIN nor USER");
@@ -839,7 +724,7 @@ pop3_up_send_plain(struct session *s)
 	sasl_plain_encode(&s->creds, b64, sizeof(b64));
 	side_printf(&s->up, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
-	pop3_enter_state(s, POP3_UP_AUTH);
+	session_enter_state(s, POP3_UP_AUTH);
 	return STEP_MORE;
 }
 
@@ -853,7 +738,7 @@ pop3_up_send_xoauth2(struct session *s)
 		return STEP_GONE;
 	side_printf(&s->up, "%s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
-	pop3_enter_state(s, POP3_UP_XOAUTH2_TOKEN);
+	session_enter_state(s, POP3_UP_XOAUTH2_TOKEN);
 	return STEP_MORE;
 }
 
@@ -863,8 +748,6 @@ static enum step
 pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
     const char *text)
 {
-	struct pop3 *st = s->proto_state;
-
 	switch (status) {
 	case POP3_STATUS_OK:
 		pop3_logged_in(s);
@@ -872,14 +755,14 @@ pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
 	case POP3_STATUS_ERR:
 		return pop3_login_refused(s, text);
 	case POP3_STATUS_CONT:
-		if (st->state == POP3_UP_XOAUTH2_ERROR) {
+		if (s->state == POP3_UP_XOAUTH2_ERROR) {
 			login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 			    "upstream sent a second XOAUTH2 challenge");
 			return STEP_GONE;
 		}
 		login_challenge(s, text);
 		side_printf(&s->up, "%s", "");
-		pop3_enter_state(s, POP3_UP_XOAUTH2_ERROR);
+		session_enter_state(s, POP3_UP_XOAUTH2_ERROR);
 		return STEP_MORE;
 	default:
 		fatalx("pop3: bad XOAUTH2 answer status %d", status);
@@ -905,7 +788,7 @@ pop3_login_refused(struct session *s, const char *text)
 			return STEP_GONE;
 		}
 	}
-	login_refused(s, st->reply_text, st->line);
+	login_refused(s, st->reply_text, s->line);
 	return STEP_GONE;
 }
 
@@ -916,7 +799,7 @@ pop3_login_reset(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	st->up_listing = false;
-	pop3_enter_state(s, POP3_LAN_COMMAND);
+	session_enter_state(s, POP3_LAN_COMMAND);
 }
 
 /* A login reply goes to the device as it is. */
@@ -933,7 +816,7 @@ pop3_logged_in(struct session *s)
 {
 	login_done(s);
 	side_printf(&s->lan, "+OK Logged in");
-	pop3_enter_state(s, POP3_RELAY_COMMAND);
+	session_enter_state(s, POP3_RELAY_COMMAND);
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);
 }
@@ -943,9 +826,7 @@ static void
 pop3_upstream_failed(struct session *s, enum session_result r,
     const char *reason)
 {
-	struct pop3 *st = s->proto_state;
-
-	switch (st->state) {
+	switch (s->state) {
 	case POP3_RELAY_BODY:
 		/* No end marker: the device must not take a cut answer. */
 		session_close(s, r, reason);
@@ -966,11 +847,9 @@ pop3_upstream_failed(struct session *s, enum session_result r,
 static void
 pop3_timeout(struct session *s, enum session_timer t)
 {
-	struct pop3 *st = s->proto_state;
-
 	if (login_timeout(s, t))
 		return;
-	if (st->state == POP3_RELAY_BODY) {
+	if (s->state == POP3_RELAY_BODY) {
 		session_close(s, RESULT_TIMEOUT, "device stopped reading");
 		return;
 	}
@@ -983,9 +862,7 @@ pop3_timeout(struct session *s, enum session_timer t)
 static void
 pop3_shutdown(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
-
-	if (st->state == POP3_RELAY_BODY) {
+	if (s->state == POP3_RELAY_BODY) {
 		session_close(s, RESULT_SHUTDOWN, "relay shutting down");
 		return;
 	}
@@ -1003,14 +880,14 @@ pop3_relay_command(struct session *s, size_t len)
 	enum pop3_cmd_status status;
 	char out[POP3_CMD_LINE];
 
-	status = pop3_parse_command(st->line, len, &cmd);
+	status = pop3_parse_command(s->line, len, &cmd);
 	switch (cmd.verb) {
 	case POP3_VERB_USER:
 	case POP3_VERB_PASS:
 	case POP3_VERB_APOP:
 	case POP3_VERB_AUTH:
 	case POP3_VERB_STLS:
-		OPENSSL_cleanse(st->line, st->line_size);
+		OPENSSL_cleanse(s->line, s->line_size);
 		return pop3_error(s, "-ERR Already logged in");
 	default:
 		break;
@@ -1025,7 +902,7 @@ pop3_relay_command(struct session *s, size_t len)
 	side_printf(&s->up, "%s", out);
 	st->relay_verb = cmd.verb;
 	st->relay_multiline = pop3_cmd_multiline(&cmd);
-	pop3_enter_state(s, cmd.verb == POP3_VERB_QUIT ?
+	session_enter_state(s, cmd.verb == POP3_VERB_QUIT ?
 	    POP3_RELAY_QUIT_REPLY : POP3_RELAY_REPLY);
 	session_set_timer(s, TIMER_UPSTREAM);
 	return STEP_WAIT;
@@ -1035,11 +912,10 @@ pop3_relay_command(struct session *s, size_t len)
 static void
 pop3_relay_input(struct session *s)
 {
-	struct pop3 *st = s->proto_state;
 	enum step step;
 
 	do {
-		if (st->state == POP3_RELAY_BODY)
+		if (s->state == POP3_RELAY_BODY)
 			step = pop3_relay_body(s);
 		else
 			step = pop3_relay_status(s);
@@ -1069,7 +945,7 @@ pop3_relay_status(struct session *s)
 	char why[400];
 	size_t len;
 
-	switch (side_read_line(&s->up, st->line, st->line_size, &len)) {
+	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
 	case LINE_NONE:
 		return STEP_WAIT;
 	case LINE_TOO_LONG:
@@ -1079,16 +955,16 @@ pop3_relay_status(struct session *s)
 	case LINE_OK:
 		break;
 	}
-	status = pop3_parse_status(st->line, &text);
-	log_escape(st->reply_text, sizeof(st->reply_text), st->line, len);
+	status = pop3_parse_status(s->line, &text);
+	log_escape(st->reply_text, sizeof(st->reply_text), s->line, len);
 	if (status != POP3_STATUS_OK && status != POP3_STATUS_ERR) {
 		snprintf(why, sizeof(why), "upstream sent an invalid reply: %s",
 		    st->reply_text);
 		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
 		return STEP_GONE;
 	}
-	side_printf(&s->lan, "%s", st->line);
-	if (st->state == POP3_RELAY_QUIT_REPLY) {
+	side_printf(&s->lan, "%s", s->line);
+	if (s->state == POP3_RELAY_QUIT_REPLY) {
 		snprintf(why, sizeof(why), "upstream refused QUIT: %s",
 		    st->reply_text);
 		session_close_after_flush(s, status == POP3_STATUS_OK ?
@@ -1098,7 +974,7 @@ pop3_relay_status(struct session *s)
 	}
 	if (status == POP3_STATUS_OK && st->relay_multiline) {
 		st->body_line_start = true;
-		pop3_enter_state(s, POP3_RELAY_BODY);
+		session_enter_state(s, POP3_RELAY_BODY);
 		return STEP_MORE;
 	}
 	return pop3_relay_done(s, false);
@@ -1140,7 +1016,7 @@ pop3_relay_done(struct session *s, bool body)
 
 	if (body && st->relay_verb == POP3_VERB_RETR)
 		s->messages++;
-	pop3_enter_state(s, POP3_RELAY_COMMAND);
+	session_enter_state(s, POP3_RELAY_COMMAND);
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);
 	return STEP_GONE;

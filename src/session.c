@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -65,6 +66,8 @@ static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
 static void	session_refuse(struct session *s, enum device_verdict v);
+static void	session_refusal(struct session *s, bool temporary,
+		    const char *why);
 static bool	session_over_limits(struct session *s);
 static void	session_log_start(struct session *s);
 static void	session_log_end(struct session *s);
@@ -164,7 +167,9 @@ session_accept_alloc(struct session *s, const struct listener_conf *lc)
 {
 	s->listener_name = strdup(lc->name);
 	s->timer = evtimer_new(s->server->base, session_timercb, s);
-	if (s->listener_name != NULL && s->timer != NULL &&
+	s->line_size = s->cfg->limits.line_length + 1;
+	s->line = calloc(1, s->line_size);
+	if (s->listener_name != NULL && s->timer != NULL && s->line != NULL &&
 	    (lc->tls == LAN_TLS_IMPLICIT || side_attach(&s->lan, s->lan.fd)))
 		return true;
 	session_log_no_memory(s, "session set-up");
@@ -197,7 +202,7 @@ session_no_memory(struct session *s, const char *what)
 	s->closing = true;
 	s->result = RESULT_NO_MEMORY;
 	free(s->reason);
-	s->reason = xstrdup(what);
+	s->reason = strdup(what);
 	if (s->lan.bev != NULL)
 		side_pause(&s->lan, true);
 	evtimer_add(s->timer, &now);
@@ -231,7 +236,8 @@ session_identify(struct session *s)
 		return;
 	session_log_start(s);
 	session_set_timer(s, TIMER_PRELOGIN);
-	if (!s->ops->start(s))
+	s->proto_state = calloc(1, s->ops->state_size);
+	if (s->proto_state == NULL || !s->ops->start(s))
 		session_no_memory(s, "protocol state");
 }
 
@@ -265,8 +271,16 @@ session_refuse(struct session *s, enum device_verdict v)
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
 	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
-	s->ops->refuse(s, false, why);
+	session_refusal(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
+}
+
+/* Send the protocol's refusal: permanent, or temporary (try again). */
+static void
+session_refusal(struct session *s, bool temporary, const char *why)
+{
+	side_printf(&s->lan, "%s%s %s%s", s->ops->refusal[temporary],
+	    s->cfg->server_name, why, temporary ? ", try again later" : "");
 }
 
 /* Refuse with a temporary error when the session limits are reached. */
@@ -295,7 +309,7 @@ session_over_limits(struct session *s)
 	snprintf(days, sizeof(days), "%d",
 	    session_days_left(s, sunset, sizeof(sunset)));
 	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
-	s->ops->refuse(s, true, why);
+	session_refusal(s, true, why);
 	session_close_after_flush(s, RESULT_REFUSED, "busy");
 	return true;
 }
@@ -416,7 +430,7 @@ session_lan_tls_failed(struct session *s)
 {
 	const char *hello = tls_client_hello(s->lan.ssl);
 	unsigned long code = bufferevent_get_openssl_error(s->lan.bev);
-	char err[256], *reason;
+	char err[256], *reason = NULL;
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "lan_tls_failed" },
 		{ "client", s->client }, { "listener", s->listener_name },
@@ -427,12 +441,13 @@ session_lan_tls_failed(struct session *s)
 		ERR_error_string_n(code, err, sizeof(err));
 	else
 		tls_error_string(err, sizeof(err));
-	xasprintf(&reason, "%s; %s", err, hello != NULL ? hello :
-	    "no ClientHello received");
-	f[5].value = reason;
+	if (asprintf(&reason, "%s; %s", err, hello != NULL ? hello :
+	    "no ClientHello received") < 0)
+		reason = NULL;		/* out of memory: the error alone */
+	f[5].value = reason != NULL ? reason : err;
 	if (s->dev == NULL)
 		log_event(LOG_WARNING, MSGID_LAN_TLS_FAILED, f, nitems(f));
-	session_close(s, RESULT_LAN_TLS_FAILED, reason);
+	session_close(s, RESULT_LAN_TLS_FAILED, f[5].value);
 	free(reason);
 }
 
@@ -447,7 +462,7 @@ session_lan_event(struct side *side, enum side_event ev, void *arg)
 		if (s->closing)
 			side_drop_input(side);
 		else
-			s->ops->lan_input(s);
+			session_lan_input(s);
 		return;
 	case SIDE_FLUSHED:
 		session_lan_flushed(s);
@@ -493,7 +508,7 @@ session_lan_closed(struct session *s)
 	if (s->closing)
 		session_close(s, s->result, s->reason);
 	else
-		s->ops->lan_input(s);
+		session_lan_input(s);
 }
 
 /* Process as much buffered device input as the state allows. */
@@ -526,6 +541,32 @@ session_read_command(struct session *s, char *buf, size_t size, size_t *len,
 	default:
 		fatalx("session %s: bad line status", s->id);
 	}
+}
+
+/* Change the protocol's state in one place, with a debug trace. */
+void
+session_enter_state(struct session *s, int next)
+{
+	log_debug("session=%s %s %s -> %s", s->id, proto_name(s->ops->proto),
+	    s->ops->strstate(s->state), s->ops->strstate(next));
+	s->state = next;
+}
+
+/* STARTTLS accepted: refuse pipelined bytes (injection), then start TLS. */
+enum step
+session_lan_starttls(struct session *s, const char *verb, const char *reply)
+{
+	char why[128];
+
+	if (side_input_length(&s->lan) > 0) {
+		snprintf(why, sizeof(why), "device sent data after %s before "
+		    "the TLS handshake", verb);
+		session_close(s, RESULT_INJECTION, why);
+		return STEP_GONE;
+	}
+	side_printf(&s->lan, "%s", reply);
+	session_lan_start_tls(s);
+	return STEP_WAIT;
 }
 
 /* Count a bad command; reply, or end the session after too many. */
@@ -630,7 +671,7 @@ session_lan_send_delayed(struct session *s)
 	s->delayed = NULL;
 	session_set_timer(s, TIMER_PRELOGIN);
 	session_lan_pause(s, false);
-	s->ops->lan_input(s);
+	session_lan_input(s);
 }
 
 /* Record the authenticated user (escaped) for the log. */
@@ -656,8 +697,11 @@ session_mailbox_acquire(struct session *s, const char *mailbox)
 
 	session_mailbox_release(s);
 	if (mailboxes_acquire(s->server->mailboxes, mailbox, max)) {
-		s->mailbox = xstrdup(mailbox);
-		return true;
+		if ((s->mailbox = strdup(mailbox)) != NULL)
+			return true;
+		mailboxes_release(s->server->mailboxes, mailbox);
+		session_no_memory(s, "mailbox name");
+		return false;
 	}
 	log_escape(user, sizeof(user), mailbox, strlen(mailbox));
 	snprintf(limit, sizeof(limit), "%u", max);
@@ -704,7 +748,7 @@ session_login_failure_keep(struct session *s, enum session_result r,
 {
 	s->login_result = r;
 	free(s->login_reason);
-	s->login_reason = xstrdup(reason);
+	s->login_reason = strdup(reason);	/* NULL if out of memory */
 }
 
 /* Forget the failed logins before a successful one. */
@@ -761,7 +805,7 @@ session_close_after_flush(struct session *s, enum session_result r,
 	s->closing = true;
 	s->result = r;
 	free(s->reason);
-	s->reason = reason != NULL ? xstrdup(reason) : NULL;
+	s->reason = reason != NULL ? strdup(reason) : NULL;
 	if (s->lan.eof || s->lan.bev == NULL ||
 	    side_output_length(&s->lan) == 0) {
 		session_close(s, r, s->reason);
@@ -788,7 +832,7 @@ session_shutdown(struct session *s)
 void
 session_close(struct session *s, enum session_result r, const char *reason)
 {
-	char *why = reason != NULL ? xstrdup(reason) : NULL;
+	char *why = reason != NULL ? strdup(reason) : NULL;
 
 	free(s->reason);
 	s->reason = why;
@@ -805,8 +849,12 @@ session_close(struct session *s, enum session_result r, const char *reason)
 		event_free(s->timer);
 	session_token_clear(s);
 	sasl_creds_clear(&s->creds);
-	if (s->proto_state != NULL)
+	if (s->line != NULL)
+		OPENSSL_cleanse(s->line, s->line_size);
+	free(s->line);
+	if (s->proto_state != NULL && s->ops->free != NULL)
 		s->ops->free(s);
+	free(s->proto_state);
 	server_remove_session(s->server, s);
 	config_unref(s->cfg);
 	free(s->listener_name);

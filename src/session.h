@@ -69,6 +69,21 @@ enum login_state {
 	LOGIN_UPSTREAM,		/* the protocol's upstream login dialogue */
 };
 
+/* Which SASL answer login.c expects from the device next. */
+enum sasl_wait {
+	SASL_WAIT_NONE,		/* no AUTH exchange under way */
+	SASL_WAIT_PLAIN,	/* the PLAIN response */
+	SASL_WAIT_USER,		/* the LOGIN user name */
+	SASL_WAIT_PASS,		/* the LOGIN password */
+};
+
+/* A protocol's replies when an AUTH exchange ends without credentials. */
+enum sasl_reply {
+	SASL_REPLY_CANCELLED,	/* the device sent "*" */
+	SASL_REPLY_MALFORMED,	/* an answer did not decode */
+	SASL_REPLY_COUNT,
+};
+
 /* The replies of a protocol for the login outcomes login.c decides. */
 enum login_reply {
 	LOGIN_REPLY_TEMPORARY,	/* no token, or a temporary refusal */
@@ -81,21 +96,24 @@ enum login_reply {
 /* What a protocol state machine supplies to the generic session. */
 struct proto_ops {
 	enum proto	 proto;
+	/* The size of its state, which the session allocates zeroed. */
+	size_t		 state_size;
+	/* What its refusal of a device starts with: permanent (not allowed)
+	 * or temporary (busy); the server name and why follow. */
+	const char	*refusal[2];
 	/* A login takes a place for its mailbox (max_mailbox_sessions). */
 	bool		 counts_mailbox;
 	/* Its login replies, and how it explains Exchange refusals. */
 	const char	*login_replies[LOGIN_REPLY_COUNT];
 	enum explain_source explain;
 	const char	*explain_prefix;	/* before the explanation */
-	/* Allocate protocol state and greet the device; false if out of
-	 * memory. */
+	/* Its SASL prompt ("334 ", "+ ") and AUTH exchange replies. */
+	const char	*sasl_prompt;
+	const char	*sasl_replies[SASL_REPLY_COUNT];
+	/* The name of a state of its own enum, for the debug log. */
+	const char	*(*strstate)(int state);
+	/* Set its state up and greet the device; false if out of memory. */
 	bool		 (*start)(struct session *s);
-	/* Send the protocol's refusal: permanent (not allowed) or temporary
-	 * (busy), with why as the text. */
-	void		 (*refuse)(struct session *s, bool temporary,
-			    const char *why);
-	/* LAN input is available (or the LAN side reached EOF). */
-	void		 (*lan_input)(struct session *s);
 	/* One step over the device's buffered input in the current state. */
 	enum step	 (*lan_step)(struct session *s);
 	/* The device closed while its input waits for nothing more. */
@@ -111,6 +129,11 @@ struct proto_ops {
 	 * protocol answers the device and ends the session. */
 	void		 (*upstream_failed)(struct session *s,
 			    enum session_result result, const char *reason);
+	/* Count a bad command and answer it with text (STEP_GONE once the
+	 * session ends for too many). */
+	enum step	 (*lan_error)(struct session *s, const char *text);
+	/* The device's credentials are complete in s->creds. */
+	enum step	 (*auth_collected)(struct session *s);
 	/* A login ended without success: back to the LAN commands. */
 	void		 (*login_reset)(struct session *s);
 	/* Write a login reply of text to dst as the device must get it. */
@@ -120,7 +143,7 @@ struct proto_ops {
 	void		 (*timeout)(struct session *s, enum session_timer t);
 	/* Tell the device the relay is shutting down, then end. */
 	void		 (*shutdown)(struct session *s);
-	/* Free protocol state. */
+	/* Free what its state points to, or NULL if nothing. */
 	void		 (*free)(struct session *s);
 };
 
@@ -130,6 +153,7 @@ struct session {
 	struct server		*server;
 	struct config		*cfg;	/* reference held for the session */
 	const struct proto_ops	*ops;
+	int			 state;	/* the protocol's, of its own enum */
 	void			*proto_state;
 	const struct device	*dev;	/* NULL until identified */
 	char			*listener_name;
@@ -144,10 +168,13 @@ struct session {
 	struct oauth_request	*token_req; /* the XOAUTH2 token being fetched */
 	char			*token;	/* for XOAUTH2, wiped once used */
 	enum login_state	 login;	/* changed only by login.c */
+	enum sasl_wait		 sasl;	/* changed only by login.c */
 	bool			 logged_in; /* the upstream took a login */
 	struct sasl_creds	 creds;	/* the device's, until used */
 	char			 challenge[256]; /* XOAUTH2 error, escaped */
 	unsigned		 errors;	/* bad commands so far */
+	char			*line;	/* one device or upstream line */
+	size_t			 line_size; /* limits.line_length + 1 */
 	const char		*up_tls_version; /* last upstream handshake */
 	const char		*up_tls_cipher;
 
@@ -185,6 +212,13 @@ void	session_lan_input(struct session *s);
  * too_long and ends the session (STEP_GONE). STEP_MORE with the line. */
 enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
+/* Change the protocol's state in one place, with a debug trace. */
+void	session_enter_state(struct session *s, int next);
+/* STARTTLS or STLS (verb) was accepted: end the session if the device
+ * sent more after it (an injection), else send reply and start TLS once
+ * it is flushed. STEP_WAIT, or STEP_GONE. */
+enum step session_lan_starttls(struct session *s, const char *verb,
+	    const char *reply);
 /* Count a bad command: reply (if not NULL) and go on, or after
  * SESSION_MAX_ERRORS send bye and end the session (STEP_GONE). */
 enum step session_lan_error(struct session *s, const char *reply,

@@ -17,16 +17,12 @@
 #include "util.h"
 
 #define SMTP_COMMAND_MAX	512	/* RFC 5321 command line, with CRLF */
-#define SMTP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
-#define SMTP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
 /* The states of the dialogue; login.c's own state says which of them are
  * part of a login. */
 enum smtp_state {
 	SMTP_LAN_COMMAND,	/* device commands answered locally */
-	SMTP_LAN_AUTH_PLAIN,	/* "334 " sent, waiting for PLAIN data */
-	SMTP_LAN_AUTH_USER,	/* LOGIN user name prompt sent */
-	SMTP_LAN_AUTH_PASS,	/* LOGIN password prompt sent */
+	SMTP_LAN_AUTH,		/* login.c collects the AUTH answers */
 	SMTP_LAN_STARTTLS,	/* "220" sent, LAN TLS handshake pending */
 	SMTP_LOGIN,		/* login.c: secret, token or dial */
 	SMTP_UP_GREETING,	/* waiting for the upstream's 220 */
@@ -60,9 +56,6 @@ enum smtp_reply {
 };
 
 struct smtp {
-	enum smtp_state	 state;
-	char		*line;		/* one command or reply line */
-	size_t		 line_size;
 	bool		 helo;		/* EHLO/HELO seen since the last TLS */
 	bool		 auth_ignored;	/* AUTH taken and ignored (ignore_auth) */
 	bool		 up_starttls;	/* upstream capabilities */
@@ -80,74 +73,71 @@ struct smtp {
 
 typedef enum step (*smtp_lan_handler)(struct session *, const char *);
 
-static bool	smtp_start(struct session *s);
-static void	smtp_refuse(struct session *s, bool temporary, const char *why);
-static void	smtp_lan_input(struct session *s);
-static void	smtp_lan_tls_ready(struct session *s);
-static void	smtp_upstream_ready(struct session *s);
-static void	smtp_upstream_input(struct session *s);
-static void	smtp_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	smtp_login_reset(struct session *s);
-static void	smtp_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	smtp_timeout(struct session *s, enum session_timer t);
-static void	smtp_shutdown(struct session *s);
-static void	smtp_free(struct session *s);
-
-static void	smtp_enter_state(struct session *s, enum smtp_state next);
-static const char *smtp_strstate(enum smtp_state state);
-static enum step smtp_lan_step(struct session *s);
-static void	smtp_lan_eof(struct session *s);
-static enum step smtp_error(struct session *s, const char *reply);
-static enum step smtp_lan_command(struct session *s, const char *line);
-static enum step smtp_cmd_helo(struct session *s, const char *arg);
-static enum step smtp_cmd_ehlo(struct session *s, const char *arg);
-static enum step smtp_cmd_starttls(struct session *s, const char *arg);
+static enum step smtp_abandoned_command(struct session *s,
+		    const char *line);
+static bool	smtp_auth_allowed(const struct session *s);
+static enum step smtp_auth_collected(struct session *s);
+static bool	smtp_auth_offered(const struct session *s);
+static void	smtp_body_add(struct session *s, const char *text);
+static void	smtp_body_end(struct session *s);
+static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
+static enum step smtp_body_line(struct session *s, size_t len,
+		    size_t tlen, bool crlf);
+static void	smtp_body_move(struct session *s, size_t n);
+static enum step smtp_body_next(struct session *s);
+static enum step smtp_body_partial(struct session *s, size_t n);
+static enum step smtp_body_refuse(struct session *s);
+static enum step smtp_body_step(struct session *s);
 static enum step smtp_cmd_auth(struct session *s, const char *arg);
+static enum step smtp_cmd_ehlo(struct session *s, const char *arg);
+static enum step smtp_cmd_helo(struct session *s, const char *arg);
+static enum step smtp_cmd_help(struct session *s, const char *arg);
 static enum step smtp_cmd_mail(struct session *s, const char *arg);
 static enum step smtp_cmd_need_auth(struct session *s, const char *arg);
-static enum step smtp_cmd_rset(struct session *s, const char *arg);
-static enum step smtp_cmd_help(struct session *s, const char *arg);
-static enum step smtp_cmd_vrfy(struct session *s, const char *arg);
 static enum step smtp_cmd_quit(struct session *s, const char *arg);
-static bool	smtp_auth_allowed(const struct session *s);
+static enum step smtp_cmd_rset(struct session *s, const char *arg);
+static enum step smtp_cmd_starttls(struct session *s, const char *arg);
+static enum step smtp_cmd_vrfy(struct session *s, const char *arg);
 static bool	smtp_device_authenticates(const struct session *s);
-static bool	smtp_auth_offered(const struct session *s);
-static enum step smtp_auth_line(struct session *s, const char *line);
-static enum step smtp_auth_collected(struct session *s);
+static enum step smtp_error(struct session *s, const char *reply);
+static void	smtp_free(struct session *s);
+static enum step smtp_lan_command(struct session *s, const char *line);
+static void	smtp_lan_eof(struct session *s);
+static enum step smtp_lan_step(struct session *s);
+static void	smtp_lan_tls_ready(struct session *s);
+static void	smtp_log_message(struct session *s, int code);
+static void	smtp_logged_in(struct session *s);
+static void	smtp_login_reply(struct session *s, char *dst, size_t len,
+		    const char *text);
+static void	smtp_login_reset(struct session *s);
+static void	smtp_note_capability(struct session *s, const char *text);
+static enum smtp_reply smtp_read_reply(struct session *s, bool forward);
+static enum step smtp_relay_command(struct session *s, const char *line);
+static void	smtp_relay_reply(struct session *s);
+static void	smtp_reply_first(struct session *s, int code, size_t len);
+static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
 static bool	smtp_sender_check(struct session *s, const char *arg,
 		    enum step *step);
-static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
-static enum smtp_reply smtp_read_reply(struct session *s, bool forward);
-static void	smtp_reply_first(struct session *s, int code, size_t len);
-static void	smtp_note_capability(struct smtp *st, const char *text);
-static void	smtp_up_step(struct session *s);
+static void	smtp_shutdown(struct session *s);
+static bool	smtp_start(struct session *s);
+static const char *smtp_strstate(int state);
+static void	smtp_timeout(struct session *s, enum session_timer t);
 static void	smtp_up_login_reply(struct session *s, int code);
 static void	smtp_up_send_auth(struct session *s);
 static void	smtp_up_send_xoauth2(struct session *s);
+static void	smtp_up_step(struct session *s);
 static void	smtp_up_xoauth2_challenge(struct session *s);
 static void	smtp_up_xoauth2_verdict(struct session *s, int code);
-static void	smtp_logged_in(struct session *s);
-static void	smtp_relay_reply(struct session *s);
-static void	smtp_log_message(struct session *s, int code);
-static enum step smtp_relay_command(struct session *s, const char *line);
-static enum step smtp_body_step(struct session *s);
-static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
-static enum step smtp_body_partial(struct session *s, size_t n);
-static enum step smtp_body_line(struct session *s, size_t len,
-		    size_t tlen, bool crlf);
-static enum step smtp_body_refuse(struct session *s);
-static void	smtp_body_move(struct session *s, size_t n);
-static void	smtp_body_add(struct session *s, const char *text);
-static enum step smtp_body_next(struct session *s);
-static void	smtp_body_end(struct session *s);
-static enum step smtp_abandoned_command(struct session *s,
-		    const char *line);
+static void	smtp_upstream_failed(struct session *s, enum session_result r,
+		    const char *reason);
+static void	smtp_upstream_input(struct session *s);
+static void	smtp_upstream_ready(struct session *s);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 
 const struct proto_ops smtp_ops = {
 	.proto = PROTO_SMTP,
+	.state_size = sizeof(struct smtp),
+	.refusal = { "554 5.7.1 ", "421 4.7.0 " },
 	.counts_mailbox = false,
 	.login_replies = {
 		[LOGIN_REPLY_TEMPORARY] = "454 4.7.0 Temporary authentication "
@@ -159,15 +149,22 @@ const struct proto_ops smtp_ops = {
 	},
 	.explain = EXPLAIN_SMTP,
 	.explain_prefix = "",
+	.sasl_prompt = "334 ",
+	.sasl_replies = {
+		[SASL_REPLY_CANCELLED] = "501 5.0.0 Authentication cancelled",
+		[SASL_REPLY_MALFORMED] = "501 5.5.2 Malformed authentication "
+		    "data",
+	},
+	.strstate = smtp_strstate,
 	.start = smtp_start,
-	.refuse = smtp_refuse,
-	.lan_input = smtp_lan_input,
 	.lan_step = smtp_lan_step,
 	.lan_eof = smtp_lan_eof,
 	.lan_tls_ready = smtp_lan_tls_ready,
 	.upstream_ready = smtp_upstream_ready,
 	.upstream_input = smtp_upstream_input,
 	.upstream_failed = smtp_upstream_failed,
+	.lan_error = smtp_error,
+	.auth_collected = smtp_auth_collected,
 	.login_reset = smtp_login_reset,
 	.login_reply = smtp_login_reply,
 	.timeout = smtp_timeout,
@@ -199,13 +196,11 @@ static const struct {
 #define CASE(x) case x: return #x
 /* The name of a state, for debug logs. */
 static const char *
-smtp_strstate(enum smtp_state state)
+smtp_strstate(int state)
 {
 	switch (state) {
 	CASE(SMTP_LAN_COMMAND);
-	CASE(SMTP_LAN_AUTH_PLAIN);
-	CASE(SMTP_LAN_AUTH_USER);
-	CASE(SMTP_LAN_AUTH_PASS);
+	CASE(SMTP_LAN_AUTH);
 	CASE(SMTP_LAN_STARTTLS);
 	CASE(SMTP_LOGIN);
 	CASE(SMTP_UP_GREETING);
@@ -234,101 +229,51 @@ smtp_strstate(enum smtp_state state)
 }
 #undef CASE
 
-/* Change state in one place, with a debug trace. */
-static void
-smtp_enter_state(struct session *s, enum smtp_state next)
-{
-	struct smtp *st = s->proto_state;
-
-	log_debug("session=%s smtp %s -> %s", s->id, smtp_strstate(st->state),
-	    smtp_strstate(next));
-	st->state = next;
-}
-
-/* Allocate the SMTP state and greet the device. */
+/* Greet the device. */
 static bool
 smtp_start(struct session *s)
 {
-	struct smtp *st = calloc(1, sizeof(*st));
-
-	if (st == NULL)
-		return false;
-	st->line_size = s->cfg->limits.line_length + 1;
-	if ((st->line = calloc(1, st->line_size)) == NULL) {
-		free(st);
-		return false;
-	}
-	s->proto_state = st;
 	side_printf(&s->lan, "220 %s ESMTP ready", s->cfg->server_name);
 	return true;
 }
 
-/* Refuse the device with the SMTP greeting for it. */
-static void
-smtp_refuse(struct session *s, bool temporary, const char *why)
-{
-	if (temporary)
-		side_printf(&s->lan, "421 4.7.0 %s %s, try again later",
-		    s->cfg->server_name, why);
-	else
-		side_printf(&s->lan, "554 5.7.1 %s %s", s->cfg->server_name,
-		    why);
-}
-
-/* Free the SMTP state (session_close wipes the credentials and the
- * token). */
+/* Free the MAIL command kept (session_close wipes the credentials and the
+ * token, and frees the SMTP state). */
 static void
 smtp_free(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
 	free(st->mail);
-	free(st->line);
-	free(st);
-	s->proto_state = NULL;
-}
-
-/* Process as much buffered device input as the state allows. */
-static void
-smtp_lan_input(struct session *s)
-{
-	struct smtp *st = s->proto_state;
-
-	if ((st->state == SMTP_RELAY_BODY ||
-	    st->state == SMTP_RELAY_BODY_DISCARD) && !s->lan.eof)
-		session_set_timer(s, TIMER_IDLE);	/* a live upload */
-
-	session_lan_input(s);
 }
 
 /* One step of device input processing in the current state. */
 static enum step
 smtp_lan_step(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-	const char *line = st->line;
+	const char *line = s->line;
 	enum step step;
 	size_t len;
 
-	switch (st->state) {
+	switch (s->state) {
 	case SMTP_LAN_COMMAND:
-	case SMTP_LAN_AUTH_PLAIN:
-	case SMTP_LAN_AUTH_USER:
-	case SMTP_LAN_AUTH_PASS:
+	case SMTP_LAN_AUTH:
 	case SMTP_RELAY_COMMAND:
 	case SMTP_RELAY_ABANDONED:
-		if ((step = session_read_command(s, st->line, st->line_size,
+		if ((step = session_read_command(s, s->line, s->line_size,
 		    &len, "500 5.5.2 Line too long")) != STEP_MORE)
 			return step;
-		if (st->state == SMTP_LAN_COMMAND)
+		if (s->state == SMTP_LAN_COMMAND)
 			return smtp_lan_command(s, line);
-		if (st->state == SMTP_RELAY_COMMAND)
+		if (s->state == SMTP_RELAY_COMMAND)
 			return smtp_relay_command(s, line);
-		if (st->state == SMTP_RELAY_ABANDONED)
+		if (s->state == SMTP_RELAY_ABANDONED)
 			return smtp_abandoned_command(s, line);
-		return smtp_auth_line(s, line);
+		return login_sasl_line(s, line);
 	case SMTP_RELAY_BODY:
 	case SMTP_RELAY_BODY_DISCARD:
+		if (!s->lan.eof)
+			session_set_timer(s, TIMER_IDLE);	/* a live upload */
 		return smtp_body_step(s);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
@@ -339,15 +284,13 @@ smtp_lan_step(struct session *s)
 static void
 smtp_lan_eof(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-
-	if (smtp_waiting_upstream(st->state))
+	if (smtp_waiting_upstream(s->state))
 		return;
-	if (st->state == SMTP_RELAY_BODY ||
-	    st->state == SMTP_RELAY_BODY_DISCARD)
+	if (s->state == SMTP_RELAY_BODY ||
+	    s->state == SMTP_RELAY_BODY_DISCARD)
 		session_close(s, RESULT_CLIENT_CLOSED,
 		    "device closed the connection during DATA");
-	else if (st->state == SMTP_RELAY_COMMAND)
+	else if (s->state == SMTP_RELAY_COMMAND)
 		session_close(s, RESULT_OK, "device closed the connection "
 		    "without QUIT");
 	else
@@ -474,15 +417,9 @@ smtp_cmd_starttls(struct session *s, const char *arg)
 		return smtp_error(s, "503 5.5.1 TLS already active");
 	if (*arg != '\0')
 		return smtp_error(s, "501 5.5.4 Syntax: STARTTLS");
-	if (side_input_length(&s->lan) > 0) {
-		session_close(s, RESULT_INJECTION, "device sent data after "
-		    "STARTTLS before the TLS handshake");
-		return STEP_GONE;
-	}
-	side_printf(&s->lan, "220 2.0.0 Ready to start TLS");
-	smtp_enter_state(s, SMTP_LAN_STARTTLS);
-	session_lan_start_tls(s);
-	return STEP_WAIT;
+	session_enter_state(s, SMTP_LAN_STARTTLS);
+	return session_lan_starttls(s, "STARTTLS",
+	    "220 2.0.0 Ready to start TLS");
 }
 
 /* The LAN handshake finished: forget everything said before it. */
@@ -492,8 +429,8 @@ smtp_lan_tls_ready(struct session *s)
 	struct smtp *st = s->proto_state;
 
 	st->helo = false;
-	smtp_enter_state(s, SMTP_LAN_COMMAND);
-	smtp_lan_input(s);
+	session_enter_state(s, SMTP_LAN_COMMAND);
+	session_lan_input(s);
 }
 
 /* AUTH PLAIN or LOGIN, with or without an initial response. */
@@ -516,60 +453,14 @@ smtp_cmd_auth(struct session *s, const char *arg)
 		    "requested authentication mechanism");
 	ir = ir != NULL ? ir + 1 : NULL;
 	if (mechlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
-		if (ir == NULL) {
-			side_printf(&s->lan, "334 ");
-			smtp_enter_state(s, SMTP_LAN_AUTH_PLAIN);
-			return STEP_MORE;
-		}
-		smtp_enter_state(s, SMTP_LAN_AUTH_PLAIN);
-		return smtp_auth_line(s, ir);
+		session_enter_state(s, SMTP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_PLAIN, ir);
 	}
 	if (mechlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
-		smtp_enter_state(s, SMTP_LAN_AUTH_USER);
-		if (ir == NULL) {
-			side_printf(&s->lan, "334 " SMTP_PROMPT_USER);
-			return STEP_MORE;
-		}
-		return smtp_auth_line(s, ir);
+		session_enter_state(s, SMTP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_USER, ir);
 	}
 	return smtp_error(s, "504 5.5.4 Unrecognized authentication type");
-}
-
-/* One SASL answer from the device in an AUTH exchange. */
-static enum step
-smtp_auth_line(struct session *s, const char *line)
-{
-	struct smtp *st = s->proto_state;
-	size_t len = strlen(line);
-	bool ok;
-
-	if (strcmp(line, "*") == 0) {
-		smtp_enter_state(s, SMTP_LAN_COMMAND);
-		return smtp_error(s, "501 5.0.0 Authentication cancelled");
-	}
-	switch (st->state) {
-	case SMTP_LAN_AUTH_PLAIN:
-		ok = sasl_plain_decode(line, len, &s->creds);
-		break;
-	case SMTP_LAN_AUTH_USER:
-		if ((ok = sasl_login_decode(line, len, s->creds.user))) {
-			side_printf(&s->lan, "334 " SMTP_PROMPT_PASS);
-			smtp_enter_state(s, SMTP_LAN_AUTH_PASS);
-			return STEP_MORE;
-		}
-		break;
-	case SMTP_LAN_AUTH_PASS:
-		ok = sasl_login_decode(line, len, s->creds.pass);
-		break;
-	default:
-		fatalx("smtp: AUTH data in state %s", smtp_strstate(st->state));
-	}
-	if (!ok) {
-		sasl_creds_clear(&s->creds);
-		smtp_enter_state(s, SMTP_LAN_COMMAND);
-		return smtp_error(s, "501 5.5.2 Malformed authentication data");
-	}
-	return smtp_auth_collected(s);
 }
 
 /*
@@ -585,11 +476,11 @@ smtp_auth_collected(struct session *s)
 	if (!smtp_device_authenticates(s)) {
 		sasl_creds_clear(&s->creds);
 		st->auth_ignored = true;
-		smtp_enter_state(s, SMTP_LAN_COMMAND);
+		session_enter_state(s, SMTP_LAN_COMMAND);
 		side_printf(&s->lan, "235 2.7.0 Authentication successful");
 		return STEP_MORE;
 	}
-	smtp_enter_state(s, SMTP_LOGIN);
+	session_enter_state(s, SMTP_LOGIN);
 	return login_begin(s);
 }
 
@@ -609,7 +500,7 @@ smtp_cmd_mail(struct session *s, const char *arg)
 		session_set_user(s, s->dev->mailbox);
 	if (!smtp_sender_check(s, arg, &step))
 		return step;
-	smtp_enter_state(s, SMTP_LOGIN);
+	session_enter_state(s, SMTP_LOGIN);
 	if (s->dev->auth == AUTH_CONNECTOR)
 		login_dial(s);
 	else
@@ -653,8 +544,13 @@ smtp_sender_check(struct session *s, const char *arg, enum step *step)
 		return false;
 	}
 	free(st->mail);
-	xasprintf(&st->mail, "MAIL FROM:<%s>%s%s", addr,
-	    *params != '\0' ? " " : "", params);
+	if (asprintf(&st->mail, "MAIL FROM:<%s>%s%s", addr,
+	    *params != '\0' ? " " : "", params) < 0) {
+		st->mail = NULL;
+		session_no_memory(s, "MAIL command");
+		*step = STEP_GONE;
+		return false;
+	}
 	return true;
 }
 
@@ -716,13 +612,13 @@ smtp_upstream_ready(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
-	if (st->state == SMTP_UP_TLS) {
+	if (s->state == SMTP_UP_TLS) {
 		side_printf(&s->up, "EHLO %s", s->cfg->server_name);
-		smtp_enter_state(s, SMTP_UP_EHLO_TLS);
+		session_enter_state(s, SMTP_UP_EHLO_TLS);
 	} else {
 		st->up_starttls = st->up_plain = false;
 		st->up_login = st->up_xoauth2 = false;
-		smtp_enter_state(s, SMTP_UP_GREETING);
+		session_enter_state(s, SMTP_UP_GREETING);
 	}
 	session_set_timer(s, TIMER_UPSTREAM);
 }
@@ -736,7 +632,7 @@ smtp_read_reply(struct session *s, bool forward)
 	size_t len;
 
 	for (;;) {
-		switch (side_read_line(&s->up, st->line, st->line_size,
+		switch (side_read_line(&s->up, s->line, s->line_size,
 		    &len)) {
 		case LINE_NONE:
 			return REPLY_PARTIAL;
@@ -745,15 +641,15 @@ smtp_read_reply(struct session *s, bool forward)
 		case LINE_OK:
 			break;
 		}
-		if (!smtp_parse_reply_line(st->line, len, &rl) ||
+		if (!smtp_parse_reply_line(s->line, len, &rl) ||
 		    (st->reply_code != 0 && rl.code != st->reply_code))
 			return REPLY_BAD;
 		if (st->reply_code == 0)
 			smtp_reply_first(s, rl.code, len);
 		st->reply_code = rl.code;
-		smtp_note_capability(st, rl.text);
+		smtp_note_capability(s, rl.text);
 		if (forward && st->explained == NULL)
-			side_printf(&s->lan, "%s", st->line);
+			side_printf(&s->lan, "%s", s->line);
 		else if (forward && rl.last)
 			side_printf(&s->lan, "%s", st->explained->device);
 		if (rl.last)
@@ -773,22 +669,23 @@ smtp_reply_first(struct session *s, int code, size_t len)
 		{ "device", s->dev->name }, { "reply", st->reply_text },
 	};
 
-	log_escape(st->reply_text, sizeof(st->reply_text), st->line, len);
-	st->explained = code >= 400 ? explain_lookup(EXPLAIN_SMTP, st->line,
+	log_escape(st->reply_text, sizeof(st->reply_text), s->line, len);
+	st->explained = code >= 400 ? explain_lookup(EXPLAIN_SMTP, s->line,
 	    s->dev->auth != AUTH_PASSTHROUGH) : NULL;
 	if (st->explained != NULL)
-		explain_log(s->id, s->dev->name, st->explained, st->line);
+		explain_log(s->id, s->dev->name, st->explained, s->line);
 	else if (code >= 400 && !login_active(s))
 		log_fields(LOG_NOTICE, f, nitems(f));	/* passed on as is */
 }
 
 /* Remember STARTTLS and AUTH mechanisms from an EHLO reply line. */
 static void
-smtp_note_capability(struct smtp *st, const char *text)
+smtp_note_capability(struct session *s, const char *text)
 {
+	struct smtp *st = s->proto_state;
 	char buf[256], *word, *save;
 
-	if (st->state != SMTP_UP_EHLO && st->state != SMTP_UP_EHLO_TLS)
+	if (s->state != SMTP_UP_EHLO && s->state != SMTP_UP_EHLO_TLS)
 		return;
 	if (strcasecmp(text, "STARTTLS") == 0)
 		st->up_starttls = true;
@@ -811,9 +708,7 @@ smtp_note_capability(struct smtp *st, const char *text)
 static void
 smtp_upstream_input(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-
-	if (st->state == SMTP_LOGIN || st->state == SMTP_UP_TLS)
+	if (s->state == SMTP_LOGIN || s->state == SMTP_UP_TLS)
 		return;		/* nothing is due yet */
 	if (login_active(s))
 		smtp_up_step(s);
@@ -850,12 +745,12 @@ smtp_up_login_reply(struct session *s, int code)
 	struct smtp *st = s->proto_state;
 	char why[400];
 
-	switch (st->state) {
+	switch (s->state) {
 	case SMTP_UP_GREETING:
 		if (code != 220)
 			break;
 		side_printf(&s->up, "EHLO %s", s->cfg->server_name);
-		smtp_enter_state(s, s->up.tls_up ? SMTP_UP_EHLO_TLS :
+		session_enter_state(s, s->up.tls_up ? SMTP_UP_EHLO_TLS :
 		    SMTP_UP_EHLO);
 		return;
 	case SMTP_UP_EHLO:
@@ -868,12 +763,12 @@ smtp_up_login_reply(struct session *s, int code)
 		}
 		st->up_plain = st->up_login = false;
 		side_printf(&s->up, "STARTTLS");
-		smtp_enter_state(s, SMTP_UP_STARTTLS);
+		session_enter_state(s, SMTP_UP_STARTTLS);
 		return;
 	case SMTP_UP_STARTTLS:
 		if (code != 220)
 			break;
-		smtp_enter_state(s, SMTP_UP_TLS);
+		session_enter_state(s, SMTP_UP_TLS);
 		login_start_tls(s);
 		return;
 	case SMTP_UP_EHLO_TLS:
@@ -921,11 +816,9 @@ smtp_up_login_reply(struct session *s, int code)
 		return;
 	default:
 		fatalx("smtp: login reply in state %s",
-		    smtp_strstate(st->state));
+		    smtp_strstate(s->state));
 	}
-	snprintf(why, sizeof(why), "unexpected upstream reply in %s: %s",
-	    smtp_strstate(st->state), st->reply_text);
-	login_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
+	login_unexpected_reply(s, st->reply_text);
 }
 
 /* Send the next AUTH step upstream: PLAIN in one line, or LOGIN. */
@@ -935,7 +828,7 @@ smtp_up_send_auth(struct session *s)
 	struct smtp *st = s->proto_state;
 	char b64[SASL_FIELD_MAX * 3];
 
-	switch (st->state) {
+	switch (s->state) {
 	case SMTP_UP_EHLO_TLS:
 		if (s->dev->auth != AUTH_PASSTHROUGH) {
 			smtp_up_send_xoauth2(s);
@@ -944,10 +837,10 @@ smtp_up_send_auth(struct session *s)
 		if (st->up_plain) {
 			sasl_plain_encode(&s->creds, b64, sizeof(b64));
 			side_printf(&s->up, "AUTH PLAIN %s", b64);
-			smtp_enter_state(s, SMTP_UP_AUTH);
+			session_enter_state(s, SMTP_UP_AUTH);
 		} else if (st->up_login) {
 			side_printf(&s->up, "AUTH LOGIN");
-			smtp_enter_state(s, SMTP_UP_AUTH_LOGIN);
+			session_enter_state(s, SMTP_UP_AUTH_LOGIN);
 		} else {
 			login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 			    "upstream offers neither AUTH PLAIN nor LOGIN");
@@ -958,16 +851,16 @@ smtp_up_send_auth(struct session *s)
 		sasl_b64_encode(s->creds.user, strlen(s->creds.user), b64,
 		    sizeof(b64));
 		side_printf(&s->up, "%s", b64);
-		smtp_enter_state(s, SMTP_UP_AUTH_USER);
+		session_enter_state(s, SMTP_UP_AUTH_USER);
 		break;
 	case SMTP_UP_AUTH_USER:
 		sasl_b64_encode(s->creds.pass, strlen(s->creds.pass), b64,
 		    sizeof(b64));
 		side_printf(&s->up, "%s", b64);
-		smtp_enter_state(s, SMTP_UP_AUTH);
+		session_enter_state(s, SMTP_UP_AUTH);
 		break;
 	default:
-		fatalx("smtp: AUTH step in state %s", smtp_strstate(st->state));
+		fatalx("smtp: AUTH step in state %s", smtp_strstate(s->state));
 	}
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
@@ -984,14 +877,14 @@ smtp_up_send_xoauth2(struct session *s)
 	enum smtp_state next = SMTP_UP_XOAUTH2;
 	char *ir;
 
-	if (st->state == SMTP_UP_EHLO_TLS && !st->up_xoauth2) {
+	if (s->state == SMTP_UP_EHLO_TLS && !st->up_xoauth2) {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream does not offer AUTH XOAUTH2");
 		return;
 	}
 	if ((ir = login_xoauth2(s)) == NULL)
 		return;
-	if (st->state == SMTP_UP_XOAUTH2_CONT)
+	if (s->state == SMTP_UP_XOAUTH2_CONT)
 		side_printf(&s->up, "%s", ir);
 	else if (strlen("AUTH XOAUTH2 \r\n") + strlen(ir) <= SMTP_COMMAND_MAX)
 		side_printf(&s->up, "AUTH XOAUTH2 %s", ir);
@@ -1000,7 +893,7 @@ smtp_up_send_xoauth2(struct session *s)
 		next = SMTP_UP_XOAUTH2_CONT;
 	}
 	OPENSSL_clear_free(ir, strlen(ir));
-	smtp_enter_state(s, next);
+	session_enter_state(s, next);
 }
 
 /* An XOAUTH2 error challenge: keep it for the log, answer it with an
@@ -1008,13 +901,12 @@ smtp_up_send_xoauth2(struct session *s)
 static void
 smtp_up_xoauth2_challenge(struct session *s)
 {
-	struct smtp *st = s->proto_state;
 	struct smtp_reply_line rl;
 
-	if (smtp_parse_reply_line(st->line, strlen(st->line), &rl))
+	if (smtp_parse_reply_line(s->line, strlen(s->line), &rl))
 		login_challenge(s, rl.text);
 	side_printf(&s->up, "%s", "");
-	smtp_enter_state(s, SMTP_UP_XOAUTH2_ERROR);
+	session_enter_state(s, SMTP_UP_XOAUTH2_ERROR);
 }
 
 /* The upstream's verdict on the token: a permanent refusal drops it from
@@ -1054,14 +946,14 @@ smtp_logged_in(struct session *s)
 		side_printf(&s->up, "%s", st->mail);
 		free(st->mail);
 		st->mail = NULL;
-		smtp_enter_state(s, SMTP_RELAY_REPLY);
+		session_enter_state(s, SMTP_RELAY_REPLY);
 		session_set_timer(s, TIMER_UPSTREAM);
 		return;
 	}
 	side_printf(&s->lan, "235 2.7.0 Authentication successful");
-	smtp_enter_state(s, SMTP_RELAY_COMMAND);
+	session_enter_state(s, SMTP_RELAY_COMMAND);
 	session_set_timer(s, TIMER_IDLE);
-	smtp_lan_input(s);
+	session_lan_input(s);
 }
 
 
@@ -1076,7 +968,7 @@ smtp_login_reset(struct session *s)
 	st->mail = NULL;
 	st->reply_code = 0;
 	st->explained = NULL;
-	smtp_enter_state(s, SMTP_LAN_COMMAND);
+	session_enter_state(s, SMTP_LAN_COMMAND);
 }
 
 /* A login reply: the explanation of a known Exchange refusal if the last
@@ -1095,16 +987,14 @@ static void
 smtp_upstream_failed(struct session *s, enum session_result r,
     const char *reason)
 {
-	struct smtp *st = s->proto_state;
-
-	if (st->state == SMTP_RELAY_QUIT_REPLY) {
+	if (s->state == SMTP_RELAY_QUIT_REPLY) {
 		side_printf(&s->lan, "221 2.0.0 Bye");
 		session_close_after_flush(s, RESULT_OK, NULL);
 		return;
 	}
 	side_printf(&s->lan, "421 4.4.2 %s upstream connection lost%s",
-	    s->cfg->server_name, st->state == SMTP_RELAY_BODY ||
-	    st->state == SMTP_RELAY_BODY_REPLY ?
+	    s->cfg->server_name, s->state == SMTP_RELAY_BODY ||
+	    s->state == SMTP_RELAY_BODY_REPLY ?
 	    "; message not delivered" : "");
 	session_close_after_flush(s, r, reason);
 }
@@ -1179,7 +1069,7 @@ smtp_relay_command(struct session *s, const char *line)
 		side_printf(&s->up, "%s", line);
 		break;
 	}
-	smtp_enter_state(s, next);
+	session_enter_state(s, next);
 	session_set_timer(s, TIMER_UPSTREAM);
 	return STEP_WAIT;
 }
@@ -1189,7 +1079,7 @@ static void
 smtp_relay_reply(struct session *s)
 {
 	struct smtp *st = s->proto_state;
-	bool forward = st->state != SMTP_RELAY_RSET_REPLY;
+	bool forward = s->state != SMTP_RELAY_RSET_REPLY;
 	enum smtp_state next = SMTP_RELAY_COMMAND;
 	int code;
 
@@ -1205,7 +1095,7 @@ smtp_relay_reply(struct session *s)
 	}
 	code = st->reply_code;
 	st->reply_code = 0;
-	switch (st->state) {
+	switch (s->state) {
 	case SMTP_RELAY_REPLY:
 		break;
 	case SMTP_RELAY_RSET_REPLY:
@@ -1234,9 +1124,9 @@ smtp_relay_reply(struct session *s)
 		    st->reply_text);
 		return;
 	}
-	smtp_enter_state(s, next);
+	session_enter_state(s, next);
 	session_set_timer(s, TIMER_IDLE);
-	smtp_lan_input(s);
+	session_lan_input(s);
 }
 
 /* Count a message the upstream accepted and log the upstream's reply. */
@@ -1328,7 +1218,7 @@ smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
 	unsigned char first = 0;
 	bool dot;
 
-	if (!crlf && st->state == SMTP_RELAY_BODY &&
+	if (!crlf && s->state == SMTP_RELAY_BODY &&
 	    s->cfg->smtp_bare_eol == BARE_EOL_REJECT)
 		return smtp_body_refuse(s);
 	if (len > 0)
@@ -1359,10 +1249,9 @@ smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
 static void
 smtp_body_move(struct session *s, size_t n)
 {
-	struct smtp *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
 
-	if (st->state == SMTP_RELAY_BODY_DISCARD)
+	if (s->state == SMTP_RELAY_BODY_DISCARD)
 		evbuffer_drain(in, n);
 	else
 		evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev),
@@ -1373,9 +1262,7 @@ smtp_body_move(struct session *s, size_t n)
 static void
 smtp_body_add(struct session *s, const char *text)
 {
-	struct smtp *st = s->proto_state;
-
-	if (st->state != SMTP_RELAY_BODY_DISCARD)
+	if (s->state != SMTP_RELAY_BODY_DISCARD)
 		evbuffer_add(bufferevent_get_output(s->up.bev), text,
 		    strlen(text));
 }
@@ -1384,9 +1271,7 @@ smtp_body_add(struct session *s, const char *text)
 static enum step
 smtp_body_next(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-
-	if (st->state == SMTP_RELAY_BODY_DISCARD)
+	if (s->state == SMTP_RELAY_BODY_DISCARD)
 		return STEP_MORE;
 	return side_congested(&s->up) ? STEP_WAIT : STEP_MORE;
 }
@@ -1396,19 +1281,17 @@ smtp_body_next(struct session *s)
 static void
 smtp_body_end(struct session *s)
 {
-	struct smtp *st = s->proto_state;
-
-	if (st->state == SMTP_RELAY_BODY) {
+	if (s->state == SMTP_RELAY_BODY) {
 		smtp_body_add(s, ".\r\n");
-		smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
+		session_enter_state(s, SMTP_RELAY_BODY_REPLY);
 		session_set_timer(s, TIMER_UPSTREAM);
 		return;
 	}
 	side_printf(&s->lan, "554 5.6.0 Message refused: bare CR or LF line "
 	    "endings are not allowed (RFC 5321 2.3.8); nothing was sent");
-	smtp_enter_state(s, SMTP_RELAY_ABANDONED);
+	session_enter_state(s, SMTP_RELAY_ABANDONED);
 	session_set_timer(s, TIMER_IDLE);
-	smtp_lan_input(s);
+	session_lan_input(s);
 }
 
 /*
@@ -1429,7 +1312,7 @@ smtp_body_refuse(struct session *s)
 
 	log_fields(LOG_WARNING, f, nitems(f));
 	side_close(&s->up);
-	smtp_enter_state(s, SMTP_RELAY_BODY_DISCARD);
+	session_enter_state(s, SMTP_RELAY_BODY_DISCARD);
 	st->body_line_start = false;
 	return STEP_MORE;
 }
