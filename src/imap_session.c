@@ -107,7 +107,6 @@ static void	imap_relay_up(struct session *s);
 static void	imap_shutdown(struct session *s);
 static bool	imap_start(struct session *s);
 static bool	imap_starttls_offered(const struct session *s);
-static const char *imap_strstate(int state);
 static void	imap_timeout(struct session *s, enum session_timer t);
 static enum step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
@@ -134,6 +133,26 @@ static void	imap_upstream_failed(struct session *s, enum session_result r,
 static void	imap_upstream_input(struct session *s);
 static void	imap_upstream_ready(struct session *s);
 
+/* The names of the states, for the debug log. */
+static const char *const imap_state_names[] = {
+	STATE_NAME(IMAP_LAN_COMMAND),
+	STATE_NAME(IMAP_LAN_LITERAL),
+	STATE_NAME(IMAP_LAN_AUTH),
+	STATE_NAME(IMAP_LAN_STARTTLS),
+	STATE_NAME(IMAP_LOGIN),
+	STATE_NAME(IMAP_UP_GREETING),
+	STATE_NAME(IMAP_UP_CAPABILITY),
+	STATE_NAME(IMAP_UP_STARTTLS),
+	STATE_NAME(IMAP_UP_TLS),
+	STATE_NAME(IMAP_UP_AUTH_CONT),
+	STATE_NAME(IMAP_UP_LOGIN_CONT),
+	STATE_NAME(IMAP_UP_AUTH),
+	STATE_NAME(IMAP_UP_XOAUTH2_CONT),
+	STATE_NAME(IMAP_UP_XOAUTH2),
+	STATE_NAME(IMAP_UP_XOAUTH2_ERROR),
+	STATE_NAME(IMAP_RELAY),
+};
+
 const struct proto_ops imap_ops = {
 	.proto = PROTO_IMAP,
 	.state_size = sizeof(struct imap),
@@ -156,7 +175,8 @@ const struct proto_ops imap_ops = {
 		[SASL_REPLY_CANCELLED] = "BAD Authentication cancelled",
 		[SASL_REPLY_MALFORMED] = "BAD Malformed authentication data",
 	},
-	.strstate = imap_strstate,
+	.state_names = imap_state_names,
+	.nstates = nitems(imap_state_names),
 	.start = imap_start,
 	.lan_step = imap_lan_step,
 	.lan_eof = imap_lan_eof,
@@ -186,34 +206,6 @@ static const struct {
 	{ IMAP_VERB_LOGIN, imap_cmd_login },
 	{ IMAP_VERB_AUTHENTICATE, imap_cmd_authenticate },
 };
-
-#define CASE(x) case x: return #x
-/* The name of a state, for debug logs. */
-static const char *
-imap_strstate(int state)
-{
-	switch (state) {
-	CASE(IMAP_LAN_COMMAND);
-	CASE(IMAP_LAN_LITERAL);
-	CASE(IMAP_LAN_AUTH);
-	CASE(IMAP_LAN_STARTTLS);
-	CASE(IMAP_LOGIN);
-	CASE(IMAP_UP_GREETING);
-	CASE(IMAP_UP_CAPABILITY);
-	CASE(IMAP_UP_STARTTLS);
-	CASE(IMAP_UP_TLS);
-	CASE(IMAP_UP_AUTH_CONT);
-	CASE(IMAP_UP_LOGIN_CONT);
-	CASE(IMAP_UP_AUTH);
-	CASE(IMAP_UP_XOAUTH2_CONT);
-	CASE(IMAP_UP_XOAUTH2);
-	CASE(IMAP_UP_XOAUTH2_ERROR);
-	CASE(IMAP_RELAY);
-	default:
-		fatalx("imap: unknown state %d", state);
-	}
-}
-#undef CASE
 
 /* Allocate the command buffers and greet the device with the
  * capabilities. */
@@ -1080,7 +1072,7 @@ imap_upstream_failed(struct session *s, enum session_result r,
 
 	if (s->state != IMAP_RELAY)
 		fatalx("imap: upstream failure in state %s",
-		    imap_strstate(s->state));
+		    session_state_name(s, s->state));
 	if (s->up.bev != NULL) {
 		imap_keep_tail(st, bufferevent_get_input(s->up.bev));
 		evbuffer_add_buffer(bufferevent_get_output(s->lan.bev),

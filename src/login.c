@@ -21,7 +21,6 @@
 
 static void	login_enter_state(struct session *s, enum login_state next);
 static enum step login_sasl_end(struct session *s, enum sasl_reply reply);
-static const char *login_strstate(enum login_state state);
 static enum step login_device_refused(struct session *s, const char *reason);
 static enum step login_busy(struct session *s);
 static void	login_reply(struct session *s, const char *text);
@@ -35,29 +34,21 @@ static void	login_upstream_event(struct side *side, enum side_event ev,
 static void	login_upstream_connected(struct session *s);
 static void	login_upstream_closed(struct session *s, enum side_event ev);
 
-#define CASE(x) case x: return #x
-/* The name of a login state, for debug logs. */
-static const char *
-login_strstate(enum login_state state)
-{
-	switch (state) {
-	CASE(LOGIN_IDLE);
-	CASE(LOGIN_SECRET);
-	CASE(LOGIN_TOKEN);
-	CASE(LOGIN_DIAL);
-	CASE(LOGIN_UPSTREAM);
-	default:
-		fatalx("login: unknown state %d", state);
-	}
-}
-#undef CASE
+/* The names of the login states, for the debug log. */
+static const char *const login_state_names[] = {
+	STATE_NAME(LOGIN_IDLE),
+	STATE_NAME(LOGIN_SECRET),
+	STATE_NAME(LOGIN_TOKEN),
+	STATE_NAME(LOGIN_DIAL),
+	STATE_NAME(LOGIN_UPSTREAM),
+};
 
 /* Change the login state in one place, with a debug trace. */
 static void
 login_enter_state(struct session *s, enum login_state next)
 {
-	log_debug("session=%s login %s -> %s", s->id, login_strstate(s->login),
-	    login_strstate(next));
+	log_debug("session=%s login %s -> %s", s->id,
+	    login_state_names[s->login], login_state_names[next]);
 	s->login = next;
 }
 
@@ -444,7 +435,7 @@ login_unexpected_reply(struct session *s, const char *text)
 	char why[400];
 
 	snprintf(why, sizeof(why), "unexpected upstream reply in %s: %s",
-	    s->ops->strstate(s->state), text);
+	    session_state_name(s, s->state), text);
 	login_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
 }
 

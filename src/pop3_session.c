@@ -14,7 +14,6 @@
 #include "session.h"
 #include "util.h"
 
-
 /* The states of the dialogue; login.c's own state says which of them are
  * part of a login. */
 enum pop3_state {
@@ -94,7 +93,6 @@ static enum step pop3_relay_status(struct session *s);
 static void	pop3_send_capa(struct session *s);
 static void	pop3_shutdown(struct session *s);
 static bool	pop3_start(struct session *s);
-static const char *pop3_strstate(int state);
 static void	pop3_timeout(struct session *s, enum session_timer t);
 static enum step pop3_up_capa_line(struct session *s);
 static enum step pop3_up_login_line(struct session *s, size_t len);
@@ -108,6 +106,29 @@ static void	pop3_upstream_failed(struct session *s, enum session_result r,
 		    const char *reason);
 static void	pop3_upstream_input(struct session *s);
 static void	pop3_upstream_ready(struct session *s);
+
+/* The names of the states, for the debug log. */
+static const char *const pop3_state_names[] = {
+	STATE_NAME(POP3_LAN_COMMAND),
+	STATE_NAME(POP3_LAN_AUTH),
+	STATE_NAME(POP3_LAN_STLS),
+	STATE_NAME(POP3_LOGIN),
+	STATE_NAME(POP3_UP_GREETING),
+	STATE_NAME(POP3_UP_CAPA),
+	STATE_NAME(POP3_UP_STLS),
+	STATE_NAME(POP3_UP_TLS),
+	STATE_NAME(POP3_UP_CAPA_TLS),
+	STATE_NAME(POP3_UP_USER),
+	STATE_NAME(POP3_UP_AUTH_PLAIN),
+	STATE_NAME(POP3_UP_AUTH),
+	STATE_NAME(POP3_UP_XOAUTH2),
+	STATE_NAME(POP3_UP_XOAUTH2_TOKEN),
+	STATE_NAME(POP3_UP_XOAUTH2_ERROR),
+	STATE_NAME(POP3_RELAY_COMMAND),
+	STATE_NAME(POP3_RELAY_REPLY),
+	STATE_NAME(POP3_RELAY_BODY),
+	STATE_NAME(POP3_RELAY_QUIT_REPLY),
+};
 
 const struct proto_ops pop3_ops = {
 	.proto = PROTO_POP3,
@@ -130,7 +151,8 @@ const struct proto_ops pop3_ops = {
 		[SASL_REPLY_CANCELLED] = "-ERR Authentication cancelled",
 		[SASL_REPLY_MALFORMED] = "-ERR Malformed authentication data",
 	},
-	.strstate = pop3_strstate,
+	.state_names = pop3_state_names,
+	.nstates = nitems(pop3_state_names),
 	.start = pop3_start,
 	.lan_step = pop3_lan_step,
 	.lan_eof = pop3_lan_eof,
@@ -182,37 +204,6 @@ static const struct {
 	{ "LOGIN-DELAY", "-ERR [LOGIN-DELAY] Upstream asks to wait before "
 	    "logging in again" },
 };
-
-#define CASE(x) case x: return #x
-/* The name of a state, for debug logs. */
-static const char *
-pop3_strstate(int state)
-{
-	switch (state) {
-	CASE(POP3_LAN_COMMAND);
-	CASE(POP3_LAN_AUTH);
-	CASE(POP3_LAN_STLS);
-	CASE(POP3_LOGIN);
-	CASE(POP3_UP_GREETING);
-	CASE(POP3_UP_CAPA);
-	CASE(POP3_UP_STLS);
-	CASE(POP3_UP_TLS);
-	CASE(POP3_UP_CAPA_TLS);
-	CASE(POP3_UP_USER);
-	CASE(POP3_UP_AUTH_PLAIN);
-	CASE(POP3_UP_AUTH);
-	CASE(POP3_UP_XOAUTH2);
-	CASE(POP3_UP_XOAUTH2_TOKEN);
-	CASE(POP3_UP_XOAUTH2_ERROR);
-	CASE(POP3_RELAY_COMMAND);
-	CASE(POP3_RELAY_REPLY);
-	CASE(POP3_RELAY_BODY);
-	CASE(POP3_RELAY_QUIT_REPLY);
-	default:
-		fatalx("pop3: unknown state %d", state);
-	}
-}
-#undef CASE
 
 /* Greet the device. */
 static bool
@@ -657,7 +648,7 @@ pop3_up_login_line(struct session *s, size_t len)
 		return pop3_up_xoauth2_line(s, status, text);
 	default:
 		fatalx("pop3: login line in state %s",
-		    pop3_strstate(s->state));
+		    session_state_name(s, s->state));
 	}
 	login_unexpected_reply(s, st->reply_text);
 	return STEP_GONE;

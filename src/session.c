@@ -548,8 +548,20 @@ void
 session_enter_state(struct session *s, int next)
 {
 	log_debug("session=%s %s %s -> %s", s->id, proto_name(s->ops->proto),
-	    s->ops->strstate(s->state), s->ops->strstate(next));
+	    session_state_name(s, s->state), session_state_name(s, next));
 	s->state = next;
+}
+
+/* The name of one of the protocol's states; an unknown one is a bug. */
+const char *
+session_state_name(const struct session *s, int state)
+{
+	const struct proto_ops *ops = s->ops;
+
+	if (state < 0 || (size_t)state >= ops->nstates ||
+	    ops->state_names[state] == NULL)
+		fatalx("%s: unknown state %d", proto_name(ops->proto), state);
+	return ops->state_names[state];
 }
 
 /* STARTTLS accepted: refuse pipelined bytes (injection), then start TLS. */

@@ -53,6 +53,9 @@ enum session_timer {
 	TIMER_DELAY,		/* a refused login's reply is held back */
 };
 
+/* An entry of a protocol's table of state names: [STATE] = "STATE". */
+#define STATE_NAME(x)	[x] = #x
+
 /* Result of one processing step over buffered input, in every protocol. */
 enum step {
 	STEP_MORE,		/* progress made, try again */
@@ -110,8 +113,9 @@ struct proto_ops {
 	/* Its SASL prompt ("334 ", "+ ") and AUTH exchange replies. */
 	const char	*sasl_prompt;
 	const char	*sasl_replies[SASL_REPLY_COUNT];
-	/* The name of a state of its own enum, for the debug log. */
-	const char	*(*strstate)(int state);
+	/* The names of the states of its own enum (STATE_NAME entries). */
+	const char *const *state_names;
+	size_t		 nstates;
 	/* Set its state up and greet the device; false if out of memory. */
 	bool		 (*start)(struct session *s);
 	/* One step over the device's buffered input in the current state. */
@@ -214,6 +218,8 @@ enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
 /* Change the protocol's state in one place, with a debug trace. */
 void	session_enter_state(struct session *s, int next);
+/* The name of one of the protocol's states. */
+const char *session_state_name(const struct session *s, int state);
 /* STARTTLS or STLS (verb) was accepted: end the session if the device
  * sent more after it (an injection), else send reply and start TLS once
  * it is flushed. STEP_WAIT, or STEP_GONE. */

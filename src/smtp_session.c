@@ -120,7 +120,6 @@ static bool	smtp_sender_check(struct session *s, const char *arg,
 		    enum step *step);
 static void	smtp_shutdown(struct session *s);
 static bool	smtp_start(struct session *s);
-static const char *smtp_strstate(int state);
 static void	smtp_timeout(struct session *s, enum session_timer t);
 static void	smtp_up_login_reply(struct session *s, int code);
 static void	smtp_up_send_auth(struct session *s);
@@ -133,6 +132,34 @@ static void	smtp_upstream_failed(struct session *s, enum session_result r,
 static void	smtp_upstream_input(struct session *s);
 static void	smtp_upstream_ready(struct session *s);
 static bool	smtp_waiting_upstream(enum smtp_state state);
+
+/* The names of the states, for the debug log. */
+static const char *const smtp_state_names[] = {
+	STATE_NAME(SMTP_LAN_COMMAND),
+	STATE_NAME(SMTP_LAN_AUTH),
+	STATE_NAME(SMTP_LAN_STARTTLS),
+	STATE_NAME(SMTP_LOGIN),
+	STATE_NAME(SMTP_UP_GREETING),
+	STATE_NAME(SMTP_UP_EHLO),
+	STATE_NAME(SMTP_UP_STARTTLS),
+	STATE_NAME(SMTP_UP_TLS),
+	STATE_NAME(SMTP_UP_EHLO_TLS),
+	STATE_NAME(SMTP_UP_AUTH_LOGIN),
+	STATE_NAME(SMTP_UP_AUTH_USER),
+	STATE_NAME(SMTP_UP_AUTH),
+	STATE_NAME(SMTP_UP_XOAUTH2_CONT),
+	STATE_NAME(SMTP_UP_XOAUTH2),
+	STATE_NAME(SMTP_UP_XOAUTH2_ERROR),
+	STATE_NAME(SMTP_RELAY_COMMAND),
+	STATE_NAME(SMTP_RELAY_REPLY),
+	STATE_NAME(SMTP_RELAY_RSET_REPLY),
+	STATE_NAME(SMTP_RELAY_DATA_REPLY),
+	STATE_NAME(SMTP_RELAY_BODY),
+	STATE_NAME(SMTP_RELAY_BODY_DISCARD),
+	STATE_NAME(SMTP_RELAY_ABANDONED),
+	STATE_NAME(SMTP_RELAY_BODY_REPLY),
+	STATE_NAME(SMTP_RELAY_QUIT_REPLY),
+};
 
 const struct proto_ops smtp_ops = {
 	.proto = PROTO_SMTP,
@@ -155,7 +182,8 @@ const struct proto_ops smtp_ops = {
 		[SASL_REPLY_MALFORMED] = "501 5.5.2 Malformed authentication "
 		    "data",
 	},
-	.strstate = smtp_strstate,
+	.state_names = smtp_state_names,
+	.nstates = nitems(smtp_state_names),
 	.start = smtp_start,
 	.lan_step = smtp_lan_step,
 	.lan_eof = smtp_lan_eof,
@@ -192,42 +220,6 @@ static const struct {
 	{ SMTP_VERB_EXPN, smtp_cmd_vrfy },
 	{ SMTP_VERB_QUIT, smtp_cmd_quit },
 };
-
-#define CASE(x) case x: return #x
-/* The name of a state, for debug logs. */
-static const char *
-smtp_strstate(int state)
-{
-	switch (state) {
-	CASE(SMTP_LAN_COMMAND);
-	CASE(SMTP_LAN_AUTH);
-	CASE(SMTP_LAN_STARTTLS);
-	CASE(SMTP_LOGIN);
-	CASE(SMTP_UP_GREETING);
-	CASE(SMTP_UP_EHLO);
-	CASE(SMTP_UP_STARTTLS);
-	CASE(SMTP_UP_TLS);
-	CASE(SMTP_UP_EHLO_TLS);
-	CASE(SMTP_UP_AUTH_LOGIN);
-	CASE(SMTP_UP_AUTH_USER);
-	CASE(SMTP_UP_AUTH);
-	CASE(SMTP_UP_XOAUTH2_CONT);
-	CASE(SMTP_UP_XOAUTH2);
-	CASE(SMTP_UP_XOAUTH2_ERROR);
-	CASE(SMTP_RELAY_COMMAND);
-	CASE(SMTP_RELAY_REPLY);
-	CASE(SMTP_RELAY_RSET_REPLY);
-	CASE(SMTP_RELAY_DATA_REPLY);
-	CASE(SMTP_RELAY_BODY);
-	CASE(SMTP_RELAY_BODY_DISCARD);
-	CASE(SMTP_RELAY_ABANDONED);
-	CASE(SMTP_RELAY_BODY_REPLY);
-	CASE(SMTP_RELAY_QUIT_REPLY);
-	default:
-		fatalx("smtp: unknown state %d", state);
-	}
-}
-#undef CASE
 
 /* Greet the device. */
 static bool
@@ -816,7 +808,7 @@ smtp_up_login_reply(struct session *s, int code)
 		return;
 	default:
 		fatalx("smtp: login reply in state %s",
-		    smtp_strstate(s->state));
+		    session_state_name(s, s->state));
 	}
 	login_unexpected_reply(s, st->reply_text);
 }
@@ -860,7 +852,7 @@ smtp_up_send_auth(struct session *s)
 		session_enter_state(s, SMTP_UP_AUTH);
 		break;
 	default:
-		fatalx("smtp: AUTH step in state %s", smtp_strstate(s->state));
+		fatalx("smtp: AUTH step in state %s", session_state_name(s, s->state));
 	}
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
@@ -955,7 +947,6 @@ smtp_logged_in(struct session *s)
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);
 }
-
 
 /* A login ended without success: forget its MAIL and reply, and take
  * LAN commands again. */
