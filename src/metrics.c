@@ -224,9 +224,9 @@ metrics_count_session(const struct session *s)
 
 	metrics_add(FAM_SESSIONS, 1, "protocol=\"%s\",result=\"%s\"", proto,
 	    session_result_name(s->result));
-	metrics_add(FAM_BYTES, (double)s->bytes_in,
+	metrics_add(FAM_BYTES, (double)s->lan.bytes_in,
 	    "protocol=\"%s\",direction=\"in\"", proto);
-	metrics_add(FAM_BYTES, (double)s->bytes_out,
+	metrics_add(FAM_BYTES, (double)s->lan.bytes_out,
 	    "protocol=\"%s\",direction=\"out\"", proto);
 	if (kind != NULL)
 		metrics_add(FAM_UPSTREAM_FAILURES, 1,
