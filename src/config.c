@@ -42,7 +42,9 @@ static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    device_protocols_parse, device_sunset_parse,
 		    device_mailbox_parse, device_secret_hash_parse,
 		    device_senders_parse, connector_domains_parse,
-		    oauth2_secret_expires_parse;
+		    oauth2_secret_expires_parse, trusted_proxies_parse;
+static void	 cidrs_parse(struct load *ld, const config_setting_t *s,
+		    struct cidr **out, size_t *n);
 static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
 static struct config *load_run(struct load *ld, const char *path);
 static bool	 file_read(struct load *ld, config_t *cf, const char *path,
@@ -199,6 +201,13 @@ static const struct key listener_keys[] = {
 	{ "port", KIND_PORT, true, AT(struct listener_conf, port) },
 	{ "tls", KIND_CHOICE, AT(struct listener_conf, tls),
 	    .choices = lan_tls_modes },
+	{ "proxy_protocol", KIND_BOOL,
+	    AT(struct listener_conf, proxy_protocol) },
+};
+
+static const struct key metrics_keys[] = {
+	{ "address", KIND_STRING, AT(struct metrics_conf, address) },
+	{ "port", KIND_PORT, AT(struct metrics_conf, port) },
 };
 
 static const struct key upstream_keys[] = {
@@ -261,6 +270,9 @@ static const struct section connector_section = {
 static const struct section oauth2_section = {
 	oauth2_keys, nitems(oauth2_keys), oauth2_check
 };
+static const struct section metrics_section = {
+	metrics_keys, nitems(metrics_keys), metrics_check
+};
 
 static const struct key upstreams_keys[] = {
 	{ "smtp", KIND_GROUP, UPSTREAM_AT(PROTO_SMTP),
@@ -300,6 +312,10 @@ static const struct key main_keys[] = {
 	    .section = &upstreams_section },
 	{ "oauth2", KIND_GROUP, AT(struct config, oauth2),
 	    .section = &oauth2_section },
+	{ "trusted_proxies", KIND_CUSTOM, .type = CONFIG_TYPE_ARRAY,
+	    .parse = trusted_proxies_parse },
+	{ "metrics", KIND_GROUP, AT(struct config, metrics),
+	    .section = &metrics_section },
 };
 
 static const struct key device_keys[] = {
@@ -424,6 +440,8 @@ config_unref(struct config *cfg)
 	oauth_conf_free(cfg);
 	free(cfg->devices);
 	free(cfg->listeners);
+	free(cfg->trusted_proxies);
+	free(cfg->metrics.address);
 	free(cfg->lan_tls.certificate);
 	free(cfg->lan_tls.key);
 	free(cfg->lan_tls.ciphers);
@@ -555,6 +573,24 @@ static void
 device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct device *dev = obj;
+
+	cidrs_parse(ld, s, &dev->addrs, &dev->naddrs);
+}
+
+/* Read the addresses and networks PROXY headers are accepted from. */
+static void
+trusted_proxies_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct config *cfg = obj;
+
+	cidrs_parse(ld, s, &cfg->trusted_proxies, &cfg->ntrusted_proxies);
+}
+
+/* Read an array of addresses and networks (CIDR), as devices have. */
+static void
+cidrs_parse(struct load *ld, const config_setting_t *s, struct cidr **out,
+    size_t *n)
+{
 	char path[PATH_TEXT_MAX], hint[INET6_ADDRSTRLEN + 8];
 	const char *text;
 	size_t i;
@@ -562,11 +598,11 @@ device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
 	if (!strings_check(ld, s, "address"))
 		return;
 	setting_path(s, path, sizeof(path));
-	dev->naddrs = (size_t)config_setting_length(s);
-	dev->addrs = xcalloc(dev->naddrs, sizeof(*dev->addrs));
-	for (i = 0; i < dev->naddrs; i++) {
+	*n = (size_t)config_setting_length(s);
+	*out = xcalloc(*n, sizeof(**out));
+	for (i = 0; i < *n; i++) {
 		text = config_setting_get_string_elem(s, i);
-		if (cidr_parse(text, &dev->addrs[i]))
+		if (cidr_parse(text, &(*out)[i]))
 			continue;
 		if (cidr_network_hint(text, hint, sizeof(hint)))
 			load_error(ld, config_setting_get_elem(s, i),

@@ -99,6 +99,15 @@ struct listener_conf {
 	char		*address;	/* numeric IPv4/IPv6 address */
 	uint16_t	 port;
 	enum lan_tls_mode tls;
+	bool		 proxy_protocol; /* a PROXY header comes first */
+	int		 line;
+};
+
+/* The HTTP listener for /metrics and /health. */
+struct metrics_conf {
+	bool		 configured;
+	char		*address;	/* numeric IPv4/IPv6 address */
+	uint16_t	 port;
 	int		 line;
 };
 
@@ -160,6 +169,9 @@ struct config {
 	struct upstream_conf upstreams[ROUTE_COUNT];
 	struct device	*devices;
 	size_t		 ndevices;
+	struct cidr	*trusted_proxies; /* may send PROXY headers */
+	size_t		 ntrusted_proxies;
+	struct metrics_conf metrics;
 
 	/* Built by tls_config_load() after parsing; freed with the config. */
 	SSL_CTX		*lan_ctx;	/* NULL when no LAN certificate */

@@ -16,6 +16,7 @@
 	"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 #define DEFAULT_SCOPE		"https://outlook.office365.com/.default"
 #define TENANT_PLACEHOLDER	"{tenant}"
+#define METRICS_DEFAULT_PORT	9154
 
 /* What a device's auth mode needs: each key either required or refused. */
 struct auth_rule {
@@ -105,6 +106,27 @@ lan_tls_check(struct load *ld, const config_setting_t *group, void *obj)
 		load_error(ld, member_or_self(group, "key"),
 		    "'lan_tls.key' is set without 'lan_tls.certificate'; "
 		    "they go together");
+}
+
+/* The metrics listener: loopback port 9154 unless told otherwise; the
+ * address must be numeric. */
+void
+metrics_check(struct load *ld, const config_setting_t *group, void *obj)
+{
+	struct metrics_conf *m = obj;
+	struct cidr addr;
+
+	m->configured = true;
+	m->line = (int)config_setting_source_line(group);
+	if (m->port == 0)
+		m->port = METRICS_DEFAULT_PORT;
+	if (m->address == NULL)
+		m->address = xstrdup("127.0.0.1");
+	else if (!cidr_parse(m->address, &addr) || addr.prefix !=
+	    (addr.family == AF_INET ? 32 : 128))
+		load_error(ld, member_or_self(group, "address"), "'metrics."
+		    "address' must be a numeric IPv4 or IPv6 address, not "
+		    "'%s'", m->address);
 }
 
 /* Mark oauth2 configured, check its credentials, settle token_url and
@@ -399,7 +421,7 @@ listeners_crosscheck(struct load *ld, const config_setting_t *list)
 }
 
 /* A listener needs an upstream for its protocol (SMTP: the connector will
- * do), and implicit TLS needs a LAN certificate. */
+ * do), implicit TLS a LAN certificate, and PROXY headers a trusted proxy. */
 static void
 listener_single_check(struct load *ld, const config_setting_t *elem,
     const struct listener_conf *l)
@@ -414,6 +436,10 @@ listener_single_check(struct load *ld, const config_setting_t *elem,
 		load_error(ld, member_or_self(elem, "tls"),
 		    "listener '%s' uses implicit TLS but lan_tls has no "
 		    "certificate", l->name);
+	if (l->proxy_protocol && ld->cfg->ntrusted_proxies == 0)
+		load_error(ld, member_or_self(elem, "proxy_protocol"),
+		    "listener '%s' takes PROXY headers but trusted_proxies "
+		    "lists no proxy", l->name);
 }
 
 /* Report a name or a socket the second listener shares with the first. */

@@ -123,7 +123,7 @@ void		 string_checked_store(struct load *ld,
 
 /* config_check.c: checks of a section once read, and across sections. */
 section_checker	 listener_check, upstream_check, lan_tls_check, oauth2_check,
-		    device_check;
+		    device_check, metrics_check;
 void		 devices_crosscheck(struct load *ld,
 		    const config_setting_t *list);
 void		 listeners_crosscheck(struct load *ld,

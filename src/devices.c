@@ -1,5 +1,6 @@
 /* The allow-list: address matching and sunset arithmetic. */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,17 @@ cidr_format(const struct cidr *net, char *dst, size_t dstlen)
 		snprintf(dst, dstlen, "%s", addr);
 	else
 		snprintf(dst, dstlen, "%s/%u", addr, net->prefix);
+}
+
+/* Format a peer's address numerically, a v4-mapped one as plain IPv4. */
+void
+sockaddr_format(const struct sockaddr *sa, socklen_t salen, char *dst,
+    size_t dstlen)
+{
+	if (getnameinfo(sa, salen, dst, dstlen, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(dst, dstlen, "unknown");
+	if (strncmp(dst, "::ffff:", 7) == 0 && strchr(dst + 7, '.') != NULL)
+		memmove(dst, dst + 7, strlen(dst + 7) + 1);
 }
 
 /* Parse "YYYY-MM-DD", a real calendar date, into a civil day number. */

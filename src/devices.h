@@ -26,6 +26,10 @@ bool	cidr_match(const struct cidr *net, const struct sockaddr *sa);
 bool	cidr_overlap(const struct cidr *a, const struct cidr *b);
 /* Format as "addr/prefix" (or just "addr" for a full prefix). */
 void	cidr_format(const struct cidr *net, char *dst, size_t dstlen);
+/* Format a peer's address numerically, a v4-mapped one as plain IPv4;
+ * "unknown" if it cannot be. */
+void	sockaddr_format(const struct sockaddr *sa, socklen_t salen, char *dst,
+	    size_t dstlen);
 
 /* Parse "YYYY-MM-DD" (a real calendar date) into a civil day number
  * (days since 1970-01-01); false on bad syntax or impossible date. */

@@ -12,6 +12,7 @@
 #include "imap_parse.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "session.h"
 #include "util.h"
@@ -943,6 +944,7 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
+	metrics_count_upstream_auth_failure(s, s->line);
 	log_escape(text, sizeof(text), s->line, strlen(s->line));
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {

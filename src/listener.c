@@ -13,6 +13,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "util.h"
 
@@ -314,7 +315,11 @@ listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener *l = arg;
 
 	(void)evl;
-	session_accept(l->srv, l->srv->cfg, &l->conf, fd, sa, salen);
+	if (l->conf.proxy_protocol)
+		proxy_accept(l->srv, l->srv->cfg, &l->conf, fd, sa, salen);
+	else
+		session_accept(l->srv, l->srv->cfg, &l->conf, fd, sa, salen,
+		    NULL);
 }
 
 /* accept() failed: pause this listener briefly when out of descriptors. */

@@ -18,6 +18,7 @@
 
 #include "explain.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "server.h"
 #include "tls.h"
@@ -631,6 +632,7 @@ oauth_fetch_finish(struct oauth_fetch *f)
 	struct oauth_answer ans = f->answer;
 
 	f->answer.token = NULL;
+	metrics_count_token_request(ans.token != NULL);
 	oauth_fetch_free(f);
 	oauth_cache_settle(c, &ans);
 	if (ans.token != NULL) {

@@ -11,11 +11,13 @@
 #include "devices.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "mailboxes.h"
 #include "msgid.h"
 #include "notify.h"
 #include "oauth.h"
 #include "privdrop.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -110,7 +112,8 @@ static bool
 server_listen(struct server *srv)
 {
 	struct listen_fds *lf = listen_fds_take();
-	bool ok = listeners_apply(srv, srv->cfg, lf);
+	bool ok = listeners_apply(srv, srv->cfg, lf) &&
+	    metrics_apply(srv, srv->cfg);
 
 	listen_fds_release(lf);
 	return ok;
@@ -140,6 +143,8 @@ server_free(struct server *srv)
 
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
+	proxy_waits_free();
+	metrics_close();
 	listeners_close(srv);
 	notify_free(srv);
 	oauth_caches_free(srv);
@@ -169,6 +174,7 @@ server_reload(struct server *srv)
 	notify_reloading();
 	log_info("reloading configuration from %s", srv->config_path);
 	srv->reload_failed = !server_swap_config(srv);
+	metrics_count_reload(!srv->reload_failed);
 	notify_ready(srv);
 }
 
@@ -190,6 +196,7 @@ server_swap_config(struct server *srv)
 		config_unref(cfg);
 		return false;
 	}
+	metrics_apply(srv, cfg);
 	old = srv->cfg;
 	srv->cfg = cfg;
 	config_unref(old);

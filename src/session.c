@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "mailboxes.h"
+#include "metrics.h"
 #include "msgid.h"
 #include "oauth.h"
 #include "server.h"
@@ -126,7 +127,7 @@ session_make_id(char *id, size_t len)
 void
 session_accept(struct server *srv, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, const char *proxy)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -142,6 +143,7 @@ session_accept(struct server *srv, struct config *cfg,
 	s->lan_mode = lc->tls;
 	memcpy(&s->peer, sa, salen);
 	session_format_client(s);
+	s->proxy = proxy != NULL ? xstrdup(proxy) : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	side_init(&s->lan, srv->base, &s->up,
 	    4 * (size_t)cfg->limits.line_length, session_lan_event, s);
@@ -212,12 +214,8 @@ session_no_memory(struct session *s, const char *what)
 static void
 session_format_client(struct session *s)
 {
-	if (getnameinfo((struct sockaddr *)&s->peer, sizeof(s->peer),
-	    s->client, sizeof(s->client), NULL, 0, NI_NUMERICHOST) != 0)
-		snprintf(s->client, sizeof(s->client), "unknown");
-	if (strncmp(s->client, "::ffff:", 7) == 0 &&
-	    strchr(s->client + 7, '.') != NULL)
-		memmove(s->client, s->client + 7, strlen(s->client + 7) + 1);
+	sockaddr_format((struct sockaddr *)&s->peer, sizeof(s->peer),
+	    s->client, sizeof(s->client));
 }
 
 /* Check the allow-list and limits, then greet or refuse the device. */
@@ -252,7 +250,7 @@ session_refuse(struct session *s, enum device_verdict v)
 		{ "reason", device_verdict_name(v) }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name }, { "device", name },
-		{ "sunset", NULL }, { "days_left", NULL },
+		{ "sunset", NULL }, { "days_left", NULL }, { "proxy", s->proxy },
 	};
 
 	if (s->dev != NULL) {
@@ -271,6 +269,7 @@ session_refuse(struct session *s, enum device_verdict v)
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
 	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
+	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
 	session_refusal(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
 }
@@ -296,6 +295,7 @@ session_over_limits(struct session *s)
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name }, { "device", s->dev->name },
 		{ "detail", NULL }, { "sunset", sunset }, { "days_left", days },
+		{ "proxy", s->proxy },
 	};
 
 	if (s->server->nsessions > lim->max_sessions)
@@ -309,6 +309,7 @@ session_over_limits(struct session *s)
 	snprintf(days, sizeof(days), "%d",
 	    session_days_left(s, sunset, sizeof(sunset)));
 	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
+	metrics_count_refusal(s->ops->proto, "busy");
 	session_refusal(s, true, why);
 	session_close_after_flush(s, RESULT_REFUSED, "busy");
 	return true;
@@ -331,6 +332,7 @@ session_log_start(struct session *s)
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "start" },
 		{ "device", s->dev->name }, { "client", s->client },
+		{ "proxy", s->proxy },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name },
 		{ "lan_tls", side_tls_version(&s->lan) },
@@ -340,6 +342,7 @@ session_log_start(struct session *s)
 	snprintf(days, sizeof(days), "%d", left);
 	log_fields(left <= (int)s->cfg->warn_days ? LOG_WARNING : LOG_INFO,
 	    f, nitems(f));
+	metrics_note_device_seen(s);
 }
 
 /* Log the one summary line of a session that got past identification. */
@@ -354,6 +357,7 @@ session_log_end(struct session *s)
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "end" },
 		{ "device", s->dev->name }, { "client", s->client },
+		{ "proxy", s->proxy },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "lan_tls", side_tls_version(&s->lan) },
 		{ "lan_cipher", side_tls_cipher(&s->lan) },
@@ -435,6 +439,7 @@ session_lan_tls_failed(struct session *s)
 		{ "session", s->id }, { "event", "lan_tls_failed" },
 		{ "client", s->client }, { "listener", s->listener_name },
 		{ "protocol", proto_name(s->ops->proto) }, { "reason", NULL },
+		{ "proxy", s->proxy },
 	};
 
 	if (code != 0)	/* libevent takes the error off OpenSSL's queue */
@@ -445,6 +450,7 @@ session_lan_tls_failed(struct session *s)
 	    "no ClientHello received") < 0)
 		reason = NULL;		/* out of memory: the error alone */
 	f[5].value = reason != NULL ? reason : err;
+	metrics_count_lan_tls("failed");
 	if (s->dev == NULL)
 		log_event(LOG_WARNING, MSGID_LAN_TLS_FAILED, f, nitems(f));
 	session_close(s, RESULT_LAN_TLS_FAILED, f[5].value);
@@ -468,6 +474,7 @@ session_lan_event(struct side *side, enum side_event ev, void *arg)
 		session_lan_flushed(s);
 		return;
 	case SIDE_CONNECTED:
+		metrics_count_lan_tls(side_tls_version(&s->lan));
 		if (s->dev == NULL)
 			session_identify(s);
 		else
@@ -854,6 +861,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
+	metrics_count_session(s);
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);
@@ -870,6 +878,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	server_remove_session(s->server, s);
 	config_unref(s->cfg);
 	free(s->listener_name);
+	free(s->proxy);
 	free(s->reason);
 	free(s->login_reason);
 	free(s->delayed);

@@ -164,6 +164,7 @@ struct session {
 	enum lan_tls_mode	 lan_mode;
 	struct sockaddr_storage	 peer;
 	char			 client[64];	/* numeric peer address */
+	char			*proxy;	/* the PROXY header's sender, or NULL */
 
 	struct side		 lan;
 	struct side		 up;
@@ -199,10 +200,12 @@ struct session {
 	unsigned		 messages;
 };
 
-/* Accept a LAN connection: identify the device and start the protocol. */
+/* Accept a LAN connection: identify the device and start the protocol.
+ * proxy is the address of the load balancer that sent a PROXY header for
+ * the client in sa, or NULL. */
 void	session_accept(struct server *srv, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
-	    socklen_t salen);
+	    socklen_t salen, const char *proxy);
 
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);

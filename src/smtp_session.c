@@ -12,6 +12,7 @@
 #include "explain.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "session.h"
 #include "smtp.h"
@@ -756,6 +757,7 @@ smtp_log_message(struct session *s, int code)
 	if (accepted)
 		s->messages++;
 	log_fields(LOG_INFO, f, nitems(f));
+	metrics_count_message(accepted);
 }
 
 /*
@@ -922,6 +924,7 @@ smtp_body_refuse(struct session *s)
 	};
 
 	log_fields(LOG_WARNING, f, nitems(f));
+	metrics_count_message(false);
 	side_close(&s->up);
 	session_enter_state(s, SMTP_RELAY_BODY_DISCARD);
 	st->body_line_start = false;

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "smtp.h"
 #include "util.h"
@@ -195,6 +196,7 @@ smtp_up_login_reply(struct session *s, int code)
 			smtp_logged_in(s);
 			return;
 		}
+		metrics_count_upstream_auth_failure(s, st->reply_text);
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);
 		if (code >= 500)
@@ -327,6 +329,7 @@ smtp_up_xoauth2_verdict(struct session *s, int code)
 		smtp_logged_in(s);
 		return;
 	}
+	metrics_count_upstream_auth_failure(s, st->reply_text);
 	if (code < 500) {
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);

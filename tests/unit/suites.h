@@ -19,5 +19,6 @@ Suite	*verifier_suite(void);
 Suite	*smtp_parse_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
+Suite	*proxy_parse_suite(void);
 
 #endif

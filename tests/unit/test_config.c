@@ -61,6 +61,8 @@ static struct config *string_load(const char *main_text,
 		    const char *devices_text, time_t now,
 		    struct config_errors *errs);
 static char	*good_dir(void);
+static void	string_corpus_net_check(const struct config *text,
+		    const struct config *file);
 
 /* The source root, from the environment the test harness sets. */
 static const char *
@@ -257,6 +259,27 @@ string_load(const char *main_text, const char *devices_text, time_t now,
 	return cfg;
 }
 
+/* A config loaded from texts has the same trusted proxies, PROXY
+ * listeners and metrics listener as from its files. */
+static void
+string_corpus_net_check(const struct config *text, const struct config *file)
+{
+	size_t i;
+
+	ck_assert_uint_eq(text->ntrusted_proxies, file->ntrusted_proxies);
+	for (i = 0; i < file->ntrusted_proxies; i++)
+		ck_assert(cidr_overlap(&text->trusted_proxies[i],
+		    &file->trusted_proxies[i]) && text->trusted_proxies[i].prefix
+		    == file->trusted_proxies[i].prefix);
+	for (i = 0; i < file->nlisteners; i++)
+		ck_assert_int_eq(text->listeners[i].proxy_protocol,
+		    file->listeners[i].proxy_protocol);
+	ck_assert_int_eq(text->metrics.configured, file->metrics.configured);
+	ck_assert_uint_eq(text->metrics.port, file->metrics.port);
+	if (file->metrics.configured)
+		ck_assert_str_eq(text->metrics.address, file->metrics.address);
+}
+
 /* The absolute, resolved directory of the good corpus (caller frees). */
 static char *
 good_dir(void)
@@ -345,6 +368,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->warn_days, 30);
 	ck_assert_uint_eq(cfg->max_sunset_days, 0);
 	ck_assert_ptr_null(cfg->user);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
+	ck_assert(!cfg->metrics.configured);
 	ck_assert_int_eq(cfg->log.target, LOG_TARGET_AUTO);
 	ck_assert_int_eq(cfg->log.facility, LOG_MAIL);
 	ck_assert_int_eq(cfg->log.level, LOG_INFO);
@@ -428,6 +453,12 @@ START_TEST(test_full_main)
 	ck_assert(cfg->upstreams[PROTO_IMAP].configured);
 	ck_assert_str_eq(cfg->upstreams[PROTO_IMAP].host,
 	    "outlook.office365.com");
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 3);
+	ck_assert_uint_eq(cfg->trusted_proxies[1].prefix, 24);
+	ck_assert_int_eq(cfg->trusted_proxies[2].family, AF_INET6);
+	ck_assert(cfg->metrics.configured);
+	ck_assert_str_eq(cfg->metrics.address, "::1");
+	ck_assert_uint_eq(cfg->metrics.port, 9155);
 	config_unref(cfg);
 	free(dir);
 }
@@ -452,6 +483,8 @@ START_TEST(test_full_listeners)
 	ck_assert_int_eq(l[1].tls, LAN_TLS_IMPLICIT);
 	ck_assert_int_eq(l[2].proto, PROTO_POP3);
 	ck_assert_int_eq(l[2].tls, LAN_TLS_PLAIN);
+	ck_assert(l[2].proxy_protocol);
+	ck_assert(!l[0].proxy_protocol);
 	ck_assert_int_eq(l[3].proto, PROTO_IMAP);
 	ck_assert_str_eq(l[3].address, "2001:db8::1");
 	ck_assert_int_eq(l[3].line, 35);
@@ -711,8 +744,9 @@ START_TEST(test_string_load)
 }
 END_TEST
 
-/* Errors in texts name "(main)" or "(devices)" and the line; a text
- * with @include is refused, since it would read a file. */
+/* Errors in texts name "(main)" or "(devices)" and the line, the PROXY
+ * and metrics keys' among them; a text with @include is refused, since
+ * it would read a file. */
 START_TEST(test_string_errors)
 {
 	static const struct {
@@ -736,6 +770,21 @@ START_TEST(test_string_errors)
 		{ TEXT_MAIN, "@include \"/etc/passwd\"\n",
 		    "(devices): @include cannot be used in a configuration "
 		    "given as text" },
+		{ "server_name = \"r.example.org\";\ndevices_file = \"d\";\n"
+		    "upstreams = { smtp = { host = \"smtp.office365.com\"; "
+		    "port = 587; tls = \"starttls\"; }; };\n"
+		    "listeners = ( { name = \"lb\"; protocol = \"smtp\"; "
+		    "address = \"0.0.0.0\"; port = 25;\n"
+		    "proxy_protocol = true; } );\n", TEXT_DEVICES,
+		    "(main):5: listener 'lb' takes PROXY headers but "
+		    "trusted_proxies lists no proxy" },
+		{ TEXT_MAIN "trusted_proxies = [ \"10.0.9.1/24\" ];\n",
+		    TEXT_DEVICES,
+		    "(main):5: 'trusted_proxies': host bits set in "
+		    "'10.0.9.1/24': write the network as 10.0.9.0/24" },
+		{ TEXT_MAIN "metrics = { address = \"localhost\"; };\n",
+		    TEXT_DEVICES, "(main):5: 'metrics.address' must be a "
+		    "numeric IPv4 or IPv6 address, not 'localhost'" },
 	};
 	struct config_errors errs = { NULL, 0 };
 	char *report = NULL;
@@ -794,6 +843,7 @@ START_TEST(test_string_corpus)
 			    file->devices[j].name);
 		ck_assert_int_eq(text->oauth2.configured,
 		    file->oauth2.configured);
+		string_corpus_net_check(text, file);
 		config_unref(text);
 		config_unref(file);
 		free(devices_text);
