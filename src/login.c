@@ -36,11 +36,7 @@ static void	login_upstream_closed(struct session *s, enum side_event ev);
 
 /* The names of the login states, for the debug log. */
 static const char *const login_state_names[] = {
-	STATE_NAME(LOGIN_IDLE),
-	STATE_NAME(LOGIN_SECRET),
-	STATE_NAME(LOGIN_TOKEN),
-	STATE_NAME(LOGIN_DIAL),
-	STATE_NAME(LOGIN_UPSTREAM),
+	LOGIN_STATES(STATE_NAME)
 };
 
 /* Change the login state in one place, with a debug trace. */
