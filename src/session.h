@@ -157,6 +157,23 @@ struct proto_ops {
 	void		 (*free)(struct session *s);
 };
 
+/* The hooks of protocol p that follow the naming rule p_hook (pop3_start,
+ * pop3_lan_step, ...): the part of its proto_ops every protocol writes
+ * alike. Its .lan_error and .free it names itself. */
+#define PROTO_HOOKS(p)							\
+	.start = p##_start,						\
+	.lan_step = p##_lan_step,					\
+	.lan_eof = p##_lan_eof,						\
+	.lan_tls_ready = p##_lan_tls_ready,				\
+	.upstream_ready = p##_upstream_ready,				\
+	.upstream_input = p##_upstream_input,				\
+	.upstream_failed = p##_upstream_failed,				\
+	.auth_collected = p##_auth_collected,				\
+	.login_reset = p##_login_reset,					\
+	.login_reply = p##_login_reply,					\
+	.timeout = p##_timeout,						\
+	.shutdown = p##_shutdown
+
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	char			 id[17];
