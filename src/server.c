@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "credentials.h"
+#include "date.h"
 #include "devices.h"
 #include "listener.h"
 #include "log.h"
