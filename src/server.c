@@ -87,6 +87,8 @@ server_init(struct server *srv, const char *config_path)
 		srv->dns = evdns_base_new(srv->base, 0);
 		evdns_base_load_hosts(srv->dns, NULL);
 	}
+	srv->tokens.base = srv->base;
+	srv->tokens.dns = srv->dns;
 	if (!server_listen(srv))
 		return false;
 	privdrop_to_user(srv->cfg->user);
@@ -143,7 +145,7 @@ server_free(struct server *srv)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
 	listeners_close(srv);
 	notify_free(srv);
-	oauth_caches_free(srv);
+	oauth_tokens_free(&srv->tokens);
 	mailboxes_free(srv->mailboxes);
 	if (srv->verifier != NULL)
 		verifier_free(srv->verifier);
