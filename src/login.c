@@ -217,7 +217,8 @@ login_with_token(struct session *s)
 {
 	login_enter_state(s, LOGIN_TOKEN);
 	session_set_timer(s, TIMER_UPSTREAM);
-	s->token_req = oauth_token_get(&s->server->tokens, s->cfg, login_token_cb, s);
+	s->token_req = oauth_token_get(&s->server->tokens, s->cfg,
+	    login_token_cb, s);
 }
 
 /* The token endpoint answered: dial with the token, or fail for now. */
