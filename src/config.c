@@ -15,7 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "config_int.h"
-#include "devices.h"
+#include "date.h"
 #include "log.h"
 #include "secret.h"
 #include "util.h"

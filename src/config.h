@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include "cidr.h"
 #include "log.h"
 
 enum proto {
@@ -50,13 +51,6 @@ enum auth_mode {
 	AUTH_RELAY,		/* SMTP only: no device AUTH; XOAUTH2 upstream */
 	AUTH_CONNECTOR,		/* SMTP only: no device AUTH; the connector
 				 * route's client certificate upstream */
-};
-
-/* An IPv4 or IPv6 network; a single address has the full prefix. */
-struct cidr {
-	int		family;		/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];	/* network byte order, host bits zero */
-	unsigned	prefix;		/* 0..32 or 0..128 */
 };
 
 struct device {

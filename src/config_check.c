@@ -9,7 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "config_int.h"
-#include "devices.h"
+#include "cidr.h"
 #include "util.h"
 
 #define DEFAULT_TOKEN_URL	\

@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 
 #include "credentials.h"
-#include "devices.h"
+#include "date.h"
 #include "log.h"
 #include "msgid.h"
 #include "util.h"

@@ -20,25 +20,29 @@
 #define IMAP_LITERALS_MAX	4	/* literals in a command before login */
 #define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
 
-/* The states of the dialogue; login.c's own state says which of them are
- * part of a login. */
+/* The states of the dialogue, listed once for the enum and the names in
+ * the debug log; login.c's own state says which of them are part of a
+ * login. */
+#define IMAP_STATES(S)							\
+	S(IMAP_LAN_COMMAND)	/* device commands answered locally */	\
+	S(IMAP_LAN_LITERAL)	/* reading the bytes of a literal */	\
+	S(IMAP_LAN_AUTH)	/* login.c collects the AUTHENTICATE answers */ \
+	S(IMAP_LAN_STARTTLS)	/* OK sent, LAN TLS handshake pending */ \
+	S(IMAP_LOGIN)		/* login.c: secret, token or dial */	\
+	S(IMAP_UP_GREETING)	/* waiting for the upstream's greeting */ \
+	S(IMAP_UP_CAPABILITY)	/* CAPABILITY sent */			\
+	S(IMAP_UP_STARTTLS)	/* STARTTLS sent */			\
+	S(IMAP_UP_TLS)		/* upstream TLS handshake */		\
+	S(IMAP_UP_AUTH_CONT)	/* AUTHENTICATE PLAIN sent, "+" expected */ \
+	S(IMAP_UP_LOGIN_CONT)	/* LOGIN literal announced, "+" expected */ \
+	S(IMAP_UP_AUTH)		/* credentials sent, tagged reply expected */ \
+	S(IMAP_UP_XOAUTH2_CONT)	/* AUTHENTICATE XOAUTH2 sent, "+" expected */ \
+	S(IMAP_UP_XOAUTH2)	/* token sent: tagged reply or error challenge */ \
+	S(IMAP_UP_XOAUTH2_ERROR) /* challenge answered, the refusal follows */ \
+	S(IMAP_RELAY)		/* logged in: bytes both ways */
+
 enum imap_state {
-	IMAP_LAN_COMMAND,	/* device commands answered locally */
-	IMAP_LAN_LITERAL,	/* reading the bytes of a literal */
-	IMAP_LAN_AUTH,		/* login.c collects the AUTHENTICATE answers */
-	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
-	IMAP_LOGIN,		/* login.c: secret, token or dial */
-	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
-	IMAP_UP_CAPABILITY,	/* CAPABILITY sent */
-	IMAP_UP_STARTTLS,	/* STARTTLS sent */
-	IMAP_UP_TLS,		/* upstream TLS handshake */
-	IMAP_UP_AUTH_CONT,	/* AUTHENTICATE PLAIN sent, "+" expected */
-	IMAP_UP_LOGIN_CONT,	/* LOGIN literal announced, "+" expected */
-	IMAP_UP_AUTH,		/* credentials sent, tagged reply expected */
-	IMAP_UP_XOAUTH2_CONT,	/* AUTHENTICATE XOAUTH2 sent, "+" expected */
-	IMAP_UP_XOAUTH2,	/* token sent: tagged reply or error challenge */
-	IMAP_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
-	IMAP_RELAY,		/* logged in: bytes both ways */
+	IMAP_STATES(STATE_ENUM)
 };
 
 struct imap {
@@ -136,22 +140,7 @@ static void	imap_upstream_ready(struct session *s);
 
 /* The names of the states, for the debug log. */
 static const char *const imap_state_names[] = {
-	STATE_NAME(IMAP_LAN_COMMAND),
-	STATE_NAME(IMAP_LAN_LITERAL),
-	STATE_NAME(IMAP_LAN_AUTH),
-	STATE_NAME(IMAP_LAN_STARTTLS),
-	STATE_NAME(IMAP_LOGIN),
-	STATE_NAME(IMAP_UP_GREETING),
-	STATE_NAME(IMAP_UP_CAPABILITY),
-	STATE_NAME(IMAP_UP_STARTTLS),
-	STATE_NAME(IMAP_UP_TLS),
-	STATE_NAME(IMAP_UP_AUTH_CONT),
-	STATE_NAME(IMAP_UP_LOGIN_CONT),
-	STATE_NAME(IMAP_UP_AUTH),
-	STATE_NAME(IMAP_UP_XOAUTH2_CONT),
-	STATE_NAME(IMAP_UP_XOAUTH2),
-	STATE_NAME(IMAP_UP_XOAUTH2_ERROR),
-	STATE_NAME(IMAP_RELAY),
+	IMAP_STATES(STATE_NAME)
 };
 
 const struct proto_ops imap_ops = {
@@ -178,19 +167,8 @@ const struct proto_ops imap_ops = {
 	},
 	.state_names = imap_state_names,
 	.nstates = nitems(imap_state_names),
-	.start = imap_start,
-	.lan_step = imap_lan_step,
-	.lan_eof = imap_lan_eof,
-	.lan_tls_ready = imap_lan_tls_ready,
-	.upstream_ready = imap_upstream_ready,
-	.upstream_input = imap_upstream_input,
-	.upstream_failed = imap_upstream_failed,
+	PROTO_HOOKS(imap),
 	.lan_error = imap_login_error,
-	.auth_collected = imap_auth_collected,
-	.login_reset = imap_login_reset,
-	.login_reply = imap_login_reply,
-	.timeout = imap_timeout,
-	.shutdown = imap_shutdown,
 	.free = imap_free,
 };
 

@@ -14,7 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
-#include "util.h"
+#include "nitems.h"
 
 #define LOG_IDENT		"tlsrelayd"
 #define LOG_LINE_MAX		8192	/* bytes of one message, incl. NUL */

@@ -36,11 +36,7 @@ static void	login_upstream_closed(struct session *s, enum side_event ev);
 
 /* The names of the login states, for the debug log. */
 static const char *const login_state_names[] = {
-	STATE_NAME(LOGIN_IDLE),
-	STATE_NAME(LOGIN_SECRET),
-	STATE_NAME(LOGIN_TOKEN),
-	STATE_NAME(LOGIN_DIAL),
-	STATE_NAME(LOGIN_UPSTREAM),
+	LOGIN_STATES(STATE_NAME)
 };
 
 /* Change the login state in one place, with a debug trace. */
@@ -221,7 +217,8 @@ login_with_token(struct session *s)
 {
 	login_enter_state(s, LOGIN_TOKEN);
 	session_set_timer(s, TIMER_UPSTREAM);
-	s->token_req = oauth_token_get(s->server, s->cfg, login_token_cb, s);
+	s->token_req = oauth_token_get(&s->server->tokens, s->cfg,
+	    login_token_cb, s);
 }
 
 /* The token endpoint answered: dial with the token, or fail for now. */
@@ -410,7 +407,7 @@ void
 login_token_refused(struct session *s, const char *text, char *why,
     size_t len)
 {
-	oauth_token_reject(s->server, s->cfg, s->token);
+	oauth_token_reject(&s->server->tokens, s->cfg, s->token);
 	snprintf(why, len, "upstream refused the token for %s (check the "
 	    "service principal's mailbox permission): %s%s%s", s->user, text,
 	    s->challenge[0] != '\0' ? "; " : "", s->challenge);

@@ -20,7 +20,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth.h"
-#include "server.h"
 #include "tls.h"
 #include "util.h"
 
@@ -67,7 +66,7 @@ struct oauth_fetch {
 /* The token of one app registration: token URL, client and scope. */
 struct oauth_cache {
 	struct oauth_cache	*next;
-	struct server		*srv;
+	struct oauth_tokens	*tokens;
 	char			*token_url;
 	char			*client_id;
 	char			*scope;
@@ -91,7 +90,7 @@ static const char *const http_errors[] = {
 	[EVREQ_HTTP_DATA_TOO_LONG] = "answer too long",
 };
 
-static struct oauth_cache *oauth_cache_lookup(struct server *srv,
+static struct oauth_cache *oauth_cache_lookup(struct oauth_tokens *t,
 		    const struct oauth_conf *oc, bool create);
 static void	 oauth_cache_free(struct oauth_cache *c);
 static void	 oauth_cache_drop_token(struct oauth_cache *c);
@@ -128,7 +127,7 @@ static void	 oauth_fetch_free(struct oauth_fetch *f);
 /* Get a token: from the cache while fresh, else from the token endpoint
  * (one request in flight, backoff after failures); cb runs later. */
 struct oauth_request *
-oauth_token_get(struct server *srv, const struct config *cfg, oauth_cb cb,
+oauth_token_get(struct oauth_tokens *t, const struct config *cfg, oauth_cb cb,
     void *arg)
 {
 	struct oauth_cache *c;
@@ -137,12 +136,12 @@ oauth_token_get(struct server *srv, const struct config *cfg, oauth_cb cb,
 
 	if (!cfg->oauth2.configured || cfg->oauth_ctx == NULL)
 		fatalx("oauth_token_get: no oauth2 configuration loaded");
-	c = oauth_cache_lookup(srv, &cfg->oauth2, true);
+	c = oauth_cache_lookup(t, &cfg->oauth2, true);
 	req = xcalloc(1, sizeof(*req));
 	req->cache = c;
 	req->cb = cb;
 	req->arg = arg;
-	req->ev = evtimer_new(srv->base, oauth_request_cb, req);
+	req->ev = evtimer_new(t->base, oauth_request_cb, req);
 	TAILQ_INSERT_TAIL(&c->requests, req, entry);
 	if (c->token != NULL && oauth_token_fresh(c->expires_at, now))
 		oauth_request_answer(req, c->token, NULL);
@@ -166,7 +165,7 @@ oauth_request_cancel(struct oauth_request *req)
 
 /* The upstream refused this token: drop it so the next get fetches. */
 void
-oauth_token_reject(struct server *srv, const struct config *cfg,
+oauth_token_reject(struct oauth_tokens *t, const struct config *cfg,
     const char *token)
 {
 	struct oauth_cache *c;
@@ -176,7 +175,7 @@ oauth_token_reject(struct server *srv, const struct config *cfg,
 	};
 
 	if (!cfg->oauth2.configured ||
-	    (c = oauth_cache_lookup(srv, &cfg->oauth2, false)) == NULL ||
+	    (c = oauth_cache_lookup(t, &cfg->oauth2, false)) == NULL ||
 	    c->token == NULL || strcmp(c->token, token) != 0)
 		return;
 	f[1].value = c->token_url;
@@ -187,24 +186,24 @@ oauth_token_reject(struct server *srv, const struct config *cfg,
 
 /* Free every cache, its fetch in flight and its requests (at exit). */
 void
-oauth_caches_free(struct server *srv)
+oauth_tokens_free(struct oauth_tokens *t)
 {
 	struct oauth_cache *c;
 
-	while ((c = srv->oauth_caches) != NULL) {
-		srv->oauth_caches = c->next;
+	while ((c = t->caches) != NULL) {
+		t->caches = c->next;
 		oauth_cache_free(c);
 	}
 }
 
 /* The cache of an app registration, made on first use if create. */
 static struct oauth_cache *
-oauth_cache_lookup(struct server *srv, const struct oauth_conf *oc,
+oauth_cache_lookup(struct oauth_tokens *t, const struct oauth_conf *oc,
     bool create)
 {
 	struct oauth_cache *c;
 
-	for (c = srv->oauth_caches; c != NULL; c = c->next)
+	for (c = t->caches; c != NULL; c = c->next)
 		if (strcmp(c->token_url, oc->token_url) == 0 &&
 		    strcmp(c->client_id, oc->client_id) == 0 &&
 		    strcmp(c->scope, oc->scope) == 0)
@@ -212,13 +211,13 @@ oauth_cache_lookup(struct server *srv, const struct oauth_conf *oc,
 	if (!create)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
-	c->srv = srv;
+	c->tokens = t;
 	c->token_url = xstrdup(oc->token_url);
 	c->client_id = xstrdup(oc->client_id);
 	c->scope = xstrdup(oc->scope);
 	TAILQ_INIT(&c->requests);
-	c->next = srv->oauth_caches;
-	srv->oauth_caches = c;
+	c->next = t->caches;
+	t->caches = c;
 	return c;
 }
 
@@ -402,8 +401,8 @@ oauth_fetch_new(struct oauth_cache *c, const struct config *cfg,
 
 	f->cache = c;
 	f->http_error = -1;
-	f->timer = evtimer_new(c->srv->base, oauth_fetch_timeoutcb, f);
-	f->finish = evtimer_new(c->srv->base, oauth_fetch_finishcb, f);
+	f->timer = evtimer_new(c->tokens->base, oauth_fetch_timeoutcb, f);
+	f->finish = evtimer_new(c->tokens->base, oauth_fetch_finishcb, f);
 	evtimer_add(f->timer, &tv);
 	ok = oauth_fetch_connect(f, cfg, uri) &&
 	    (body = oauth_request_body(cfg)) != NULL &&
@@ -423,7 +422,7 @@ static bool
 oauth_fetch_connect(struct oauth_fetch *f, const struct config *cfg,
     const struct evhttp_uri *uri)
 {
-	struct server *srv = f->cache->srv;
+	struct oauth_tokens *t = f->cache->tokens;
 	const char *host = evhttp_uri_get_host(uri);
 	int port = evhttp_uri_get_port(uri);
 	struct bufferevent *bev;
@@ -435,7 +434,7 @@ oauth_fetch_connect(struct oauth_fetch *f, const struct config *cfg,
 		return false;
 	SSL_set_app_data(f->ssl, f);
 	SSL_set_info_callback(f->ssl, oauth_ssl_infocb);
-	bev = bufferevent_openssl_socket_new(srv->base, -1, f->ssl,
+	bev = bufferevent_openssl_socket_new(t->base, -1, f->ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
 	    BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
@@ -443,7 +442,7 @@ oauth_fetch_connect(struct oauth_fetch *f, const struct config *cfg,
 		return false;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	f->conn = evhttp_connection_base_bufferevent_new(srv->base, srv->dns,
+	f->conn = evhttp_connection_base_bufferevent_new(t->base, t->dns,
 	    bev, host, (ev_uint16_t)port);
 	if (f->conn == NULL)
 		return false;

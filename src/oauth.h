@@ -12,8 +12,18 @@
 
 #define OAUTH_REFRESH_MARGIN	600	/* seconds before expiry to refresh */
 
-struct server;
+struct event_base;
+struct evdns_base;
+struct oauth_cache;
 struct oauth_request;
+
+/* The token caches, kept across reloads, and the loop and resolver their
+ * fetches run on (given by the daemon at start). */
+struct oauth_tokens {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct oauth_cache	*caches;
+};
 
 /* Called from the event loop with a token, or NULL and a log-safe error
  * text (never a secret); the request handle is then invalid. */
@@ -30,15 +40,15 @@ bool	oauth_config_load(struct config *cfg, struct config_errors *errs);
  * with a single request in flight however many sessions wait, and a
  * backoff after failures. cb never runs inside this call.
  */
-struct oauth_request *oauth_token_get(struct server *srv,
+struct oauth_request *oauth_token_get(struct oauth_tokens *t,
 	    const struct config *cfg, oauth_cb cb, void *arg);
 /* Forget a waiting request (its session is closing); cb will not run. */
 void	oauth_request_cancel(struct oauth_request *req);
 /* The upstream refused this token: drop it from the cache. */
-void	oauth_token_reject(struct server *srv, const struct config *cfg,
+void	oauth_token_reject(struct oauth_tokens *t, const struct config *cfg,
 	    const char *token);
 /* Free every cache (at exit). */
-void	oauth_caches_free(struct server *srv);
+void	oauth_tokens_free(struct oauth_tokens *t);
 
 /* Is a cached token with this expiry (absolute, seconds) still usable? */
 bool	oauth_token_fresh(time_t expires_at, time_t now);

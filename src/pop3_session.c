@@ -15,28 +15,32 @@
 #include "session.h"
 #include "util.h"
 
-/* The states of the dialogue; login.c's own state says which of them are
- * part of a login. */
+/* The states of the dialogue, listed once for the enum and the names in
+ * the debug log; login.c's own state says which of them are part of a
+ * login. */
+#define POP3_STATES(S)							\
+	S(POP3_LAN_COMMAND)	/* device commands answered locally */	\
+	S(POP3_LAN_AUTH)	/* login.c collects the AUTH answers */	\
+	S(POP3_LAN_STLS)	/* "+OK" sent, LAN TLS handshake pending */ \
+	S(POP3_LOGIN)		/* login.c: secret, token or dial */	\
+	S(POP3_UP_GREETING)	/* waiting for the upstream's +OK */	\
+	S(POP3_UP_CAPA)		/* CAPA sent before TLS */		\
+	S(POP3_UP_STLS)		/* STLS sent */				\
+	S(POP3_UP_TLS)		/* upstream TLS handshake */		\
+	S(POP3_UP_CAPA_TLS)	/* CAPA sent over TLS */		\
+	S(POP3_UP_USER)		/* USER sent, PASS next */		\
+	S(POP3_UP_AUTH_PLAIN)	/* "AUTH PLAIN" sent, waiting for "+" */ \
+	S(POP3_UP_AUTH)		/* password sent, waiting for the verdict */ \
+	S(POP3_UP_XOAUTH2)	/* "AUTH XOAUTH2" sent, waiting for "+" */ \
+	S(POP3_UP_XOAUTH2_TOKEN) /* token sent: +OK, or an error challenge */ \
+	S(POP3_UP_XOAUTH2_ERROR) /* challenge answered, the refusal follows */ \
+	S(POP3_RELAY_COMMAND)	/* waiting for the device's next command */ \
+	S(POP3_RELAY_REPLY)	/* command forwarded, status line pending */ \
+	S(POP3_RELAY_BODY)	/* streaming the lines of a multi-line answer */ \
+	S(POP3_RELAY_QUIT_REPLY) /* QUIT forwarded */
+
 enum pop3_state {
-	POP3_LAN_COMMAND,	/* device commands answered locally */
-	POP3_LAN_AUTH,		/* login.c collects the AUTH answers */
-	POP3_LAN_STLS,		/* "+OK" sent, LAN TLS handshake pending */
-	POP3_LOGIN,		/* login.c: secret, token or dial */
-	POP3_UP_GREETING,	/* waiting for the upstream's +OK */
-	POP3_UP_CAPA,		/* CAPA sent before TLS */
-	POP3_UP_STLS,		/* STLS sent */
-	POP3_UP_TLS,		/* upstream TLS handshake */
-	POP3_UP_CAPA_TLS,	/* CAPA sent over TLS */
-	POP3_UP_USER,		/* USER sent, PASS next */
-	POP3_UP_AUTH_PLAIN,	/* "AUTH PLAIN" sent, waiting for "+" */
-	POP3_UP_AUTH,		/* password sent, waiting for the verdict */
-	POP3_UP_XOAUTH2,	/* "AUTH XOAUTH2" sent, waiting for "+" */
-	POP3_UP_XOAUTH2_TOKEN,	/* token sent: +OK, or an error challenge */
-	POP3_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
-	POP3_RELAY_COMMAND,	/* waiting for the device's next command */
-	POP3_RELAY_REPLY,	/* command forwarded, status line pending */
-	POP3_RELAY_BODY,	/* streaming the lines of a multi-line answer */
-	POP3_RELAY_QUIT_REPLY,	/* QUIT forwarded */
+	POP3_STATES(STATE_ENUM)
 };
 
 struct pop3 {
@@ -110,25 +114,7 @@ static void	pop3_upstream_ready(struct session *s);
 
 /* The names of the states, for the debug log. */
 static const char *const pop3_state_names[] = {
-	STATE_NAME(POP3_LAN_COMMAND),
-	STATE_NAME(POP3_LAN_AUTH),
-	STATE_NAME(POP3_LAN_STLS),
-	STATE_NAME(POP3_LOGIN),
-	STATE_NAME(POP3_UP_GREETING),
-	STATE_NAME(POP3_UP_CAPA),
-	STATE_NAME(POP3_UP_STLS),
-	STATE_NAME(POP3_UP_TLS),
-	STATE_NAME(POP3_UP_CAPA_TLS),
-	STATE_NAME(POP3_UP_USER),
-	STATE_NAME(POP3_UP_AUTH_PLAIN),
-	STATE_NAME(POP3_UP_AUTH),
-	STATE_NAME(POP3_UP_XOAUTH2),
-	STATE_NAME(POP3_UP_XOAUTH2_TOKEN),
-	STATE_NAME(POP3_UP_XOAUTH2_ERROR),
-	STATE_NAME(POP3_RELAY_COMMAND),
-	STATE_NAME(POP3_RELAY_REPLY),
-	STATE_NAME(POP3_RELAY_BODY),
-	STATE_NAME(POP3_RELAY_QUIT_REPLY),
+	POP3_STATES(STATE_NAME)
 };
 
 const struct proto_ops pop3_ops = {
@@ -154,19 +140,8 @@ const struct proto_ops pop3_ops = {
 	},
 	.state_names = pop3_state_names,
 	.nstates = nitems(pop3_state_names),
-	.start = pop3_start,
-	.lan_step = pop3_lan_step,
-	.lan_eof = pop3_lan_eof,
-	.lan_tls_ready = pop3_lan_tls_ready,
-	.upstream_ready = pop3_upstream_ready,
-	.upstream_input = pop3_upstream_input,
-	.upstream_failed = pop3_upstream_failed,
+	PROTO_HOOKS(pop3),
 	.lan_error = pop3_error,
-	.auth_collected = pop3_auth_collected,
-	.login_reset = pop3_login_reset,
-	.login_reply = pop3_login_reply,
-	.timeout = pop3_timeout,
-	.shutdown = pop3_shutdown,
 	.free = NULL,
 };
 

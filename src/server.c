@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "credentials.h"
+#include "date.h"
 #include "devices.h"
 #include "listener.h"
 #include "log.h"
@@ -88,6 +89,8 @@ server_init(struct server *srv, const char *config_path)
 		srv->dns = evdns_base_new(srv->base, 0);
 		evdns_base_load_hosts(srv->dns, NULL);
 	}
+	srv->tokens.base = srv->base;
+	srv->tokens.dns = srv->dns;
 	if (!server_listen(srv))
 		return false;
 	privdrop_to_user(srv->cfg->user);
@@ -147,7 +150,7 @@ server_free(struct server *srv)
 	metrics_close();
 	listeners_close(srv);
 	notify_free(srv);
-	oauth_caches_free(srv);
+	oauth_tokens_free(&srv->tokens);
 	mailboxes_free(srv->mailboxes);
 	if (srv->verifier != NULL)
 		verifier_free(srv->verifier);

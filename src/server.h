@@ -9,11 +9,11 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "oauth.h"
 #include "session.h"
 
 struct listener;
 struct mailboxes;
-struct oauth_cache;
 
 TAILQ_HEAD(session_list, session);
 
@@ -36,7 +36,7 @@ struct server {
 	struct event		*watchdog;	/* WATCHDOG=1, when asked for */
 	struct event		*status_timer;	/* STATUS= refresh, under systemd */
 	char			 status[256];	/* the last STATUS= text sent */
-	struct oauth_cache	*oauth_caches;	/* tokens, kept across reloads */
+	struct oauth_tokens	 tokens;	/* kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
 	struct verifier		*verifier;	/* checks device secrets */
 };

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "date.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "metrics.h"

@@ -53,8 +53,10 @@ enum session_timer {
 	TIMER_DELAY,		/* a refused login's reply is held back */
 };
 
-/* An entry of a protocol's table of state names: [STATE] = "STATE". */
-#define STATE_NAME(x)	[x] = #x
+/* A protocol lists its states once, as FOO_STATES(S) with one S(STATE)
+ * each, and makes its enum and its table of names from that list. */
+#define STATE_ENUM(x)	x,
+#define STATE_NAME(x)	[x] = #x,
 
 /* Result of one processing step over buffered input, in every protocol. */
 enum step {
@@ -63,13 +65,17 @@ enum step {
 	STEP_GONE,		/* the session may be closed: touch nothing */
 };
 
-/* Where a device's login is; login.c owns it and changes it in one place. */
+/* Where a device's login is (one list for the enum and the log's names);
+ * login.c owns it and changes it in one place. */
+#define LOGIN_STATES(S)							\
+	S(LOGIN_IDLE)		/* no login under way: LAN commands, or relay */ \
+	S(LOGIN_SECRET)		/* the device's secret is being checked */ \
+	S(LOGIN_TOKEN)		/* waiting for an XOAUTH2 token */	\
+	S(LOGIN_DIAL)		/* dialling the upstream */		\
+	S(LOGIN_UPSTREAM)	/* the protocol's upstream login dialogue */
+
 enum login_state {
-	LOGIN_IDLE,		/* no login under way: LAN commands, or relay */
-	LOGIN_SECRET,		/* the device's secret is being checked */
-	LOGIN_TOKEN,		/* waiting for an XOAUTH2 token */
-	LOGIN_DIAL,		/* dialling the upstream */
-	LOGIN_UPSTREAM,		/* the protocol's upstream login dialogue */
+	LOGIN_STATES(STATE_ENUM)
 };
 
 /* Which SASL answer login.c expects from the device next. */
@@ -113,7 +119,7 @@ struct proto_ops {
 	/* Its SASL prompt ("334 ", "+ ") and AUTH exchange replies. */
 	const char	*sasl_prompt;
 	const char	*sasl_replies[SASL_REPLY_COUNT];
-	/* The names of the states of its own enum (STATE_NAME entries). */
+	/* The names of the states of its own enum (from STATE_NAME). */
 	const char *const *state_names;
 	size_t		 nstates;
 	/* Set its state up and greet the device; false if out of memory. */
@@ -150,6 +156,23 @@ struct proto_ops {
 	/* Free what its state points to, or NULL if nothing. */
 	void		 (*free)(struct session *s);
 };
+
+/* The hooks of protocol p that follow the naming rule p_hook (pop3_start,
+ * pop3_lan_step, ...): the part of its proto_ops every protocol writes
+ * alike. Its .lan_error and .free it names itself. */
+#define PROTO_HOOKS(p)							\
+	.start = p##_start,						\
+	.lan_step = p##_lan_step,					\
+	.lan_eof = p##_lan_eof,						\
+	.lan_tls_ready = p##_lan_tls_ready,				\
+	.upstream_ready = p##_upstream_ready,				\
+	.upstream_input = p##_upstream_input,				\
+	.upstream_failed = p##_upstream_failed,				\
+	.auth_collected = p##_auth_collected,				\
+	.login_reset = p##_login_reset,					\
+	.login_reply = p##_login_reply,					\
+	.timeout = p##_timeout,						\
+	.shutdown = p##_shutdown
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;

@@ -9,34 +9,38 @@
 #include "session.h"
 #include "smtp_parse.h"
 
-/* The states of the dialogue; login.c's own state says which of them are
- * part of a login. */
+/* The states of the dialogue, listed once for the enum and the names in
+ * the debug log; login.c's own state says which of them are part of a
+ * login. */
+#define SMTP_STATES(S)							\
+	S(SMTP_LAN_COMMAND)	/* device commands answered locally */	\
+	S(SMTP_LAN_AUTH)	/* login.c collects the AUTH answers */	\
+	S(SMTP_LAN_STARTTLS)	/* "220" sent, LAN TLS handshake pending */ \
+	S(SMTP_LOGIN)		/* login.c: secret, token or dial */	\
+	S(SMTP_UP_GREETING)	/* waiting for the upstream's 220 */	\
+	S(SMTP_UP_EHLO)		/* EHLO sent before TLS */		\
+	S(SMTP_UP_STARTTLS)	/* STARTTLS sent */			\
+	S(SMTP_UP_TLS)		/* upstream TLS handshake */		\
+	S(SMTP_UP_EHLO_TLS)	/* EHLO sent over TLS */		\
+	S(SMTP_UP_AUTH_LOGIN)	/* "AUTH LOGIN" sent, user name next */	\
+	S(SMTP_UP_AUTH_USER)	/* LOGIN user name sent, password next */ \
+	S(SMTP_UP_AUTH)		/* credentials sent, waiting for 235 */	\
+	S(SMTP_UP_XOAUTH2_CONT)	/* "AUTH XOAUTH2" sent, "334" expected */ \
+	S(SMTP_UP_XOAUTH2)	/* token sent: 235 or an error challenge */ \
+	S(SMTP_UP_XOAUTH2_ERROR) /* challenge answered, the refusal follows */ \
+	S(SMTP_RELAY_COMMAND)	/* waiting for the device's next command */ \
+	S(SMTP_RELAY_REPLY)	/* command forwarded, reply pending */	\
+	S(SMTP_RELAY_RSET_REPLY) /* EHLO after login: our RSET's reply */ \
+	S(SMTP_RELAY_DATA_REPLY) /* DATA forwarded, 354 expected */	\
+	S(SMTP_RELAY_BODY)	/* streaming the message body */	\
+	S(SMTP_RELAY_BODY_DISCARD) /* bare CR/LF refused: upstream dropped, \
+				 * body read to its end and discarded */ \
+	S(SMTP_RELAY_ABANDONED)	/* after that refusal: no upstream left */ \
+	S(SMTP_RELAY_BODY_REPLY) /* final dot sent, waiting for the verdict */ \
+	S(SMTP_RELAY_QUIT_REPLY) /* QUIT forwarded */
+
 enum smtp_state {
-	SMTP_LAN_COMMAND,	/* device commands answered locally */
-	SMTP_LAN_AUTH,		/* login.c collects the AUTH answers */
-	SMTP_LAN_STARTTLS,	/* "220" sent, LAN TLS handshake pending */
-	SMTP_LOGIN,		/* login.c: secret, token or dial */
-	SMTP_UP_GREETING,	/* waiting for the upstream's 220 */
-	SMTP_UP_EHLO,		/* EHLO sent before TLS */
-	SMTP_UP_STARTTLS,	/* STARTTLS sent */
-	SMTP_UP_TLS,		/* upstream TLS handshake */
-	SMTP_UP_EHLO_TLS,	/* EHLO sent over TLS */
-	SMTP_UP_AUTH_LOGIN,	/* "AUTH LOGIN" sent, user name next */
-	SMTP_UP_AUTH_USER,	/* LOGIN user name sent, password next */
-	SMTP_UP_AUTH,		/* credentials sent, waiting for 235 */
-	SMTP_UP_XOAUTH2_CONT,	/* "AUTH XOAUTH2" sent, "334" expected */
-	SMTP_UP_XOAUTH2,	/* token sent: 235 or an error challenge */
-	SMTP_UP_XOAUTH2_ERROR,	/* challenge answered, the refusal follows */
-	SMTP_RELAY_COMMAND,	/* waiting for the device's next command */
-	SMTP_RELAY_REPLY,	/* command forwarded, reply pending */
-	SMTP_RELAY_RSET_REPLY,	/* EHLO after login: our RSET's reply */
-	SMTP_RELAY_DATA_REPLY,	/* DATA forwarded, 354 expected */
-	SMTP_RELAY_BODY,	/* streaming the message body */
-	SMTP_RELAY_BODY_DISCARD, /* bare CR/LF refused: upstream dropped,
-				 * body read to its end and discarded */
-	SMTP_RELAY_ABANDONED,	/* after that refusal: no upstream left */
-	SMTP_RELAY_BODY_REPLY,	/* final dot sent, waiting for the verdict */
-	SMTP_RELAY_QUIT_REPLY,	/* QUIT forwarded */
+	SMTP_STATES(STATE_ENUM)
 };
 
 /* A complete upstream reply, or why there is none. */

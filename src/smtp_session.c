@@ -72,30 +72,7 @@ static bool	smtp_waiting_upstream(enum smtp_state state);
 
 /* The names of the states, for the debug log. */
 static const char *const smtp_state_names[] = {
-	STATE_NAME(SMTP_LAN_COMMAND),
-	STATE_NAME(SMTP_LAN_AUTH),
-	STATE_NAME(SMTP_LAN_STARTTLS),
-	STATE_NAME(SMTP_LOGIN),
-	STATE_NAME(SMTP_UP_GREETING),
-	STATE_NAME(SMTP_UP_EHLO),
-	STATE_NAME(SMTP_UP_STARTTLS),
-	STATE_NAME(SMTP_UP_TLS),
-	STATE_NAME(SMTP_UP_EHLO_TLS),
-	STATE_NAME(SMTP_UP_AUTH_LOGIN),
-	STATE_NAME(SMTP_UP_AUTH_USER),
-	STATE_NAME(SMTP_UP_AUTH),
-	STATE_NAME(SMTP_UP_XOAUTH2_CONT),
-	STATE_NAME(SMTP_UP_XOAUTH2),
-	STATE_NAME(SMTP_UP_XOAUTH2_ERROR),
-	STATE_NAME(SMTP_RELAY_COMMAND),
-	STATE_NAME(SMTP_RELAY_REPLY),
-	STATE_NAME(SMTP_RELAY_RSET_REPLY),
-	STATE_NAME(SMTP_RELAY_DATA_REPLY),
-	STATE_NAME(SMTP_RELAY_BODY),
-	STATE_NAME(SMTP_RELAY_BODY_DISCARD),
-	STATE_NAME(SMTP_RELAY_ABANDONED),
-	STATE_NAME(SMTP_RELAY_BODY_REPLY),
-	STATE_NAME(SMTP_RELAY_QUIT_REPLY),
+	SMTP_STATES(STATE_NAME)
 };
 
 const struct proto_ops smtp_ops = {
@@ -121,19 +98,8 @@ const struct proto_ops smtp_ops = {
 	},
 	.state_names = smtp_state_names,
 	.nstates = nitems(smtp_state_names),
-	.start = smtp_start,
-	.lan_step = smtp_lan_step,
-	.lan_eof = smtp_lan_eof,
-	.lan_tls_ready = smtp_lan_tls_ready,
-	.upstream_ready = smtp_upstream_ready,
-	.upstream_input = smtp_upstream_input,
-	.upstream_failed = smtp_upstream_failed,
+	PROTO_HOOKS(smtp),
 	.lan_error = smtp_error,
-	.auth_collected = smtp_auth_collected,
-	.login_reset = smtp_login_reset,
-	.login_reply = smtp_login_reply,
-	.timeout = smtp_timeout,
-	.shutdown = smtp_shutdown,
 	.free = smtp_free,
 };
 

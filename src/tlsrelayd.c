@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "credentials.h"
+#include "date.h"
 #include "devices.h"
 #include "log.h"
 #include "secret.h"

@@ -59,3 +59,18 @@ xasprintf(char **out, const char *fmt, ...)
 		fatal("vasprintf");
 	return n;
 }
+
+/* Parse exactly n decimal digits. */
+bool
+digits_parse(const char *text, size_t n, int *out)
+{
+	size_t i;
+
+	*out = 0;
+	for (i = 0; i < n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		*out = *out * 10 + (text[i] - '0');
+	}
+	return true;
+}

@@ -13,7 +13,8 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
-#include "devices.h"
+#include "cidr.h"
+#include "date.h"
 #include "suites.h"
 #include "util.h"
 

@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "credentials.h"
-#include "devices.h"
+#include "date.h"
 #include "suites.h"
 #include "testutil.h"
 #include "util.h"

@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "cidr.h"
 #include "config.h"
+#include "date.h"
 #include "devices.h"
 #include "suites.h"
 #include "testutil.h"

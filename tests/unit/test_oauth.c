@@ -19,7 +19,6 @@
 #include "config.h"
 #include "log.h"
 #include "oauth.h"
-#include "server.h"
 #include "suites.h"
 #include "testutil.h"
 #include "util.h"
@@ -40,9 +39,9 @@ struct endpoint {
 	char		 content_type[128];
 };
 
-/* A server, a config and an endpoint for the cache tests. */
+/* The token caches, a config and an endpoint for the cache tests. */
 struct fixture {
-	struct server	 srv;
+	struct oauth_tokens tokens;
 	struct config	*cfg;
 	struct endpoint	 ep;
 	struct cred	 cred;
@@ -319,11 +318,11 @@ fixture_init(struct fixture *fx)
 
 	memset(fx, 0, sizeof(*fx));
 	log_init(LOG_TARGET_STDERR, LOG_DAEMON, LOG_ERR);
-	fx->srv.base = event_base_new();
-	fx->srv.dns = evdns_base_new(fx->srv.base, 0);
+	fx->tokens.base = event_base_new();
+	fx->tokens.dns = evdns_base_new(fx->tokens.base, 0);
 	cred_make(&fx->cred);
 	cred_write(&fx->cred);
-	endpoint_start(&fx->ep, fx->srv.base, &fx->cred);
+	endpoint_start(&fx->ep, fx->tokens.base, &fx->cred);
 	xasprintf(&url, "https://127.0.0.1:%d/tenant/token?x=1", fx->ep.port);
 	fx->cfg = config_make(url);
 	free(url);
@@ -337,12 +336,12 @@ fixture_init(struct fixture *fx)
 static void
 fixture_free(struct fixture *fx)
 {
-	oauth_caches_free(&fx->srv);
+	oauth_tokens_free(&fx->tokens);
 	config_unref(fx->cfg);
 	evhttp_free(fx->ep.http);
 	SSL_CTX_free(fx->ep.ctx);
-	evdns_base_free(fx->srv.dns, 0);
-	event_base_free(fx->srv.base);
+	evdns_base_free(fx->tokens.dns, 0);
+	event_base_free(fx->tokens.base);
 	cred_free(&fx->cred);
 }
 
@@ -357,7 +356,7 @@ answer_cb(void *arg, const char *token, const char *error)
 	a->called = true;
 	snprintf(a->token, sizeof(a->token), "%s", token != NULL ? token : "");
 	snprintf(a->error, sizeof(a->error), "%s", error != NULL ? error : "");
-	event_base_loopbreak(a->fx->srv.base);
+	event_base_loopbreak(a->fx->tokens.base);
 }
 
 /* Give up on a loop that takes too long. */
@@ -379,10 +378,10 @@ loop_until(struct fixture *fx, struct answer *a, size_t n)
 	struct event *deadline;
 	size_t i, done;
 
-	deadline = evtimer_new(fx->srv.base, loop_deadlinecb, &expired);
+	deadline = evtimer_new(fx->tokens.base, loop_deadlinecb, &expired);
 	evtimer_add(deadline, &tv);
 	do {
-		event_base_loop(fx->srv.base, EVLOOP_ONCE);
+		event_base_loop(fx->tokens.base, EVLOOP_ONCE);
 		for (i = 0, done = 0; i < n; i++)
 			done += a[i].called;
 	} while (done < n && !expired);
@@ -403,7 +402,7 @@ START_TEST(test_cache_single_flight)
 	for (i = 0; i < 5; i++)
 		a[i].fx = &fx;
 	for (i = 0; i < 3; i++)
-		ck_assert_ptr_nonnull(oauth_token_get(&fx.srv, fx.cfg,
+		ck_assert_ptr_nonnull(oauth_token_get(&fx.tokens, fx.cfg,
 		    answer_cb, &a[i]));
 	ck_assert(!a[0].called && !a[1].called && !a[2].called);
 	loop_until(&fx, a, 3);
@@ -414,14 +413,14 @@ START_TEST(test_cache_single_flight)
 	ck_assert_ptr_nonnull(strstr(fx.ep.body,
 	    "&grant_type=client_credentials&client_secret="
 	    "s3cret%2B%2F%3D%20%26"));
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[3]);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[3]);
 	ck_assert(!a[3].called);
 	loop_until(&fx, &a[3], 1);
 	ck_assert_str_eq(a[3].token, "tok-1");
 	ck_assert_int_eq(fx.ep.requests, 1);
-	oauth_token_reject(&fx.srv, fx.cfg, "tok-other");
-	oauth_token_reject(&fx.srv, fx.cfg, "tok-1");
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[4]);
+	oauth_token_reject(&fx.tokens, fx.cfg, "tok-other");
+	oauth_token_reject(&fx.tokens, fx.cfg, "tok-1");
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[4]);
 	loop_until(&fx, &a[4], 1);
 	ck_assert_str_eq(a[4].token, "tok-2");
 	ck_assert_int_eq(fx.ep.requests, 2);
@@ -445,8 +444,8 @@ START_TEST(test_cache_backoff)
 	fx.ep.error_body = "{\"error\":\"invalid_client\",\"error_description\":"
 	    "\"AADSTS7000215: Invalid client secret provided.\",\"trace_id\":"
 	    "\"abc-123\"}";
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[0]);
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[1]);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[0]);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[1]);
 	loop_until(&fx, a, 2);
 	ck_assert_int_eq(fx.ep.requests, 1);
 	ck_assert_str_eq(a[0].token, "");
@@ -454,7 +453,7 @@ START_TEST(test_cache_backoff)
 	    "trace_id=abc-123 (HTTP 401)");
 	ck_assert_str_eq(a[1].error, a[0].error);
 	fx.ep.status = 200;
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[2]);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[2]);
 	ck_assert(!a[2].called);
 	loop_until(&fx, &a[2], 1);
 	ck_assert_str_eq(a[2].error, a[0].error);
@@ -474,16 +473,16 @@ START_TEST(test_cache_cancel)
 	fixture_init(&fx);
 	memset(a, 0, sizeof(a));
 	a[0].fx = a[1].fx = &fx;
-	req = oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[0]);
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[1]);
+	req = oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[0]);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[1]);
 	oauth_request_cancel(req);
 	oauth_request_cancel(NULL);
 	loop_until(&fx, &a[1], 1);
 	ck_assert(!a[0].called);
 	ck_assert_str_eq(a[1].token, "tok-1");
-	req = oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a[0]);
+	req = oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a[0]);
 	oauth_request_cancel(req);
-	event_base_loop(fx.srv.base, EVLOOP_NONBLOCK);
+	event_base_loop(fx.tokens.base, EVLOOP_NONBLOCK);
 	ck_assert(!a[0].called);
 	ck_assert_int_eq(fx.ep.requests, 1);
 	fixture_free(&fx);
@@ -509,7 +508,7 @@ START_TEST(test_cache_bad_certificate)
 	OPENSSL_cleanse(fx.cfg->oauth_secret, strlen(fx.cfg->oauth_secret));
 	free(fx.cfg->oauth_secret);
 	ck_assert(oauth_config_load(fx.cfg, &errs));
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a);
 	loop_until(&fx, &a, 1);
 	ck_assert_int_eq(fx.ep.requests, 0);
 	ck_assert_msg(strstr(a.error, "certificate verification failed") !=
@@ -531,7 +530,7 @@ START_TEST(test_cache_unreachable)
 	xasprintf(&url, "https://127.0.0.1:1/tenant/token");
 	free(fx.cfg->oauth2.token_url);
 	fx.cfg->oauth2.token_url = url;
-	oauth_token_get(&fx.srv, fx.cfg, answer_cb, &a);
+	oauth_token_get(&fx.tokens, fx.cfg, answer_cb, &a);
 	loop_until(&fx, &a, 1);
 	ck_assert_str_eq(a.error, "token endpoint 127.0.0.1:1: Connection "
 	    "refused");
