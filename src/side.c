@@ -246,6 +246,15 @@ side_drop_input(struct side *side)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
+/* Read in whole records while relaying bulk, lines otherwise. */
+void
+side_read_bulk(struct side *side, bool bulk)
+{
+	if (side->bev != NULL)
+		bufferevent_setwatermark(side->bev, EV_READ, 0,
+		    bulk ? SIDE_BULK_READ : side->read_max);
+}
+
 /* Stop or resume reading. */
 void
 side_pause(struct side *side, bool paused)

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #define SIDE_HIGH_WATER	(256 * 1024)	/* output bytes that pause the peer */
+#define SIDE_BULK_READ	(64 * 1024)	/* input kept while relaying bulk */
 
 /* What happened on a side, for its owner's callback. */
 enum side_event {
@@ -82,6 +83,9 @@ size_t	side_output_length(const struct side *side);
 /* Drop all unread input. */
 void	side_drop_input(struct side *side);
 
+/* Relaying bulk (a message body, a retrieval) or back to lines: bulk
+ * input is read a whole TLS record at a time, up to SIDE_BULK_READ. */
+void	side_read_bulk(struct side *side, bool bulk);
 /* Stop or resume reading. */
 void	side_pause(struct side *side, bool paused);
 /* Is the side's output over the high-water mark? Then its peer stops
