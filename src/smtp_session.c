@@ -821,8 +821,7 @@ smtp_body_move(struct session *s, size_t n)
 	if (s->state == SMTP_RELAY_BODY_DISCARD)
 		evbuffer_drain(in, n);
 	else
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev),
-		    n);
+		side_move(&s->lan, n);
 }
 
 /* Add text of the relay's own to the body sent upstream. */
