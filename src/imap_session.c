@@ -977,6 +977,8 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 	login_done(s);
 	side_printf(&s->lan, "%s %s", st->tag, r->rest);
 	session_enter_state(s, IMAP_RELAY);
+	side_read_bulk(&s->up, true);
+	side_read_bulk(&s->lan, true);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
 	st->tail_len = 0;
 	imap_relay_up(s);

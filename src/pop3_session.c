@@ -942,6 +942,7 @@ pop3_relay_status(struct session *s)
 	}
 	if (status == POP3_STATUS_OK && st->relay_multiline) {
 		st->body_line_start = true;
+		side_read_bulk(&s->up, true);
 		session_enter_state(s, POP3_RELAY_BODY);
 		return STEP_MORE;
 	}
@@ -954,19 +955,18 @@ pop3_relay_body(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->up.bev);
-	struct evbuffer *out = bufferevent_get_output(s->lan.bev);
 	size_t n;
 
 	switch (pop3_body_scan(in, &st->body_line_start, &n)) {
 	case POP3_BODY_WAIT:
 		return STEP_WAIT;
 	case POP3_BODY_END:
-		evbuffer_remove_buffer(in, out, n);
+		side_move(&s->up, n);
 		return pop3_relay_done(s, true);
 	case POP3_BODY_MORE:
 		break;
 	}
-	evbuffer_remove_buffer(in, out, n);
+	side_move(&s->up, n);
 	if (side_congested(&s->lan)) {
 		session_set_timer(s, TIMER_IDLE);	/* the device is slow */
 		return STEP_WAIT;
@@ -984,6 +984,7 @@ pop3_relay_done(struct session *s, bool body)
 
 	if (body && st->relay_verb == POP3_VERB_RETR)
 		s->messages++;
+	side_read_bulk(&s->up, false);
 	session_enter_state(s, POP3_RELAY_COMMAND);
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);

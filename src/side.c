@@ -246,6 +246,15 @@ side_drop_input(struct side *side)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
+/* Read in whole records while relaying bulk, lines otherwise. */
+void
+side_read_bulk(struct side *side, bool bulk)
+{
+	if (side->bev != NULL)
+		bufferevent_setwatermark(side->bev, EV_READ, 0,
+		    bulk ? SIDE_BULK_READ : side->read_max);
+}
+
 /* Stop or resume reading. */
 void
 side_pause(struct side *side, bool paused)
@@ -284,12 +293,31 @@ side_drained(struct side *side)
 	peer->cb(peer, SIDE_INPUT, peer->arg);
 }
 
-/* Move everything read to the peer's output without copying. */
+/* Move n bytes read to the peer's output in pieces of one record each. */
+void
+side_move(struct side *side, size_t n)
+{
+	struct evbuffer *in = bufferevent_get_input(side->bev);
+	struct evbuffer *out = bufferevent_get_output(side->peer->bev);
+	struct evbuffer_iovec v;
+	size_t k;
+
+	for (; n > 0; n -= k) {
+		k = n < SIDE_RECORD ? n : SIDE_RECORD;
+		if (evbuffer_reserve_space(out, (ev_ssize_t)k, &v, 1) < 1) {
+			evbuffer_remove_buffer(in, out, n);	/* no memory */
+			return;
+		}
+		v.iov_len = (size_t)evbuffer_remove(in, v.iov_base, k);
+		evbuffer_commit_space(out, &v, 1);
+	}
+}
+
+/* Move everything read to the peer's output. */
 bool
 side_pipe(struct side *side)
 {
-	evbuffer_add_buffer(bufferevent_get_output(side->peer->bev),
-	    bufferevent_get_input(side->bev));
+	side_move(side, side_input_length(side));
 	return !side_congested(side->peer);
 }
 

@@ -12,6 +12,8 @@
 #include <openssl/ssl.h>
 
 #define SIDE_HIGH_WATER	(256 * 1024)	/* output bytes that pause the peer */
+#define SIDE_BULK_READ	(64 * 1024)	/* input kept while relaying bulk */
+#define SIDE_RECORD	16384		/* plaintext in one full TLS record */
 
 /* What happened on a side, for its owner's callback. */
 enum side_event {
@@ -82,6 +84,9 @@ size_t	side_output_length(const struct side *side);
 /* Drop all unread input. */
 void	side_drop_input(struct side *side);
 
+/* Relaying bulk (a message body, a retrieval) or back to lines: bulk
+ * input is read a whole TLS record at a time, up to SIDE_BULK_READ. */
+void	side_read_bulk(struct side *side, bool bulk);
 /* Stop or resume reading. */
 void	side_pause(struct side *side, bool paused);
 /* Is the side's output over the high-water mark? Then its peer stops
@@ -90,8 +95,12 @@ bool	side_congested(struct side *side);
 /* The side's output drained: a peer paused by side_congested reads again
  * and its owner gets SIDE_INPUT. */
 void	side_drained(struct side *side);
-/* Move everything the side has read to its peer's output without copying;
- * false when the peer is now congested and this side paused. */
+/* Move n bytes the side has read to its peer's output, in contiguous
+ * pieces of up to SIDE_RECORD bytes: the peer's TLS layer writes one
+ * record per contiguous piece, so bulk goes in full records. */
+void	side_move(struct side *side, size_t n);
+/* Move everything the side has read to its peer's output; false when the
+ * peer is now congested and this side paused. */
 bool	side_pipe(struct side *side);
 
 /* The negotiated TLS version and cipher, or "none". */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "body_scan.h"
 #include "explain.h"
 #include "session.h"
 #include "smtp_parse.h"
@@ -61,8 +62,7 @@ struct smtp {
 	int		 reply_code;	/* of the reply being read */
 	char		 reply_text[256]; /* its first line, escaped */
 	const struct explanation *explained; /* a known Exchange refusal */
-	bool		 body_line_start;
-	bool		 body_prev_crlf;
+	struct body_scan body;	/* where the message body is */
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
 };
 

@@ -28,13 +28,11 @@ static enum step smtp_auth_collected(struct session *s);
 static bool	smtp_auth_offered(const struct session *s);
 static void	smtp_body_add(struct session *s, const char *text);
 static void	smtp_body_end(struct session *s);
-static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
-static enum step smtp_body_line(struct session *s, size_t len,
-		    size_t tlen, bool crlf);
+static enum step smtp_body_hold(struct session *s, size_t chunk);
 static void	smtp_body_move(struct session *s, size_t n);
 static enum step smtp_body_next(struct session *s);
-static enum step smtp_body_partial(struct session *s, size_t n);
-static enum step smtp_body_refuse(struct session *s);
+static enum step smtp_body_refuse(struct session *s, size_t len);
+static void	smtp_body_start(struct session *s);
 static enum step smtp_body_step(struct session *s);
 static enum step smtp_cmd_auth(struct session *s, const char *arg);
 static enum step smtp_cmd_ehlo(struct session *s, const char *arg);
@@ -687,7 +685,7 @@ smtp_relay_reply(struct session *s)
 		break;
 	case SMTP_RELAY_DATA_REPLY:
 		if (code == 354) {
-			st->body_line_start = st->body_prev_crlf = true;
+			smtp_body_start(s);
 			next = SMTP_RELAY_BODY;
 		}
 		break;
@@ -727,100 +725,58 @@ smtp_log_message(struct session *s, int code)
 }
 
 /*
- * Move body bytes to the upstream, line by line. A line ends at CRLF, at a
- * bare LF or at a bare CR; with smtp_bare_line_endings "normalise" the
- * last two are sent as CRLF, with "reject" they refuse the message. Only
- * CRLF "." CRLF ends the message, and any other "." line is dot-stuffed,
- * so the relay and the upstream always agree on where the message ends (no
- * SMTP smuggling, whatever the upstream makes of bare line endings).
+ * Move body bytes to the upstream a chunk at a time (body_scan.c finds the
+ * cuts). A line ends at CRLF, at a bare LF or at a bare CR; with
+ * smtp_bare_line_endings "normalise" the last two are sent as CRLF, with
+ * "reject" they refuse the message. Only CRLF "." CRLF ends the message,
+ * and any other "." line is dot-stuffed, so the relay and the upstream
+ * always agree on where the message ends (no SMTP smuggling, whatever the
+ * upstream makes of bare line endings).
  */
 static enum step
 smtp_body_step(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	size_t avail = evbuffer_get_length(in), end;
-	struct evbuffer_ptr at;
-	unsigned char c[2];
-
-	if (avail == 0)
-		return STEP_WAIT;
-	if ((end = smtp_body_eol(in, avail)) == avail)
-		return smtp_body_partial(s, avail);
-	evbuffer_ptr_set(in, &at, end, EVBUFFER_PTR_SET);
-	if (evbuffer_copyout_from(in, &at, c, 2) < 2) {
-		if (c[0] == '\n')
-			return smtp_body_line(s, end, 1, false);
-		/* A CR last: an LF may follow. */
-		return end > 0 ? smtp_body_partial(s, end) : STEP_WAIT;
-	}
-	if (c[0] == '\r' && c[1] == '\n')
-		return smtp_body_line(s, end, 2, true);
-	return smtp_body_line(s, end, 1, false);
-}
-
-/* The offset of the first CR or LF in the body input, or avail if none. */
-static size_t
-smtp_body_eol(struct evbuffer *in, size_t avail)
-{
-	struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL), cr;
-
-	cr = evbuffer_search_range(in, "\r", 1, NULL, lf.pos >= 0 ? &lf : NULL);
-	if (cr.pos >= 0)
-		return (size_t)cr.pos;
-	return lf.pos >= 0 ? (size_t)lf.pos : avail;
-}
-
-/* Forward n bytes of a line whose end has not arrived yet; a lone "." at
- * the start of a line waits, as it may become an end marker. */
-static enum step
-smtp_body_partial(struct session *s, size_t n)
-{
 	struct smtp *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	unsigned char first;
+	struct evbuffer_iovec v;
+	struct body_cut cut;
 
-	evbuffer_copyout(in, &first, 1);
-	if (st->body_line_start && first == '.' && n == 1)
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 		return STEP_WAIT;
-	smtp_body_move(s, n);
-	st->body_line_start = false;
-	return smtp_body_next(s);
-}
-
-/* Forward one complete line of len bytes ended by tlen bytes (CRLF when
- * crlf), as CRLF; recognise the end marker and dot-stuff lone dots. */
-static enum step
-smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
-{
-	struct smtp *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	unsigned char first = 0;
-	bool dot;
-
-	if (!crlf && s->state == SMTP_RELAY_BODY &&
+	cut = body_scan_chunk(&st->body, v.iov_base, v.iov_len);
+	if (cut.bare && s->state == SMTP_RELAY_BODY &&
 	    s->cfg->smtp_bare_eol == BARE_EOL_REJECT)
-		return smtp_body_refuse(s);
-	if (len > 0)
-		evbuffer_copyout(in, &first, 1);
-	dot = st->body_line_start && len == 1 && first == '.';
-	if (dot && crlf && st->body_prev_crlf) {
-		evbuffer_drain(in, len + tlen);
+		return smtp_body_refuse(s, cut.len);
+	switch (cut.kind) {
+	case BODY_HOLD:
+		return smtp_body_hold(s, v.iov_len);
+	case BODY_END:
+		evbuffer_drain(in, cut.len);
 		smtp_body_end(s);
 		return STEP_WAIT;
+	case BODY_COPY:
+		smtp_body_move(s, cut.len);
+		break;
+	default:
+		evbuffer_drain(in, cut.len);
+		smtp_body_add(s, cut.kind == BODY_BARE ? "\r\n" : "..\r\n");
 	}
-	if (dot) {
-		evbuffer_drain(in, len + tlen);
-		smtp_body_add(s, "..\r\n");
-	} else if (crlf)
-		smtp_body_move(s, len + tlen);
-	else {
-		smtp_body_move(s, len);
-		evbuffer_drain(in, tlen);
-		smtp_body_add(s, "\r\n");
-	}
-	st->body_line_start = true;
-	st->body_prev_crlf = crlf;
 	return smtp_body_next(s);
+}
+
+/* The front of the input needs bytes from the next chunk: make them
+ * contiguous if they have arrived (a body_scan decision needs at most 3
+ * bytes), else wait for them. */
+static enum step
+smtp_body_hold(struct session *s, size_t chunk)
+{
+	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
+	size_t avail = evbuffer_get_length(in);
+
+	if (avail <= chunk)
+		return STEP_WAIT;
+	evbuffer_pullup(in, avail < 3 ? (ev_ssize_t)avail : 3);
+	return STEP_MORE;
 }
 
 /* Move n bytes of body input to the upstream (or drop them once the
@@ -833,8 +789,7 @@ smtp_body_move(struct session *s, size_t n)
 	if (s->state == SMTP_RELAY_BODY_DISCARD)
 		evbuffer_drain(in, n);
 	else
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev),
-		    n);
+		side_move(&s->lan, n);
 }
 
 /* Add text of the relay's own to the body sent upstream. */
@@ -855,11 +810,22 @@ smtp_body_next(struct session *s)
 	return side_congested(&s->up) ? STEP_WAIT : STEP_MORE;
 }
 
+/* The upstream said 354: read the body in large chunks. */
+static void
+smtp_body_start(struct session *s)
+{
+	struct smtp *st = s->proto_state;
+
+	body_scan_start(&st->body);
+	side_read_bulk(&s->lan, true);
+}
+
 /* The end marker: wait for the upstream's verdict, or give the device
  * the refusal of a message with bare line endings. */
 static void
 smtp_body_end(struct session *s)
 {
+	side_read_bulk(&s->lan, false);
 	if (s->state == SMTP_RELAY_BODY) {
 		smtp_body_add(s, ".\r\n");
 		session_enter_state(s, SMTP_RELAY_BODY_REPLY);
@@ -876,12 +842,12 @@ smtp_body_end(struct session *s)
 /*
  * A bare CR or LF under smtp_bare_line_endings "reject": drop the
  * upstream connection without an end marker, so the upstream discards the
- * partial message, and read the rest of the body to its end.
+ * partial message, and read the rest of the body (after the len bytes
+ * of the cut that refused it) to its end.
  */
 static enum step
-smtp_body_refuse(struct session *s)
+smtp_body_refuse(struct session *s, size_t len)
 {
-	struct smtp *st = s->proto_state;
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "message" },
 		{ "device", s->dev->name }, { "result", "rejected" },
@@ -893,7 +859,7 @@ smtp_body_refuse(struct session *s)
 	metrics_count_message(false);
 	side_close(&s->up);
 	session_enter_state(s, SMTP_RELAY_BODY_DISCARD);
-	st->body_line_start = false;
+	evbuffer_drain(bufferevent_get_input(s->lan.bev), len);
 	return STEP_MORE;
 }
 

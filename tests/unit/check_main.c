@@ -24,6 +24,7 @@ main(void)
 	srunner_add_suite(runner, explain_suite());
 	srunner_add_suite(runner, verifier_suite());
 	srunner_add_suite(runner, smtp_parse_suite());
+	srunner_add_suite(runner, body_scan_suite());
 	srunner_add_suite(runner, pop3_parse_suite());
 	srunner_add_suite(runner, imap_parse_suite());
 	srunner_add_suite(runner, proxy_parse_suite());

@@ -18,6 +18,7 @@ Suite	*oauth_wire_suite(void);
 Suite	*explain_suite(void);
 Suite	*verifier_suite(void);
 Suite	*smtp_parse_suite(void);
+Suite	*body_scan_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
 Suite	*proxy_parse_suite(void);

@@ -133,6 +133,42 @@ START_TEST(test_pipe)
 }
 END_TEST
 
+/* Input read in many small pieces reaches the peer in contiguous pieces
+ * of a full record each (one TLS record per piece), bytes intact. */
+START_TEST(test_move_records)
+{
+	static char data[3 * SIDE_RECORD + 100], back[sizeof(data)];
+	struct evbuffer_iovec v[8];
+	struct evbuffer *in, *out;
+	struct pair p;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 23);
+	pair_open(&p);
+	in = bufferevent_get_input(p.a.bev);
+	evbuffer_unfreeze(in, 0);
+	for (i = 0; i < sizeof(data); i += 1000)
+		evbuffer_add_reference(in, data + i, sizeof(data) - i < 1000 ?
+		    sizeof(data) - i : 1000, NULL, NULL);
+	evbuffer_freeze(in, 0);
+	side_move(&p.a, sizeof(data) - 50);
+	ck_assert_uint_eq(side_input_length(&p.a), 50);
+	out = bufferevent_get_output(p.b.bev);
+	n = evbuffer_peek(out, -1, NULL, v, 8);
+	ck_assert_int_ge(n, 1);
+	for (i = 0; i + 1 < (size_t)n; i++)
+		ck_assert_uint_ge(v[i].iov_len, SIDE_RECORD);
+	evbuffer_unfreeze(out, 1);
+	ck_assert_uint_eq(evbuffer_copyout(out, back, sizeof(back)),
+	    sizeof(data) - 50);
+	evbuffer_freeze(out, 1);
+	ck_assert_mem_eq(back, data, sizeof(data) - 50);
+	pair_close(&p);
+}
+END_TEST
+
 /* A side whose output is full is the congested one and pauses its peer;
  * once drained, the peer reads again and its owner hears SIDE_INPUT. */
 START_TEST(test_congested_drained)
@@ -182,6 +218,7 @@ side_suite(void)
 
 	tcase_add_test(tc, test_read_line);
 	tcase_add_test(tc, test_read_line_too_long);
+	tcase_add_test(tc, test_move_records);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("backpressure");
 	tcase_add_test(tc, test_pipe);
