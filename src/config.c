@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define DEFAULT_LAN_CIPHERS	"DEFAULT:@SECLEVEL=0"
+#define DEFAULT_STATE_DIR	"/var/lib/tlsrelay"	/* StateDirectory= */
 #define PATH_TEXT_MAX		256	/* "devices[12].addresses" and the like */
 #define CHOICES_TEXT_MAX	256	/* "mail, daemon, local0, ..." */
 #define DEFAULT_TOKEN_URL	\
@@ -178,6 +179,7 @@ static void	 oauth2_credentials_check(struct load *ld,
 static void	 oauth2_token_url_check(struct load *ld,
 		    const config_setting_t *group, struct oauth_conf *oc);
 static custom_parser oauth2_secret_expires_parse;
+static custom_parser device_retest_parse;
 static void	 oauth2_secret_expires_check(struct load *ld,
 		    const config_setting_t *group);
 static bool	 device_auth_known(const config_setting_t *group);
@@ -225,6 +227,14 @@ static const struct choice auth_modes[] = {
 	{ "oauth2", AUTH_OAUTH2 },
 	{ "relay", AUTH_RELAY },
 	{ "connector", AUTH_CONNECTOR },
+	{ NULL, 0 }
+};
+
+static const struct choice remediations[] = {
+	{ "undecided", REMEDIATION_UNDECIDED },
+	{ "reconfigure", REMEDIATION_RECONFIGURE },
+	{ "replace", REMEDIATION_REPLACE },
+	{ "retire", REMEDIATION_RETIRE },
 	{ NULL, 0 }
 };
 
@@ -476,6 +486,9 @@ static const struct key main_keys[] = {
 	    .min = 0, .max = 3650 },
 	{ "max_sunset_days", KIND_UINT, AT(struct config, max_sunset_days),
 	    .min = 0, .max = 36500 },
+	{ "state_dir", KIND_PATH, AT(struct config, state_dir) },
+	{ "evidence_days", KIND_UINT, AT(struct config, evidence_days),
+	    .min = 1, .max = 36500 },
 	{ "smtp_bare_line_endings", KIND_CHOICE,
 	    AT(struct config, smtp_bare_eol), .choices = bare_eol_policies },
 	{ "log", KIND_GROUP, AT(struct config, log),
@@ -502,6 +515,11 @@ static const struct key device_keys[] = {
 	    .parse = device_sunset_parse },
 	{ "owner", KIND_STRING, AT(struct device, owner) },
 	{ "notes", KIND_STRING, AT(struct device, notes) },
+	{ "function", KIND_STRING, AT(struct device, function) },
+	{ "remediation", KIND_CHOICE, AT(struct device, remediation),
+	    .choices = remediations },
+	{ "retest", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = device_retest_parse },
 	{ "auth", KIND_CHOICE, AT(struct device, auth),
 	    .choices = auth_modes },
 	{ "plaintext_auth", KIND_BOOL, AT(struct device, plaintext_auth) },
@@ -594,6 +612,7 @@ config_unref(struct config *cfg)
 	free(cfg->lan_tls.ciphers);
 	free(cfg->server_name);
 	free(cfg->user);
+	free(cfg->state_dir);
 	free(cfg->devices_file);
 	free(cfg->file);
 	free(cfg);
@@ -641,6 +660,15 @@ const char *
 auth_mode_name(enum auth_mode mode)
 {
 	const char *name = choice_name(auth_modes, (int)mode);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* The configuration name of a device's remediation. */
+const char *
+remediation_name(enum remediation r)
+{
+	const char *name = choice_name(remediations, (int)r);
 
 	return name != NULL ? name : "unknown";
 }
@@ -1487,6 +1515,21 @@ oauth2_credentials_check(struct load *ld, const config_setting_t *group)
 		    "'certificate' and 'key'");
 }
 
+/* Read the date a device's paths are to be tested again (the register). */
+static void
+device_retest_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct device *dev = obj;
+	const char *text = config_setting_get_string(s);
+	char path[PATH_TEXT_MAX];
+
+	if (!date_parse(text, &dev->retest)) {
+		setting_path(s, path, sizeof(path));
+		load_error(ld, s, "'%s' must be a real date as YYYY-MM-DD, "
+		    "not '%s'", path, text);
+	}
+}
+
 /* Read the client secret's expiry date, as Entra ID shows it. */
 static void
 oauth2_secret_expires_parse(struct load *ld, const config_setting_t *s,
@@ -1861,6 +1904,8 @@ config_new(const char *path)
 	cfg->refcount = 1;
 	cfg->file = xstrdup(path);
 	cfg->warn_days = 30;
+	cfg->state_dir = xstrdup(DEFAULT_STATE_DIR);
+	cfg->evidence_days = 400;
 	cfg->log.target = LOG_TARGET_AUTO;
 	cfg->log.facility = LOG_MAIL;
 	cfg->log.level = LOG_INFO;
@@ -1892,6 +1937,7 @@ device_free(struct device *dev)
 	free(dev->addrs);
 	free(dev->owner);
 	free(dev->notes);
+	free(dev->function);
 	free(dev->mailbox);
 	free(dev->secret_hash);
 	for (i = 0; i < dev->nsenders; i++)

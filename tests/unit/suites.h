@@ -17,5 +17,6 @@ Suite	*verifier_suite(void);
 Suite	*smtp_parse_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
+Suite	*evidence_suite(void);
 
 #endif
