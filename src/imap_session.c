@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "explain.h"
 #include "imap_parse.h"
 #include "log.h"
@@ -1273,6 +1274,8 @@ imap_relay_lan(struct session *s)
 	if (evbuffer_get_length(bufferevent_get_input(s->lan.bev)) == 0)
 		return STEP_WAIT;
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	evidence_imap_stream(s, PIPE_TO_UPSTREAM,
+	    bufferevent_get_input(s->lan.bev));
 	session_pipe(s, PIPE_TO_UPSTREAM);
 	return STEP_WAIT;
 }
@@ -1288,6 +1291,7 @@ imap_relay_up(struct session *s)
 		return;
 	imap_keep_tail(st, in);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	evidence_imap_stream(s, PIPE_TO_LAN, in);
 	session_pipe(s, PIPE_TO_LAN);
 }
 

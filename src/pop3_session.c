@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "explain.h"
 #include "log.h"
 #include "oauth.h"
@@ -1209,6 +1210,7 @@ pop3_relay_command(struct session *s, size_t len)
 	}
 	pop3_cmd_format(&cmd, out, sizeof(out));
 	session_up_printf(s, "%s", out);
+	evidence_pop3_command(s, cmd.verb);
 	st->relay_verb = cmd.verb;
 	st->relay_multiline = pop3_cmd_multiline(&cmd);
 	pop3_enter_state(s, cmd.verb == POP3_VERB_QUIT ?
@@ -1273,6 +1275,7 @@ pop3_relay_status(struct session *s)
 		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
 		return STEP_GONE;
 	}
+	evidence_pop3_status(s, status == POP3_STATUS_OK);
 	session_lan_printf(s, "%s", st->line);
 	if (st->state == POP3_RELAY_QUIT_REPLY) {
 		snprintf(why, sizeof(why), "upstream refused QUIT: %s",
@@ -1303,11 +1306,13 @@ pop3_relay_body(struct session *s)
 	case POP3_BODY_WAIT:
 		return STEP_WAIT;
 	case POP3_BODY_END:
+		evidence_pop3_body(s, n);
 		evbuffer_remove_buffer(in, out, n);
 		return pop3_relay_done(s, true);
 	case POP3_BODY_MORE:
 		break;
 	}
+	evidence_pop3_body(s, n);
 	evbuffer_remove_buffer(in, out, n);
 	if (session_lan_congested(s)) {
 		session_set_timer(s, TIMER_IDLE);	/* the device is slow */

@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "evidence_session.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "msgid.h"
@@ -1001,6 +1002,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
+	evidence_session_end(s);
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);

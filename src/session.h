@@ -23,6 +23,7 @@ struct session;
 struct upstream_dial;
 struct oauth_request;
 struct verify_request;
+struct session_evidence;
 
 /* How a session ended; the names are the log's result= values. */
 enum session_result {
@@ -134,6 +135,7 @@ struct session {
 	uint64_t		 bytes_in;	/* from the device */
 	uint64_t		 bytes_out;	/* to the device */
 	unsigned		 messages;
+	struct session_evidence	*evidence; /* evidence_session.c's */
 };
 
 /* Is there a state machine for this protocol? */

@@ -8,6 +8,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "explain.h"
 #include "log.h"
 #include "oauth.h"
@@ -1169,6 +1170,7 @@ smtp_logged_in(struct session *s)
 	sasl_creds_clear(&st->creds);
 	session_token_clear(s);
 	if (st->mail != NULL) {
+		evidence_smtp_command(s, st->mail);
 		session_up_printf(s, "%s", st->mail);
 		free(st->mail);
 		st->mail = NULL;
@@ -1313,6 +1315,7 @@ smtp_relay_command(struct session *s, const char *line)
 		session_up_printf(s, "%s", line);
 		break;
 	}
+	evidence_smtp_command(s, line);
 	smtp_enter_state(s, next);
 	session_set_timer(s, TIMER_UPSTREAM);
 	return STEP_WAIT;
@@ -1339,6 +1342,7 @@ smtp_relay_reply(struct session *s)
 	}
 	code = st->reply_code;
 	st->reply_code = 0;
+	evidence_smtp_reply(s, code, st->reply_text);
 	switch (st->state) {
 	case SMTP_RELAY_REPLY:
 		break;
@@ -1496,6 +1500,7 @@ smtp_body_move(struct session *s, size_t n)
 	struct smtp *st = s->proto_state;
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
 
+	evidence_smtp_data(s, in, n);
 	if (st->state == SMTP_RELAY_BODY_DISCARD)
 		evbuffer_drain(in, n);
 	else
@@ -1509,6 +1514,7 @@ smtp_body_add(struct session *s, const char *text)
 {
 	struct smtp *st = s->proto_state;
 
+	evidence_smtp_text(s, text);
 	if (st->state != SMTP_RELAY_BODY_DISCARD)
 		evbuffer_add(bufferevent_get_output(s->up.bev), text,
 		    strlen(text));

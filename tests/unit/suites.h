@@ -18,5 +18,6 @@ Suite	*smtp_parse_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
 Suite	*evidence_suite(void);
+Suite	*observe_suite(void);
 
 #endif
