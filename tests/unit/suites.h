@@ -19,5 +19,6 @@ Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
 Suite	*evidence_suite(void);
 Suite	*observe_suite(void);
+Suite	*report_suite(void);
 
 #endif
