@@ -269,7 +269,8 @@ text_column_shown(const struct report_row *r, const struct column *c)
 	return true;
 }
 
-/* The register as text: one block per row, "key: value" lines. */
+/* The register as text: one block per row, a "key value" line for each
+ * value known ("never" only for last_seen). */
 void
 report_write_text(FILE *out, const struct report_row *rows, size_t n,
     int32_t today)
@@ -288,7 +289,8 @@ report_write_text(FILE *out, const struct report_row *rows, size_t n,
 				continue;
 			cell(&rows[i], &columns[j], today, value, sizeof(value),
 			    &num);
-			if (value[0] != '\0')
+			if (value[0] != '\0' && (strcmp(value, "never") != 0 ||
+			    strcmp(columns[j].name, "last_seen") == 0))
 				fprintf(out, "  %-18s %s\n", columns[j].name,
 				    value);
 		}
