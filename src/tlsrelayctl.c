@@ -50,6 +50,7 @@ static struct report_row *ctl_row(struct ctl *c, const struct device *dev,
 		    enum proto proto);
 static void	 ctl_merge_paths(struct ctl *c, sqlite3 *db);
 static void	 ctl_merge_path(struct report_row *r, sqlite3_stmt *st);
+static void	 ctl_merge_texts(struct report_row *r, sqlite3_stmt *st);
 static void	 ctl_merge_folders(struct ctl *c, sqlite3 *db);
 static sqlite3_stmt *ctl_query(sqlite3 *db, const char *sql);
 static sqlite3_stmt *ctl_next(sqlite3_stmt *st);
@@ -59,6 +60,7 @@ static long long col_num(sqlite3_stmt *st, const char *name);
 static const char *col_text(sqlite3_stmt *st, const char *name);
 static void	 keep_later(char *dst, size_t len, const char *text,
 		    bool later);
+static void	 list_merge(char *dst, size_t len, const char *items);
 static bool	 device_wanted(const struct ctl *c, const struct device *d);
 static command_fn cmd_devices, cmd_report, cmd_expiring, cmd_unknown,
 		    cmd_sessions;
@@ -337,15 +339,26 @@ ctl_merge_path(struct report_row *r, sqlite3_stmt *st)
 		    col_num(st, sums[i].name);
 	if (first != 0 && (r->first_seen == 0 || first < r->first_seen))
 		r->first_seen = first;
+	ctl_merge_texts(r, st);
+#define LATEST(f) if (col_num(st, #f) > r->f) r->f = col_num(st, #f)
+	LATEST(last_seen);
+	LATEST(last_ok);
+	LATEST(last_refused);
+#undef LATEST
+}
+
+/* Merge the texts of a summary row where its time is the later one. */
+static void
+ctl_merge_texts(struct report_row *r, sqlite3_stmt *st)
+{
 	keep_later(r->up_tls, sizeof(r->up_tls), col_text(st, "up_tls"),
 	    col_num(st, "last_seen") > r->last_seen);
+	list_merge(r->tls_used, sizeof(r->tls_used), col_text(st, "tls_used"));
 	if (col_num(st, "best_offered_rank") > r->best_rank) {
 		r->best_rank = col_num(st, "best_offered_rank");
 		keep_later(r->best_offered, sizeof(r->best_offered),
 		    col_text(st, "best_offered"), true);
 	}
-	keep_later(r->tls_used, sizeof(r->tls_used), col_text(st, "tls_used"),
-	    r->tls_used[0] == '\0');
 	if (col_num(st, "last_message_time") > r->last_message_time) {
 		r->last_message_time = col_num(st, "last_message_time");
 		keep_later(r->last_message_id, sizeof(r->last_message_id),
@@ -360,11 +373,25 @@ ctl_merge_path(struct report_row *r, sqlite3_stmt *st)
 		keep_later(r->last_failure, sizeof(r->last_failure),
 		    col_text(st, "last_failure"), true);
 	}
-#define LATEST(f) if (col_num(st, #f) > r->f) r->f = col_num(st, #f)
-	LATEST(last_seen);
-	LATEST(last_ok);
-	LATEST(last_refused);
-#undef LATEST
+}
+
+/* Add the items of a comma-separated list that dst does not have yet. */
+static void
+list_merge(char *dst, size_t len, const char *items)
+{
+	char item[64], have[256];
+	size_t n, used;
+
+	for (; *items != '\0'; items += n + (items[n] == ',')) {
+		n = strcspn(items, ",");
+		snprintf(item, sizeof(item), ",%.*s,", (int)n, items);
+		snprintf(have, sizeof(have), ",%s,", dst);
+		if (n == 0 || strstr(have, item) != NULL)
+			continue;
+		used = strlen(dst);
+		snprintf(dst + used, len - used, "%s%.*s", used > 0 ? "," : "",
+		    (int)n, items);
+	}
 }
 
 /* Copy text into dst when it is the later value and not empty. */

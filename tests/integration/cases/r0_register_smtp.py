@@ -2,10 +2,11 @@
 relay, tlsrelayctl report --format json shows the queue id Postfix logged
 for it and its Message-ID, the sender, the TLS versions."""
 
+import json
 import re
 
 from harness.case import Case
-from harness.register import wait_row
+from harness.register import ctl, db_path, wait_row
 from harness.relay import device
 from harness.steps import plain_auth_and_send
 
@@ -32,6 +33,14 @@ def client(ctx):
               row["upstream_tls"] in ("TLSv1.2", "TLSv1.3") and
               row["ok_sessions"] == 1 and row["last_failure"] is None,
               "TLS or outcome wrong: %r" % row)
+    db = db_path(ctx)
+    status, out, err = ctl(ctx, "--db", db, "--db", db, "report",
+                           "--format", "json")
+    merged = [r for r in json.loads(out) if r["protocol"] == "smtp"]
+    ctx.check(status == 0 and len(merged) == 1 and
+              merged[0]["messages"] == 2 and merged[0]["sessions"] == 2 and
+              merged[0]["lan_tls_used"] == "none",
+              "the same database twice does not add up: %r" % merged)
 
 
 CASE = Case(
