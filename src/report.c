@@ -155,7 +155,6 @@ report_expiry_level(const struct device *dev, const struct report_row *rows,
     size_t n, int32_t today, unsigned days)
 {
 	long long left = (long long)dev->sunset - today;
-	long long after = ((long long)dev->sunset + 1) * DAY;
 	size_t i;
 
 	if (left > (long long)days)
@@ -163,8 +162,9 @@ report_expiry_level(const struct device *dev, const struct report_row *rows,
 	if (left >= 0)
 		return 1;
 	for (i = 0; i < n; i++)
-		if (rows[i].dev == dev && (rows[i].last_refused >= after ||
-		    rows[i].last_seen >= after))
+		if (rows[i].dev == dev &&
+		    (device_expired(dev, (time_t)rows[i].last_refused) ||
+		    device_expired(dev, (time_t)rows[i].last_seen)))
 			return 2;
 	return 1;
 }

@@ -50,7 +50,8 @@ const char *report_device_status(const struct device *dev,
 	    unsigned warn_days, long long now);
 
 /* What tlsrelayctl expiring says of a device: 0 nothing, 1 expires within
- * days (or expired, quiet), 2 expired and still connecting. */
+ * days (or expired, quiet), 2 expired and still connecting (a session or
+ * a refusal after its sunset day, in local time as the daemon counts). */
 int	report_expiry_level(const struct device *dev,
 	    const struct report_row *rows, size_t n, int32_t today,
 	    unsigned days);

@@ -8,6 +8,7 @@
 
 #include "report.h"
 #include "suites.h"
+#include "testutil.h"
 
 #define TODAY	20790		/* a civil day number: 2026-12-03 */
 #define NOW	(TODAY * 86400LL + 43200)
@@ -178,6 +179,7 @@ report_suite(void)
 	Suite *s = suite_create("report");
 	TCase *tc = tcase_create("report");
 
+	tcase_add_checked_fixture(tc, tz_setup, tz_teardown);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_device_status);
 	tcase_add_test(tc, test_expiry_levels);
