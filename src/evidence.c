@@ -24,6 +24,8 @@
 #define RECORD_FIELDS_MAX	32
 #define EVIDENCE_BUSY_MS	5000	/* a reader's checkpoint lock */
 #define PRUNE_SECONDS		86400
+#define BATCH_WINDOW_NS		200000000L /* gather records this long */
+#define BATCH_FULL		1000	/* or until this many are queued */
 
 enum field_type {
 	FIELD_NULL,
@@ -67,6 +69,7 @@ struct evidence {
 	char			*path;
 	unsigned		 days;
 	sqlite3			*db;
+	sqlite3_stmt		*stmts[EVIDENCE_KIND_COUNT][EVIDENCE_SQL_MAX];
 	time_t			 next_open;
 	time_t			 next_prune;
 	time_t			 last_warn;
@@ -90,8 +93,12 @@ static void	 evidence_warn(struct evidence *ev, const char *what,
 static bool	 evidence_exec(sqlite3 *db, const char *sql, char *err,
 		    size_t errlen);
 static int	 evidence_version(sqlite3 *db);
-static int	 record_run(sqlite3 *db, const char *sql,
-		    const struct evidence_record *r);
+static int	 evidence_write(struct evidence *ev,
+		    struct evidence_record **recs, size_t n, char *err,
+		    size_t errlen);
+static int	 record_run(struct evidence *ev, sqlite3_stmt **cached,
+		    const char *sql, const struct evidence_record *r);
+static void	 evidence_gather(struct evidence *ev);
 static void	 record_bind(sqlite3_stmt *st, const struct evidence_record *r);
 static const struct field *record_field(const struct evidence_record *r,
 		    const char *name);
@@ -215,11 +222,32 @@ evidence_wait(struct evidence *ev, struct evidence_record ***batch)
 	pthread_mutex_lock(&ev->lock);
 	while (ev->nqueued == 0 && !ev->stopping && time(NULL) < until.tv_sec)
 		pthread_cond_timedwait(&ev->wake, &ev->lock, &until);
+	evidence_gather(ev);
 	n = ev->nqueued;
 	memcpy(*batch, ev->queue, n * sizeof(**batch));
 	ev->nqueued = 0;
 	pthread_mutex_unlock(&ev->lock);
 	return n == 0 && ev->stopping ? (size_t)-1 : n;
+}
+
+/* With the lock held and records queued, let more join the batch for a
+ * moment: one transaction for many sessions instead of one each. */
+static void
+evidence_gather(struct evidence *ev)
+{
+	struct timespec until;
+
+	if (ev->nqueued == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += BATCH_WINDOW_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!ev->stopping && ev->nqueued < BATCH_FULL &&
+	    pthread_cond_timedwait(&ev->wake, &ev->lock, &until) == 0)
+		;
 }
 
 /* Write one batch in one transaction (or drop it), and prune when due. */
@@ -233,7 +261,7 @@ evidence_batch(struct evidence *ev, struct evidence_record **batch, size_t n)
 	if (!evidence_ready(ev, time(NULL)))
 		rc = SQLITE_CANTOPEN;
 	else if (n > 0)
-		rc = evidence_write(ev->db, batch, n, err, sizeof(err));
+		rc = evidence_write(ev, batch, n, err, sizeof(err));
 	if (rc != SQLITE_OK && n > 0) {
 		pthread_mutex_lock(&ev->lock);
 		ev->dropped += n;
@@ -340,7 +368,7 @@ evidence_check(sqlite3 *db, char *err, size_t errlen)
 static bool
 evidence_corrupt(int rc)
 {
-	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
 }
 
 /* Rename a corrupt file (and its WAL) with a time stamp, and say so;
@@ -374,10 +402,17 @@ evidence_move_aside(struct evidence *ev)
 	return moved;
 }
 
-/* Close the database, if open. */
+/* Close the database, if open, with the statements prepared on it. */
 static void
 evidence_close(struct evidence *ev)
 {
+	size_t k, i;
+
+	for (k = 0; k < EVIDENCE_KIND_COUNT; k++)
+		for (i = 0; i < EVIDENCE_SQL_MAX; i++) {
+			sqlite3_finalize(ev->stmts[k][i]);
+			ev->stmts[k][i] = NULL;
+		}
 	if (ev->db != NULL)
 		sqlite3_close(ev->db);
 	ev->db = NULL;
@@ -486,11 +521,12 @@ evidence_prune(sqlite3 *db, unsigned days, time_t now)
 
 /* Write one batch of records in one transaction; SQLITE_OK or the code
  * of the error, whose text is in err. */
-int
-evidence_write(sqlite3 *db, struct evidence_record **recs, size_t n,
+static int
+evidence_write(struct evidence *ev, struct evidence_record **recs, size_t n,
     char *err, size_t errlen)
 {
 	const struct evidence_statements *sts;
+	sqlite3 *db = ev->db;
 	size_t i, j;
 	int rc;
 
@@ -502,7 +538,8 @@ evidence_write(sqlite3 *db, struct evidence_record **recs, size_t n,
 	for (i = 0; rc == SQLITE_OK && i < n; i++) {
 		sts = evidence_kind_statements(recs[i]->kind);
 		for (j = 0; rc == SQLITE_OK && j < sts->n; j++)
-			rc = record_run(db, sts->sql[j], recs[i]);
+			rc = record_run(ev, &ev->stmts[recs[i]->kind][j],
+			    sts->sql[j], recs[i]);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -513,19 +550,21 @@ evidence_write(sqlite3 *db, struct evidence_record **recs, size_t n,
 	return rc;
 }
 
-/* Run one statement with the record's values bound by name; SQLITE_OK
- * or the error's code. */
+/* Run one statement (prepared once per connection, in *cached) with the
+ * record's values bound by name; SQLITE_OK or the error's code. */
 static int
-record_run(sqlite3 *db, const char *sql, const struct evidence_record *r)
+record_run(struct evidence *ev, sqlite3_stmt **cached, const char *sql,
+    const struct evidence_record *r)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+	if (*cached == NULL && (rc = sqlite3_prepare_v3(ev->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, cached, NULL)) != SQLITE_OK)
 		return rc;
-	record_bind(st, r);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	record_bind(*cached, r);
+	rc = sqlite3_step(*cached);
+	sqlite3_reset(*cached);
+	sqlite3_clear_bindings(*cached);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 

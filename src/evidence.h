@@ -11,6 +11,7 @@
 #define EVIDENCE_DB_NAME	"evidence.db"
 #define EVIDENCE_QUEUE_MAX	20000	/* records held while the disk lags */
 #define EVIDENCE_WARN_SECONDS	60	/* at most one store warning a minute */
+#define EVIDENCE_SQL_MAX	2	/* statements one kind of record runs */
 
 struct evidence;
 struct evidence_record;
@@ -62,10 +63,6 @@ bool		 evidence_migrate(sqlite3 *db, int target, char *err,
 		    size_t errlen);
 /* Delete per-session rows older than days before now; false on error. */
 bool		 evidence_prune(sqlite3 *db, unsigned days, time_t now);
-/* Write one batch of records in one transaction; SQLITE_OK, or the code
- * of the error with its text in err. */
-int		 evidence_write(sqlite3 *db, struct evidence_record **recs,
-		    size_t n, char *err, size_t errlen);
 
 /* The TLS protocol version number of a name ("TLSv1.2" -> 0x0303), 0 if
  * unknown; and of the offered_max= of a ClientHello summary. */

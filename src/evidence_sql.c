@@ -152,6 +152,9 @@ static const char *const census_sql[] = {
 	" last_seen = " LATER("last_seen") ", count = count + 1",
 };
 
+_Static_assert(nitems(session_sql) <= EVIDENCE_SQL_MAX &&
+    nitems(message_sql) <= EVIDENCE_SQL_MAX, "EVIDENCE_SQL_MAX too small");
+
 static const struct evidence_statements kind_statements[] = {
 	[EVIDENCE_SESSION] = { session_sql, nitems(session_sql) },
 	[EVIDENCE_MESSAGE] = { message_sql, nitems(message_sql) },

@@ -5,26 +5,34 @@ writing to it."""
 import signal
 import threading
 
+from harness import clients
 from harness.case import Case
 from harness.register import ctl, integrity, wait_row
 from harness.relay import device
 from harness.steps import plain_auth_and_send
 
 
-def load(ctx, stop):
-    """Send messages one after another until stop is set."""
+def load(ctx, port, stop):
+    """Send messages on connections of its own (a Context is not shared
+    between threads) until stop is set or the relay is gone."""
     while not stop.is_set():
+        s = None
         try:
-            plain_auth_and_send(ctx)
+            s, _ = clients.smtp_connect(port)
+            s.ehlo("scanner.lan")
+            clients.auth_plain(s, ctx.user, ctx.password)
+            clients.send_message(s, clients.unique_id("r5"))
         except Exception:
             return	# the relay was killed under us
         finally:
-            ctx.close_clients()
+            if s is not None:
+                clients.close_quietly(s)
 
 
 def client(ctx):
     stop = threading.Event()
-    workers = [threading.Thread(target=load, args=(ctx, stop))
+    workers = [threading.Thread(target=load,
+                                args=(ctx, ctx.port("smtp"), stop))
                for _ in range(4)]
     for w in workers:
         w.start()
