@@ -1,11 +1,10 @@
-/* libconfig files -> a validated, immutable configuration snapshot. */
+/* Configuration key tables, loading from files or texts, snapshot life. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,7 @@
 #include <libconfig.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "config_int.h"
 #include "devices.h"
 #include "log.h"
 #include "secret.h"
@@ -23,12 +22,9 @@
 
 #define DEFAULT_LAN_CIPHERS	"DEFAULT:@SECLEVEL=0"
 #define DEFAULT_STATE_DIR	"/var/lib/tlsrelay"	/* StateDirectory= */
-#define PATH_TEXT_MAX		256	/* "devices[12].addresses" and the like */
-#define CHOICES_TEXT_MAX	256	/* "mail, daemon, local0, ..." */
-#define DEFAULT_TOKEN_URL	\
-	"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
-#define DEFAULT_SCOPE		"https://outlook.office365.com/.default"
-#define TENANT_PLACEHOLDER	"{tenant}"
+#define TEXT_MAIN_NAME		"(main)"	/* in errors, for texts given */
+#define TEXT_DEVICES_NAME	"(devices)"
+#define INCLUDE_DIRECTIVE	"@include"
 
 /* Choice values are stored through an int pointer. */
 _Static_assert(sizeof(enum proto) == sizeof(int), "enum proto size");
@@ -38,177 +34,25 @@ _Static_assert(sizeof(enum upstream_tls_mode) == sizeof(int),
 _Static_assert(sizeof(enum auth_mode) == sizeof(int), "auth_mode size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "log_target size");
 
-/* One name a string setting may take, and the value it stands for. */
-struct choice {
-	const char	*name;
-	int		 value;
-};
-
-/* State while loading: the config being built and where errors go. */
-struct load {
-	struct config		*cfg;
-	struct config_errors	*errs;
-	char			*dir;		/* absolute dir of the main file */
-	int32_t			 today;		/* for max_sunset_days */
-	bool			*listener_ok;	/* per listener: parsed cleanly */
-	bool			*device_ok;	/* per device: parsed cleanly */
-};
-
-struct key;
-
-/* Reads one setting into the object of its section. */
-typedef void	 key_parser(struct load *, const config_setting_t *,
-		    const struct key *, void *);
-/* Reads one setting whose key needs a function of its own. */
-typedef void	 custom_parser(struct load *, const config_setting_t *, void *);
-/* Checks a whole section once its keys are read. */
-typedef void	 section_checker(struct load *, const config_setting_t *,
-		    void *);
-
-/* How a key's value is read and where it is stored. */
-enum key_kind {
-	KIND_STRING,	/* char *: any text */
-	KIND_HOST,	/* char *: a host name, no spaces or controls */
-	KIND_IDENT,	/* char *: [A-Za-z0-9._-]+ */
-	KIND_PATH,	/* char *: resolved against the main file's directory */
-	KIND_UINT,	/* unsigned: between min and max */
-	KIND_PORT,	/* uint16_t: 1..65535 */
-	KIND_BOOL,	/* bool */
-	KIND_CHOICE,	/* int: one of the names in choices */
-	KIND_GROUP,	/* a section of its own, read into the field */
-	KIND_CUSTOM,	/* read by parse, which gets the whole object */
-};
-
-/* One allowed key of a section. */
-struct key {
-	const char		*name;
-	enum key_kind		 kind;
-	bool			 required;
-	size_t			 offset;	/* of the field in the object */
-	long long		 min, max;	/* KIND_UINT */
-	const struct choice	*choices;	/* KIND_CHOICE */
-	const struct section	*section;	/* KIND_GROUP */
-	int			 type;		/* KIND_CUSTOM: libconfig type */
-	custom_parser		*parse;		/* KIND_CUSTOM */
-};
-
-/* What a device's auth mode needs: each key either required or refused. */
-struct auth_rule {
-	bool	 mailbox;	/* mailbox required (else refused) */
-	bool	 secret_hash;	/* secret_hash required (else refused) */
-	bool	 senders;	/* senders allowed (else refused) */
-	bool	 senders_required; /* senders must be given */
-	bool	 ignore_auth;	/* ignore_auth allowed (else refused) */
-	bool	 smtp_only;	/* protocols must be exactly smtp */
-	bool	 oauth2;	/* the main file needs an oauth2 section */
-};
-
-/* What the elements of a string array must be, for its errors. */
-struct string_kind {
-	const char	*what;		/* "must list at least one <what>" */
-	const char	*name;		/* "bad <name> 'x'" */
-	const char	*expected;	/* "expected <expected>" */
-	bool		 (*valid)(const char *);
-};
-
-/* The keys a group may hold, and a check to run once they are read. */
-struct section {
-	const struct key	*keys;
-	size_t			 nkeys;
-	section_checker		*check;		/* may be NULL */
-};
-
-/* The libconfig type a kind of key expects, and how it is read. */
-struct kind {
-	int			 type;
-	key_parser		*parse;
-};
-
-static char	*vformat(const char *fmt, va_list ap)
-		    __attribute__((format(printf, 1, 0)));
-static void	 load_error(struct load *ld, const config_setting_t *s,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void	 setting_path(const config_setting_t *s, char *buf,
-		    size_t len);
-static const char *setting_file(const config_setting_t *s);
-static const config_setting_t *member_or_self(const config_setting_t *group,
-		    const char *name);
-static const char *type_name(int type);
-static bool	 type_matches(int expected, int actual);
-static const struct choice *choice_by_name(const struct choice *choices,
-		    const char *name);
-static const char *choice_name(const struct choice *choices, int value);
-static void	 choices_format(const struct choice *choices, char *buf,
-		    size_t len);
-static bool	 ident_valid(const char *text);
-static bool	 host_valid(const char *text);
 static bool	 address_valid(const char *text);
-static char	*string_substitute(const char *text, const char *from,
-		    const char *to);
-static char	*path_resolve(const struct load *ld, const char *path);
-static char	*dir_resolve(const char *path);
-static void	 string_store(char **field, const char *value);
-static void	*field_of(void *obj, const struct key *key);
-static const struct key *key_find(const struct section *sec,
-		    const char *name);
-static void	 section_parse(struct load *ld, const config_setting_t *group,
-		    const struct section *sec, void *obj);
-static void	 member_parse(struct load *ld, const config_setting_t *s,
-		    const struct section *sec, void *obj);
-static void	 required_check(struct load *ld, const config_setting_t *group,
-		    const struct section *sec);
-static void	*list_parse(struct load *ld, const config_setting_t *list,
-		    const struct section *sec, size_t size, size_t *n,
-		    bool **ok);
-static bool	 strings_check(struct load *ld, const config_setting_t *s,
-		    const char *what);
-static void	 string_list_parse(struct load *ld, const config_setting_t *s,
-		    const struct string_kind *kind, char ***list, size_t *n);
 static bool	 domain_valid(const char *text);
-static key_parser value_string, value_host, value_ident, value_path,
-		    value_uint, value_port, value_bool, value_choice,
-		    value_group, value_custom;
+static bool	 numeric_address_valid(const char *text);
+static char	*dir_resolve(const char *path);
 static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    devices_parse, device_addresses_parse,
 		    device_protocols_parse, device_sunset_parse,
 		    device_mailbox_parse, device_secret_hash_parse,
-		    device_senders_parse, connector_domains_parse;
-static section_checker listener_check, upstream_check, lan_tls_check, oauth2_check, device_check;
-static void	 oauth2_credentials_check(struct load *ld,
-		    const config_setting_t *group);
-static void	 oauth2_token_url_check(struct load *ld,
-		    const config_setting_t *group, struct oauth_conf *oc);
-static custom_parser oauth2_secret_expires_parse;
-static custom_parser device_retest_parse;
-static void	 oauth2_secret_expires_check(struct load *ld,
-		    const config_setting_t *group);
-static bool	 device_auth_known(const config_setting_t *group);
-static void	 device_auth_check(struct load *ld,
-		    const config_setting_t *group, const struct device *dev);
-static void	 device_senders_check(struct load *ld,
-		    const config_setting_t *group, const struct device *dev);
-static void	 device_routes_check(struct load *ld,
-		    const config_setting_t *group, const struct device *dev);
-static bool	 listener_for(const struct config *cfg, enum proto proto);
-static void	 device_key_check(struct load *ld,
-		    const config_setting_t *group, const struct device *dev,
-		    const char *key, bool required);
+		    device_senders_parse, connector_domains_parse,
+		    oauth2_secret_expires_parse, device_retest_parse;
 static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
+static struct config *load_run(struct load *ld, const char *path);
 static bool	 file_read(struct load *ld, config_t *cf, const char *path,
 		    const config_setting_t *from);
+static bool	 text_read(struct load *ld, config_t *cf, const char *name,
+		    const char *text);
+static void	 read_error(struct load *ld, const config_t *cf,
+		    const char *name);
 static void	 devices_load(struct load *ld, const config_setting_t *from);
-static void	 devices_crosscheck(struct load *ld,
-		    const config_setting_t *list);
-static void	 device_pair_check(struct load *ld,
-		    const config_setting_t *list, size_t first, size_t second);
-static void	 listeners_crosscheck(struct load *ld,
-		    const config_setting_t *list);
-static void	 listener_single_check(struct load *ld,
-		    const config_setting_t *elem, const struct listener_conf *l);
-static void	 listener_pair_check(struct load *ld,
-		    const config_setting_t *list, size_t first, size_t second);
-static bool	 listener_same_socket(const struct listener_conf *a,
-		    const struct listener_conf *b);
 static struct config *config_new(const char *path);
 static void	 device_free(struct device *dev);
 static void	 oauth_conf_free(struct config *cfg);
@@ -222,7 +66,7 @@ static const struct choice protos[] = {
 	{ NULL, 0 }
 };
 
-static const struct choice auth_modes[] = {
+const struct choice auth_modes[] = {
 	{ "passthrough", AUTH_PASSTHROUGH },
 	{ "oauth2", AUTH_OAUTH2 },
 	{ "relay", AUTH_RELAY },
@@ -236,16 +80,6 @@ static const struct choice remediations[] = {
 	{ "replace", REMEDIATION_REPLACE },
 	{ "retire", REMEDIATION_RETIRE },
 	{ NULL, 0 }
-};
-
-static const struct auth_rule auth_rules[] = {
-	[AUTH_PASSTHROUGH] = { 0 },	/* none of those keys, any protocol */
-	[AUTH_OAUTH2] = { .mailbox = true, .secret_hash = true,
-	    .senders = true, .oauth2 = true },
-	[AUTH_RELAY] = { .mailbox = true, .senders = true, .ignore_auth = true,
-	    .smtp_only = true, .oauth2 = true },
-	[AUTH_CONNECTOR] = { .senders = true, .senders_required = true,
-	    .ignore_auth = true, .smtp_only = true },
 };
 
 static const struct string_kind address_kind = {
@@ -321,31 +155,6 @@ static const struct choice log_levels[] = {
 	{ "info", LOG_INFO },
 	{ "debug", LOG_DEBUG },
 	{ NULL, 0 }
-};
-
-static const struct kind kinds[] = {
-	[KIND_STRING] = { CONFIG_TYPE_STRING, value_string },
-	[KIND_HOST] = { CONFIG_TYPE_STRING, value_host },
-	[KIND_IDENT] = { CONFIG_TYPE_STRING, value_ident },
-	[KIND_PATH] = { CONFIG_TYPE_STRING, value_path },
-	[KIND_UINT] = { CONFIG_TYPE_INT, value_uint },
-	[KIND_PORT] = { CONFIG_TYPE_INT, value_port },
-	[KIND_BOOL] = { CONFIG_TYPE_BOOL, value_bool },
-	[KIND_CHOICE] = { CONFIG_TYPE_STRING, value_choice },
-	[KIND_GROUP] = { CONFIG_TYPE_GROUP, value_group },
-	[KIND_CUSTOM] = { CONFIG_TYPE_NONE, value_custom },
-};
-
-static const char *const type_names[] = {
-	[CONFIG_TYPE_NONE] = "nothing",
-	[CONFIG_TYPE_GROUP] = "a group",
-	[CONFIG_TYPE_INT] = "an integer",
-	[CONFIG_TYPE_INT64] = "an integer",
-	[CONFIG_TYPE_FLOAT] = "a floating-point number",
-	[CONFIG_TYPE_STRING] = "a string",
-	[CONFIG_TYPE_BOOL] = "a boolean",
-	[CONFIG_TYPE_ARRAY] = "an array",
-	[CONFIG_TYPE_LIST] = "a list",
 };
 
 #define AT(type, field)	.offset = offsetof(type, field)
@@ -553,30 +362,55 @@ struct config *
 config_load(const char *path, struct config_errors *errs)
 {
 	struct load ld = { .errs = errs, .today = date_today(time(NULL)) };
-	size_t before = errs->n;
-	config_t cf;
 
 	if ((ld.dir = dir_resolve(path)) == NULL) {
 		config_errors_add(errs, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	ld.cfg = config_new(path);
+	return load_run(&ld, path);
+}
+
+/* Parse and validate a main and a devices text given in memory: no file,
+ * no user look-up, no clock. */
+struct config *
+config_load_string(const char *main_text, const char *devices_text,
+    time_t now, struct config_errors *errs)
+{
+	const struct load_texts texts = { main_text, devices_text };
+	struct load ld = { .errs = errs, .today = date_today(now),
+	    .texts = &texts, .dir = xstrdup("") };
+
+	return load_run(&ld, TEXT_MAIN_NAME);
+}
+
+/* Read the main text (the file at path, or the text given in memory),
+ * the devices it names, and cross-check them; the config, or NULL. */
+static struct config *
+load_run(struct load *ld, const char *path)
+{
+	size_t before = ld->errs->n;
+	config_t cf;
+	bool ok;
+
+	ld->cfg = config_new(path);
 	config_init(&cf);
-	if (file_read(&ld, &cf, path, NULL)) {
-		section_parse(&ld, config_root_setting(&cf), &main_section,
-		    ld.cfg);
-		devices_load(&ld, config_lookup(&cf, "devices_file"));
-		listeners_crosscheck(&ld, config_lookup(&cf, "listeners"));
+	ok = ld->texts != NULL ? text_read(ld, &cf, path, ld->texts->main) :
+	    file_read(ld, &cf, path, NULL);
+	if (ok) {
+		section_parse(ld, config_root_setting(&cf), &main_section,
+		    ld->cfg);
+		devices_load(ld, config_lookup(&cf, "devices_file"));
+		listeners_crosscheck(ld, config_lookup(&cf, "listeners"));
 	}
 	config_destroy(&cf);
-	free(ld.dir);
-	free(ld.listener_ok);
-	free(ld.device_ok);
-	if (errs->n > before) {
-		config_unref(ld.cfg);
+	free(ld->dir);
+	free(ld->listener_ok);
+	free(ld->device_ok);
+	if (ld->errs->n > before) {
+		config_unref(ld->cfg);
 		return NULL;
 	}
-	return ld.cfg;
+	return ld->cfg;
 }
 
 /* Take another reference to a config snapshot. */
@@ -616,34 +450,6 @@ config_unref(struct config *cfg)
 	free(cfg->devices_file);
 	free(cfg->file);
 	free(cfg);
-}
-
-/* Append one formatted message to the list of errors. */
-void
-config_errors_add(struct config_errors *errs, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = vformat(fmt, ap);
-	va_end(ap);
-	errs->msgs = xreallocarray(errs->msgs, errs->n + 1,
-	    sizeof(*errs->msgs));
-	errs->msgs[errs->n++] = msg;
-}
-
-/* Free every message and leave the list empty. */
-void
-config_errors_clear(struct config_errors *errs)
-{
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
 }
 
 /* The configuration name of a protocol. */
@@ -716,508 +522,20 @@ tls_version_name(int version)
 	return name != NULL ? name : "unknown";
 }
 
-/* Format into a newly allocated string, or die. */
-static char *
-vformat(const char *fmt, va_list ap)
-{
-	char *out;
-
-	if (vasprintf(&out, fmt, ap) == -1)
-		fatal("vasprintf");
-	return out;
-}
-
-/* Record an error at the file and line of a setting. */
-static void
-load_error(struct load *ld, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	unsigned line = config_setting_source_line(s);
-
-	va_start(ap, fmt);
-	msg = vformat(fmt, ap);
-	va_end(ap);
-	if (line == 0)
-		config_errors_add(ld->errs, "%s: %s", setting_file(s), msg);
-	else
-		config_errors_add(ld->errs, "%s:%u: %s", setting_file(s), line,
-		    msg);
-	free(msg);
-}
-
-/* Write the dotted path of a setting, such as "listeners[0].port". */
-static void
-setting_path(const config_setting_t *s, char *buf, size_t len)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	size_t used;
-
-	buf[0] = '\0';
-	if (parent == NULL)
-		return;
-	setting_path(parent, buf, len);
-	used = strlen(buf);
-	if (config_setting_name(s) != NULL)
-		snprintf(buf + used, len - used, "%s%s", used > 0 ? "." : "",
-		    config_setting_name(s));
-	else
-		snprintf(buf + used, len - used, "[%d]",
-		    config_setting_index(s));
-}
-
-/* The file a setting was read from. */
-static const char *
-setting_file(const config_setting_t *s)
-{
-	const char *file = config_setting_source_file(s);
-
-	return file != NULL ? file : "(unknown file)";
-}
-
-/* A member of a group, or the group itself when the member is absent. */
-static const config_setting_t *
-member_or_self(const config_setting_t *group, const char *name)
-{
-	const config_setting_t *member;
-
-	member = config_setting_get_member(group, name);
-	return member != NULL ? member : group;
-}
-
-/* "an integer", "a string", ... for error messages. */
-static const char *
-type_name(int type)
-{
-	if (type < 0 || (size_t)type >= nitems(type_names))
-		return "an unknown type";
-	return type_names[type];
-}
-
-/* Does a setting of type actual satisfy a key expecting type expected? */
-static bool
-type_matches(int expected, int actual)
-{
-	if (expected == actual)
-		return true;
-	if (expected == CONFIG_TYPE_INT)
-		return actual == CONFIG_TYPE_INT64;
-	if (expected == CONFIG_TYPE_ARRAY)
-		return actual == CONFIG_TYPE_LIST;
-	return false;
-}
-
-/* The choice with this name, or NULL. */
-static const struct choice *
-choice_by_name(const struct choice *choices, const char *name)
-{
-	for (; choices->name != NULL; choices++)
-		if (strcmp(choices->name, name) == 0)
-			return choices;
-	return NULL;
-}
-
-/* The name of the choice with this value, or NULL. */
-static const char *
-choice_name(const struct choice *choices, int value)
-{
-	for (; choices->name != NULL; choices++)
-		if (choices->value == value)
-			return choices->name;
-	return NULL;
-}
-
-/* Write "a, b, c": the names a choice setting may take. */
-static void
-choices_format(const struct choice *choices, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (; choices->name != NULL && used < len; choices++)
-		used += snprintf(buf + used, len - used, "%s%s",
-		    used > 0 ? ", " : "", choices->name);
-}
-
-/* Is text a non-empty name made of [A-Za-z0-9._-]? */
-static bool
-ident_valid(const char *text)
-{
-	return text[0] != '\0' && text[strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-")] == '\0';
-}
-
-/* Is text a non-empty host name or address with no spaces or controls? */
-static bool
-host_valid(const char *text)
-{
-	const unsigned char *p = (const unsigned char *)text;
-
-	if (*p == '\0')
-		return false;
-	for (; *p != '\0'; p++)
-		if (!isgraph(*p))
-			return false;
-	return true;
-}
-
-/* Is text a mail address: local@domain, printable, no brackets or quotes? */
-static bool
-address_valid(const char *text)
-{
-	const char *at = strchr(text, '@');
-
-	return at != NULL && at != text && at[1] != '\0' &&
-	    strchr(at + 1, '@') == NULL && host_valid(text) &&
-	    strpbrk(text, "<>\"(),;:[]\\") == NULL;
-}
-
-/* A copy of text with every occurrence of from replaced by to. */
-static char *
-string_substitute(const char *text, const char *from, const char *to)
-{
-	size_t flen = strlen(from), tlen = strlen(to), n = 0;
-	const char *p;
-	char *out, *o;
-
-	for (p = text; (p = strstr(p, from)) != NULL; p += flen)
-		n++;
-	out = o = xcalloc(1, strlen(text) - n * flen + n * tlen + 1);
-	while ((p = strstr(text, from)) != NULL) {
-		memcpy(o, text, (size_t)(p - text));
-		o += p - text;
-		memcpy(o, to, tlen);
-		o += tlen;
-		text = p + flen;
-	}
-	strcpy(o, text);
-	return out;
-}
-
-/* An absolute path for path, relative ones taken from the main file's dir. */
-static char *
-path_resolve(const struct load *ld, const char *path)
-{
-	char *out;
-
-	if (path[0] == '/')
-		return xstrdup(path);
-	xasprintf(&out, "%s/%s", ld->dir, path);
-	return out;
-}
-
-/* The absolute directory holding path, or NULL with errno set. */
-static char *
-dir_resolve(const char *path)
-{
-	char *copy = xstrdup(path);
-	char *dir;
-	int saved;
-
-	dir = realpath(dirname(copy), NULL);
-	saved = errno;
-	free(copy);
-	errno = saved;
-	return dir;
-}
-
-/* Replace a string field with a copy of value. */
-static void
-string_store(char **field, const char *value)
-{
-	free(*field);
-	*field = xstrdup(value);
-}
-
-/* The address of a key's field inside the section's object. */
-static void *
-field_of(void *obj, const struct key *key)
-{
-	return (char *)obj + key->offset;
-}
-
-/* The key of a section with this name, or NULL. */
-static const struct key *
-key_find(const struct section *sec, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sec->nkeys; i++)
-		if (strcmp(sec->keys[i].name, name) == 0)
-			return &sec->keys[i];
-	return NULL;
-}
-
-/* Read every member of a group into obj through the section's keys. */
-static void
-section_parse(struct load *ld, const config_setting_t *group,
-    const struct section *sec, void *obj)
-{
-	int i;
-
-	for (i = 0; i < config_setting_length(group); i++)
-		member_parse(ld, config_setting_get_elem(group, i), sec, obj);
-	required_check(ld, group, sec);
-	if (sec->check != NULL)
-		sec->check(ld, group, obj);
-}
-
-/* Read one member of a group: known key, right type, then its parser. */
-static void
-member_parse(struct load *ld, const config_setting_t *s,
-    const struct section *sec, void *obj)
-{
-	const struct key *key = key_find(sec, config_setting_name(s));
-	char path[PATH_TEXT_MAX];
-	int type;
-
-	if (key == NULL) {
-		setting_path(config_setting_parent(s), path, sizeof(path));
-		if (path[0] == '\0')
-			load_error(ld, s, "unknown key '%s' at top level",
-			    config_setting_name(s));
-		else
-			load_error(ld, s, "unknown key '%s' in section '%s'",
-			    config_setting_name(s), path);
-		return;
-	}
-	type = key->kind == KIND_CUSTOM ? key->type : kinds[key->kind].type;
-	if (!type_matches(type, config_setting_type(s))) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be %s, not %s", path,
-		    type_name(type), type_name(config_setting_type(s)));
-		return;
-	}
-	kinds[key->kind].parse(ld, s, key, obj);
-}
-
-/* Report every required key of a section that the group lacks. */
-static void
-required_check(struct load *ld, const config_setting_t *group,
-    const struct section *sec)
-{
-	char path[PATH_TEXT_MAX];
-	size_t i;
-
-	setting_path(group, path, sizeof(path));
-	for (i = 0; i < sec->nkeys; i++) {
-		if (!sec->keys[i].required ||
-		    config_setting_get_member(group, sec->keys[i].name) != NULL)
-			continue;
-		if (path[0] == '\0')
-			load_error(ld, group, "missing required key '%s'",
-			    sec->keys[i].name);
-		else
-			load_error(ld, group,
-			    "missing required key '%s' in section '%s'",
-			    sec->keys[i].name, path);
-	}
-}
-
-/* Read a list of groups into n new objects of size bytes; ok says which
- * ones were read without errors. */
-static void *
-list_parse(struct load *ld, const config_setting_t *list,
-    const struct section *sec, size_t size, size_t *n, bool **ok)
-{
-	char path[PATH_TEXT_MAX];
-	char *objs;
-	size_t i, before;
-
-	*n = (size_t)config_setting_length(list);
-	objs = xcalloc(*n, size);
-	*ok = xcalloc(*n, sizeof(**ok));
-	for (i = 0; i < *n; i++) {
-		const config_setting_t *elem = config_setting_get_elem(list, i);
-
-		before = ld->errs->n;
-		if (config_setting_is_group(elem))
-			section_parse(ld, elem, sec, objs + i * size);
-		else {
-			setting_path(elem, path, sizeof(path));
-			load_error(ld, elem, "'%s' must be a group { ... }, "
-			    "not %s", path, type_name(config_setting_type(elem)));
-		}
-		(*ok)[i] = ld->errs->n == before;
-	}
-	return objs;
-}
-
-/* Check that an array holds at least one element and only strings. */
-static bool
-strings_check(struct load *ld, const config_setting_t *s, const char *what)
-{
-	char path[PATH_TEXT_MAX];
-	int i;
-
-	setting_path(s, path, sizeof(path));
-	if (config_setting_length(s) == 0) {
-		load_error(ld, s, "'%s' must list at least one %s", path, what);
-		return false;
-	}
-	for (i = 0; i < config_setting_length(s); i++) {
-		if (config_setting_type(config_setting_get_elem(s, i)) !=
-		    CONFIG_TYPE_STRING) {
-			load_error(ld, s, "'%s' must list strings, each %s "
-			    "in double quotes", path, what);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Store any text. */
-static void
-value_string(struct load *ld, const config_setting_t *s,
-    const struct key *key, void *obj)
-{
-	(void)ld;
-	string_store(field_of(obj, key), config_setting_get_string(s));
-}
-
-/* Store a host name, refusing spaces and control characters. */
-static void
-value_host(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
-
-	if (!host_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a host name, not '%s'", path,
-		    text);
-		return;
-	}
-	string_store(field_of(obj, key), text);
-}
-
-/* Store a name made of letters, digits, '.', '_' and '-'. */
-static void
-value_ident(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
-
-	if (!ident_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be made of letters, digits, '.', "
-		    "'_' and '-', not '%s'", path, text);
-		return;
-	}
-	string_store(field_of(obj, key), text);
-}
-
-/* Store a path, resolved against the main file's directory. */
-static void
-value_path(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	const char *text = config_setting_get_string(s);
-	char **field = field_of(obj, key);
-	char path[PATH_TEXT_MAX];
-
-	if (text[0] == '\0') {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must not be empty", path);
-		return;
-	}
-	free(*field);
-	*field = path_resolve(ld, text);
-}
-
-/* Store an unsigned integer within the key's range. */
-static void
-value_uint(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	long long v = config_setting_get_int64(s);
-	char path[PATH_TEXT_MAX];
-
-	if (v < key->min || v > key->max) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be between %lld and %lld, not %lld",
-		    path, key->min, key->max, v);
-		return;
-	}
-	*(unsigned *)field_of(obj, key) = (unsigned)v;
-}
-
-/* Store a TCP port number. */
-static void
-value_port(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	long long v = config_setting_get_int64(s);
-	char path[PATH_TEXT_MAX];
-
-	if (v < 1 || v > 65535) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a port between 1 and 65535, "
-		    "not %lld", path, v);
-		return;
-	}
-	*(uint16_t *)field_of(obj, key) = (uint16_t)v;
-}
-
-/* Store a boolean. */
-static void
-value_bool(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	(void)ld;
-	*(bool *)field_of(obj, key) = config_setting_get_bool(s);
-}
-
-/* Store the value of one of the key's named choices. */
-static void
-value_choice(struct load *ld, const config_setting_t *s,
-    const struct key *key, void *obj)
-{
-	const char *text = config_setting_get_string(s);
-	const struct choice *c = choice_by_name(key->choices, text);
-	char path[PATH_TEXT_MAX], names[CHOICES_TEXT_MAX];
-
-	if (c == NULL) {
-		setting_path(s, path, sizeof(path));
-		choices_format(key->choices, names, sizeof(names));
-		load_error(ld, s, "'%s' must be one of %s, not '%s'", path,
-		    names, text);
-		return;
-	}
-	*(int *)field_of(obj, key) = c->value;
-}
-
-/* Read a nested section into the key's field. */
-static void
-value_group(struct load *ld, const config_setting_t *s, const struct key *key,
-    void *obj)
-{
-	section_parse(ld, s, key->section, field_of(obj, key));
-}
-
-/* Hand the setting and the whole object to the key's own parser. */
-static void
-value_custom(struct load *ld, const config_setting_t *s,
-    const struct key *key, void *obj)
-{
-	key->parse(ld, s, obj);
-}
-
-/* Store the user to run as, which must exist and not be root. */
+/* Store the user to run as, which must exist and not be root (for texts
+ * given in memory, stored as named). */
 static void
 user_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct config *cfg = obj;
 	const char *text = config_setting_get_string(s);
-	const struct passwd *pw = getpwnam(text);
+	const struct passwd *pw = NULL;
 
-	if (pw == NULL) {
+	if (ld->texts == NULL && (pw = getpwnam(text)) == NULL) {
 		load_error(ld, s, "'user': no such user '%s'", text);
 		return;
 	}
-	if (pw->pw_uid == 0) {
+	if (pw != NULL && pw->pw_uid == 0) {
 		load_error(ld, s, "'user' must be an unprivileged user, not "
 		    "'%s' (uid 0)", text);
 		return;
@@ -1244,18 +562,9 @@ static void
 listener_address_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct listener_conf *l = obj;
-	const char *text = config_setting_get_string(s);
-	unsigned char buf[sizeof(struct in6_addr)];
-	char path[PATH_TEXT_MAX];
 
-	if (inet_pton(AF_INET, text, buf) != 1 &&
-	    inet_pton(AF_INET6, text, buf) != 1) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a numeric IPv4 or IPv6 "
-		    "address, not '%s'", path, text);
-		return;
-	}
-	string_store(&l->address, text);
+	string_checked_store(ld, s, numeric_address_valid,
+	    "a numeric IPv4 or IPv6 address", &l->address);
 }
 
 /* Read the list of devices. */
@@ -1348,16 +657,9 @@ static void
 device_mailbox_parse(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct device *dev = obj;
-	const char *text = config_setting_get_string(s);
-	char path[PATH_TEXT_MAX];
 
-	if (!address_valid(text)) {
-		setting_path(s, path, sizeof(path));
-		load_error(ld, s, "'%s' must be a mail address (local@domain), "
-		    "not '%s'", path, text);
-		return;
-	}
-	string_store(&dev->mailbox, text);
+	string_checked_store(ld, s, address_valid, address_kind.expected,
+	    &dev->mailbox);
 }
 
 /* Store a device secret's crypt(3) hash, which libcrypt must accept. */
@@ -1388,30 +690,6 @@ device_senders_parse(struct load *ld, const config_setting_t *s, void *obj)
 	string_list_parse(ld, s, &address_kind, &dev->senders, &dev->nsenders);
 }
 
-/* Remember where a listener was defined. */
-static void
-listener_check(struct load *ld, const config_setting_t *group, void *obj)
-{
-	struct listener_conf *l = obj;
-
-	(void)ld;
-	l->line = (int)config_setting_source_line(group);
-}
-
-/* Mark an upstream configured and hold it to TLS 1.2 or later. */
-static void
-upstream_check(struct load *ld, const config_setting_t *group, void *obj)
-{
-	struct upstream_conf *up = obj;
-
-	up->configured = true;
-	up->line = (int)config_setting_source_line(group);
-	if (up->min_version < TLS1_2_VERSION)
-		load_error(ld, member_or_self(group, "min_version"),
-		    "upstream TLS must be 1.2 or later, not %s",
-		    tls_version_name(up->min_version));
-}
-
 /* Read the connector's accepted domains, one domain name per element. */
 static void
 connector_domains_parse(struct load *ld, const config_setting_t *s,
@@ -1420,99 +698,6 @@ connector_domains_parse(struct load *ld, const config_setting_t *s,
 	struct upstream_conf *up = obj;
 
 	string_list_parse(ld, s, &domain_kind, &up->domains, &up->ndomains);
-}
-
-/* Read an array of strings of one kind into a list, reporting each one
- * that is not valid. */
-static void
-string_list_parse(struct load *ld, const config_setting_t *s,
-    const struct string_kind *kind, char ***list, size_t *n)
-{
-	char path[PATH_TEXT_MAX];
-	const char *text;
-	size_t i, len;
-
-	if (!strings_check(ld, s, kind->what))
-		return;
-	setting_path(s, path, sizeof(path));
-	len = (size_t)config_setting_length(s);
-	*list = xcalloc(len, sizeof(**list));
-	for (i = 0; i < len; i++) {
-		text = config_setting_get_string_elem(s, i);
-		if (kind->valid(text))
-			(*list)[(*n)++] = xstrdup(text);
-		else
-			load_error(ld, config_setting_get_elem(s, i),
-			    "'%s': bad %s '%s': expected %s", path, kind->name,
-			    text, kind->expected);
-	}
-}
-
-/* Is text a domain name with at least two labels? */
-static bool
-domain_valid(const char *text)
-{
-	return host_valid(text) && strchr(text, '.') != NULL &&
-	    strchr(text, '@') == NULL;
-}
-
-/* A LAN certificate needs its key and a key needs its certificate. */
-static void
-lan_tls_check(struct load *ld, const config_setting_t *group, void *obj)
-{
-	struct lan_tls_conf *lt = obj;
-
-	lt->line = (int)config_setting_source_line(group);
-	if (lt->certificate != NULL && lt->key == NULL)
-		load_error(ld, member_or_self(group, "certificate"),
-		    "'lan_tls.certificate' is set without 'lan_tls.key'; "
-		    "they go together");
-	if (lt->key != NULL && lt->certificate == NULL)
-		load_error(ld, member_or_self(group, "key"),
-		    "'lan_tls.key' is set without 'lan_tls.certificate'; "
-		    "they go together");
-}
-
-/* Mark oauth2 configured, check its credentials, settle token_url and
- * scope. */
-static void
-oauth2_check(struct load *ld, const config_setting_t *group, void *obj)
-{
-	struct oauth_conf *oc = obj;
-
-	oc->configured = true;
-	oc->line = (int)config_setting_source_line(group);
-	oauth2_credentials_check(ld, group);
-	oauth2_secret_expires_check(ld, group);
-	oauth2_token_url_check(ld, group, oc);
-	if (oc->scope == NULL)
-		oc->scope = xstrdup(DEFAULT_SCOPE);
-	else if (oc->scope[0] == '\0')
-		load_error(ld, member_or_self(group, "scope"),
-		    "'oauth2.scope' must not be empty");
-}
-
-/* The app authenticates with a client secret or a certificate and its key:
- * exactly one of the two. */
-static void
-oauth2_credentials_check(struct load *ld, const config_setting_t *group)
-{
-	const config_setting_t *secret, *cert, *key;
-
-	secret = config_setting_get_member(group, "client_secret_file");
-	cert = config_setting_get_member(group, "certificate");
-	key = config_setting_get_member(group, "key");
-	if ((cert == NULL) != (key == NULL))
-		load_error(ld, cert != NULL ? cert : key, "'oauth2.%s' is set "
-		    "without 'oauth2.%s'; they go together",
-		    cert != NULL ? "certificate" : "key",
-		    cert != NULL ? "key" : "certificate");
-	else if (secret != NULL && cert != NULL)
-		load_error(ld, secret, "oauth2 takes either "
-		    "'client_secret_file' or 'certificate' and 'key', not both");
-	else if (secret == NULL && cert == NULL)
-		load_error(ld, group, "oauth2 needs 'client_secret_file' or "
-		    "'certificate' and 'key'");
 }
 
 /* Read the date a device's paths are to be tested again (the register). */
@@ -1546,169 +731,33 @@ oauth2_secret_expires_parse(struct load *ld, const config_setting_t *s,
 	oc->secret_expires_set = true;
 }
 
-/* An expiry date belongs to a client secret; a certificate has its own. */
-static void
-oauth2_secret_expires_check(struct load *ld, const config_setting_t *group)
-{
-	const config_setting_t *expires;
-
-	expires = config_setting_get_member(group, "secret_expires");
-	if (expires != NULL &&
-	    config_setting_get_member(group, "client_secret_file") == NULL)
-		load_error(ld, expires, "'oauth2.secret_expires' is the "
-		    "expiry date of 'client_secret_file', which is not set; a "
-		    "certificate's expiry is read from the certificate");
-}
-
-/* Default the token URL, put the tenant in, and insist on https. */
-static void
-oauth2_token_url_check(struct load *ld, const config_setting_t *group,
-    struct oauth_conf *oc)
-{
-	const char *url = oc->token_url != NULL ? oc->token_url :
-	    DEFAULT_TOKEN_URL;
-	const config_setting_t *s = member_or_self(group, "token_url");
-	char *full;
-
-	full = string_substitute(url, TENANT_PLACEHOLDER,
-	    oc->tenant != NULL ? oc->tenant : TENANT_PLACEHOLDER);
-	free(oc->token_url);
-	oc->token_url = full;
-	if (strncasecmp(full, "https://", 8) != 0)
-		load_error(ld, s, "oauth2: token_url must use https, not '%s'",
-		    full);
-	else if (!host_valid(full) || full[8] == '/' || full[8] == '\0')
-		load_error(ld, s, "oauth2: token_url must be an https URL with "
-		    "a host and no spaces, not '%s'", full);
-}
-
-/* Remember where a device was defined; hold it to its auth mode. */
-static void
-device_check(struct load *ld, const config_setting_t *group, void *obj)
-{
-	struct device *dev = obj;
-
-	dev->line = (int)config_setting_source_line(group);
-	if (device_auth_known(group))
-		device_auth_check(ld, group, dev);
-}
-
-/* Does the device's auth key, if it has one, name a known mode? */
+/* Is text a mail address: local@domain, printable, no brackets or quotes? */
 static bool
-device_auth_known(const config_setting_t *group)
+address_valid(const char *text)
 {
-	const config_setting_t *auth = config_setting_get_member(group, "auth");
+	const char *at = strchr(text, '@');
 
-	return auth == NULL ||
-	    (config_setting_type(auth) == CONFIG_TYPE_STRING &&
-	    choice_by_name(auth_modes, config_setting_get_string(auth)) != NULL);
+	return at != NULL && at != text && at[1] != '\0' &&
+	    strchr(at + 1, '@') == NULL && host_valid(text) &&
+	    strpbrk(text, "<>\"(),;:[]\\") == NULL;
 }
 
-/* Check the keys, protocols and oauth2 section a device's auth mode needs. */
-static void
-device_auth_check(struct load *ld, const config_setting_t *group,
-    const struct device *dev)
-{
-	const struct auth_rule *rule = &auth_rules[dev->auth];
-	char path[PATH_TEXT_MAX];
-
-	device_key_check(ld, group, dev, "mailbox", rule->mailbox);
-	device_key_check(ld, group, dev, "secret_hash", rule->secret_hash);
-	if (!rule->senders || rule->senders_required)
-		device_key_check(ld, group, dev, "senders",
-		    rule->senders_required);
-	if (!rule->ignore_auth)
-		device_key_check(ld, group, dev, "ignore_auth", false);
-	setting_path(group, path, sizeof(path));
-	if (rule->smtp_only && dev->protocols != 0 &&
-	    dev->protocols != 1u << PROTO_SMTP)
-		load_error(ld, member_or_self(group, "protocols"), "'%s."
-		    "protocols' must be [ \"smtp\" ]: auth \"%s\" is for SMTP "
-		    "only", path, auth_mode_name(dev->auth));
-	if (rule->oauth2 && !ld->cfg->oauth2.configured)
-		load_error(ld, member_or_self(group, "auth"), "'%s': auth "
-		    "\"%s\" needs an oauth2 section in %s", path,
-		    auth_mode_name(dev->auth), ld->cfg->file);
-	device_routes_check(ld, group, dev);
-	if (dev->auth == AUTH_CONNECTOR)
-		device_senders_check(ld, group, dev);
-}
-
-/* A device's sessions need the upstream they go to: the connector for a
- * connector device, the protocol's for any protocol with a listener. */
-static void
-device_routes_check(struct load *ld, const config_setting_t *group,
-    const struct device *dev)
-{
-	char path[PATH_TEXT_MAX];
-	enum route route;
-	int p;
-
-	setting_path(group, path, sizeof(path));
-	for (p = 0; p < PROTO_COUNT; p++) {
-		route = route_of(dev, (enum proto)p);
-		if ((dev->protocols & 1u << p) == 0 ||
-		    ld->cfg->upstreams[route].configured ||
-		    (route != ROUTE_CONNECTOR &&
-		    !listener_for(ld->cfg, (enum proto)p)))
-			continue;
-		load_error(ld, member_or_self(group, route == ROUTE_CONNECTOR ?
-		    "auth" : "protocols"), "'%s': its %s sessions go to "
-		    "upstreams.%s, which %s does not configure", path,
-		    proto_name((enum proto)p), route_name(route),
-		    ld->cfg->file);
-	}
-}
-
-/* Does any listener take sessions of proto? */
+/* Is text a numeric IPv4 or IPv6 address? */
 static bool
-listener_for(const struct config *cfg, enum proto proto)
+numeric_address_valid(const char *text)
 {
-	size_t i;
+	unsigned char buf[sizeof(struct in6_addr)];
 
-	for (i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].proto == proto)
-			return true;
-	return false;
+	return inet_pton(AF_INET, text, buf) == 1 ||
+	    inet_pton(AF_INET6, text, buf) == 1;
 }
 
-/* A connector device's senders must be in the connector's accepted
- * domains: Exchange Online refuses the others. */
-static void
-device_senders_check(struct load *ld, const config_setting_t *group,
-    const struct device *dev)
+/* Is text a domain name with at least two labels? */
+static bool
+domain_valid(const char *text)
 {
-	const config_setting_t *s = config_setting_get_member(group, "senders");
-	const struct upstream_conf *up = &ld->cfg->upstreams[ROUTE_CONNECTOR];
-	char path[PATH_TEXT_MAX];
-	size_t i;
-
-	if (s == NULL || !up->configured)
-		return;
-	setting_path(s, path, sizeof(path));
-	for (i = 0; i < dev->nsenders; i++)
-		if (!route_domain_accepted(up, dev->senders[i]))
-			load_error(ld, config_setting_get_elem(s, i), "'%s': "
-			    "sender '%s' is not in upstreams.connector."
-			    "accepted_domains", path, dev->senders[i]);
-}
-
-/* A key the device's auth mode requires must be there; one it does not
- * use must not be (it would be silently ignored). */
-static void
-device_key_check(struct load *ld, const config_setting_t *group,
-    const struct device *dev, const char *key, bool required)
-{
-	const config_setting_t *s = config_setting_get_member(group, key);
-	char path[PATH_TEXT_MAX];
-
-	setting_path(group, path, sizeof(path));
-	if (required && s == NULL)
-		load_error(ld, group, "'%s': auth \"%s\" needs '%s'", path,
-		    auth_mode_name(dev->auth), key);
-	else if (!required && s != NULL)
-		load_error(ld, s, "'%s.%s' is not used with auth \"%s\"; "
-		    "remove it", path, key, auth_mode_name(dev->auth));
+	return host_valid(text) && strchr(text, '.') != NULL &&
+	    strchr(text, '@') == NULL;
 }
 
 /* For "10.0.0.1/8", write the network "10.0.0.0/8" it was meant to be. */
@@ -1736,6 +785,21 @@ cidr_network_hint(const char *text, char *dst, size_t len)
 	return true;
 }
 
+/* The absolute directory holding path, or NULL with errno set. */
+static char *
+dir_resolve(const char *path)
+{
+	char *copy = xstrdup(path);
+	char *dir;
+	int saved;
+
+	dir = realpath(dirname(copy), NULL);
+	saved = errno;
+	free(copy);
+	errno = saved;
+	return dir;
+}
+
 /* Read one libconfig file, reporting why when it cannot be read or parsed;
  * from is the setting that named the file, NULL for the main file. */
 static bool
@@ -1757,141 +821,61 @@ file_read(struct load *ld, config_t *cf, const char *path,
 	config_set_include_dir(cf, ld->dir);
 	if (config_read_file(cf, path))
 		return true;
-	if (config_error_line(cf) > 0)
-		config_errors_add(ld->errs, "%s:%d: %s",
-		    config_error_file(cf) != NULL ? config_error_file(cf) : path,
-		    config_error_line(cf), config_error_text(cf));
-	else
-		config_errors_add(ld->errs, "%s: %s", path,
-		    config_error_text(cf));
+	read_error(ld, cf, path);
 	return false;
 }
 
-/* Read the devices file named by the main file, then cross-check it. */
+/* Parse a text given in memory, named name in errors and, through its root
+ * setting's hook, in load_error; @include would read a file, so a text
+ * holding it is refused. */
+static bool
+text_read(struct load *ld, config_t *cf, const char *name, const char *text)
+{
+	if (strstr(text, INCLUDE_DIRECTIVE) != NULL) {
+		config_errors_add(ld->errs, "%s: %s cannot be used in a "
+		    "configuration given as text", name, INCLUDE_DIRECTIVE);
+		return false;
+	}
+	if (!config_read_string(cf, text)) {
+		read_error(ld, cf, name);
+		return false;
+	}
+	config_setting_set_hook(config_root_setting(cf), (void *)name);
+	return true;
+}
+
+/* Report why libconfig could not parse the text named name. */
+static void
+read_error(struct load *ld, const config_t *cf, const char *name)
+{
+	if (config_error_line(cf) > 0)
+		config_errors_add(ld->errs, "%s:%d: %s",
+		    config_error_file(cf) != NULL ? config_error_file(cf) : name,
+		    config_error_line(cf), config_error_text(cf));
+	else
+		config_errors_add(ld->errs, "%s: %s", name,
+		    config_error_text(cf));
+}
+
+/* Read the devices file named by the main file (or the devices text),
+ * then cross-check it. */
 static void
 devices_load(struct load *ld, const config_setting_t *from)
 {
 	config_t cf;
+	bool ok;
 
 	if (from == NULL || ld->cfg->devices_file == NULL)
 		return;
 	config_init(&cf);
-	if (file_read(ld, &cf, ld->cfg->devices_file, from)) {
+	ok = ld->texts != NULL ? text_read(ld, &cf, TEXT_DEVICES_NAME,
+	    ld->texts->devices) : file_read(ld, &cf, ld->cfg->devices_file, from);
+	if (ok) {
 		section_parse(ld, config_root_setting(&cf),
 		    &devices_file_section, ld->cfg);
 		devices_crosscheck(ld, config_lookup(&cf, "devices"));
 	}
 	config_destroy(&cf);
-}
-
-/* Report devices that share a name or an address. */
-static void
-devices_crosscheck(struct load *ld, const config_setting_t *list)
-{
-	size_t i, j;
-
-	for (i = 0; i < ld->cfg->ndevices; i++)
-		for (j = 0; j < i; j++)
-			if (ld->device_ok[i] && ld->device_ok[j])
-				device_pair_check(ld, list, j, i);
-}
-
-/* Report a name or an address the second device shares with the first. */
-static void
-device_pair_check(struct load *ld, const config_setting_t *list,
-    size_t first, size_t second)
-{
-	const struct device *a = &ld->cfg->devices[first];
-	const struct device *b = &ld->cfg->devices[second];
-	const config_setting_t *ga = config_setting_get_elem(list, first);
-	const config_setting_t *gb = config_setting_get_elem(list, second);
-	const config_setting_t *aa, *ab;
-	char ta[INET6_ADDRSTRLEN + 8], tb[INET6_ADDRSTRLEN + 8];
-	size_t i, j;
-
-	if (strcmp(a->name, b->name) == 0)
-		load_error(ld, member_or_self(gb, "name"), "duplicate device "
-		    "name '%s', first defined at line %d", b->name, a->line);
-	aa = config_setting_get_member(ga, "addresses");
-	ab = config_setting_get_member(gb, "addresses");
-	for (i = 0; i < b->naddrs; i++) {
-		for (j = 0; j < a->naddrs; j++) {
-			if (!cidr_overlap(&a->addrs[j], &b->addrs[i]))
-				continue;
-			cidr_format(&a->addrs[j], ta, sizeof(ta));
-			cidr_format(&b->addrs[i], tb, sizeof(tb));
-			load_error(ld, config_setting_get_elem(ab, i),
-			    "address %s of device '%s' overlaps address %s of "
-			    "device '%s' at line %u", tb, b->name, ta, a->name,
-			    config_setting_source_line(
-			    config_setting_get_elem(aa, j)));
-		}
-	}
-}
-
-/* Check each listener alone and against every earlier one. */
-static void
-listeners_crosscheck(struct load *ld, const config_setting_t *list)
-{
-	size_t i, j;
-
-	for (i = 0; i < ld->cfg->nlisteners; i++) {
-		if (!ld->listener_ok[i])
-			continue;
-		listener_single_check(ld, config_setting_get_elem(list, i),
-		    &ld->cfg->listeners[i]);
-		for (j = 0; j < i; j++)
-			if (ld->listener_ok[j])
-				listener_pair_check(ld, list, j, i);
-	}
-}
-
-/* A listener needs an upstream for its protocol (SMTP: the connector will
- * do), and implicit TLS needs a LAN certificate. */
-static void
-listener_single_check(struct load *ld, const config_setting_t *elem,
-    const struct listener_conf *l)
-{
-	if (!ld->cfg->upstreams[l->proto].configured && (l->proto !=
-	    PROTO_SMTP || !ld->cfg->upstreams[ROUTE_CONNECTOR].configured))
-		load_error(ld, member_or_self(elem, "protocol"),
-		    "listener '%s' is for %s but no upstream for %s is "
-		    "configured (upstreams.%s)", l->name, proto_name(l->proto),
-		    proto_name(l->proto), proto_name(l->proto));
-	if (l->tls == LAN_TLS_IMPLICIT && ld->cfg->lan_tls.certificate == NULL)
-		load_error(ld, member_or_self(elem, "tls"),
-		    "listener '%s' uses implicit TLS but lan_tls has no "
-		    "certificate", l->name);
-}
-
-/* Report a name or a socket the second listener shares with the first. */
-static void
-listener_pair_check(struct load *ld, const config_setting_t *list,
-    size_t first, size_t second)
-{
-	const struct listener_conf *a = &ld->cfg->listeners[first];
-	const struct listener_conf *b = &ld->cfg->listeners[second];
-	const config_setting_t *gb = config_setting_get_elem(list, second);
-
-	if (strcmp(a->name, b->name) == 0)
-		load_error(ld, member_or_self(gb, "name"), "duplicate listener "
-		    "name '%s', first defined at line %d", b->name, a->line);
-	if (listener_same_socket(a, b))
-		load_error(ld, member_or_self(gb, "port"), "listener '%s' uses "
-		    "address %s port %u, as does listener '%s' at line %d",
-		    b->name, b->address, b->port, a->name, a->line);
-}
-
-/* Do two listeners bind the same address and port? */
-static bool
-listener_same_socket(const struct listener_conf *a,
-    const struct listener_conf *b)
-{
-	struct cidr na, nb;
-
-	return a->port == b->port && cidr_parse(a->address, &na) &&
-	    cidr_parse(b->address, &nb) && na.family == nb.family &&
-	    memcmp(na.addr, nb.addr, sizeof(na.addr)) == 0;
 }
 
 /* A config holding every default, with refcount 1. */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -197,6 +198,16 @@ struct config_errors {
  * on failure returns NULL and errs holds every error found.
  */
 struct config	*config_load(const char *path, struct config_errors *errs);
+/*
+ * The same from texts in memory, for tests and fuzz targets: main_text is
+ * read as the main file, named "(main)" in errors, and devices_text as the
+ * devices file it names, "(devices)". Nothing is read from disk (a text
+ * holding @include is refused), the user key is stored without looking the
+ * user up, max_sunset_days counts from now, relative paths start at /.
+ */
+struct config	*config_load_string(const char *main_text,
+		    const char *devices_text, time_t now,
+		    struct config_errors *errs);
 struct config	*config_ref(struct config *cfg);
 void		 config_unref(struct config *cfg);
 

@@ -7,10 +7,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "config.h"
+#include "oauth_wire.h"
 
 #define OAUTH_REFRESH_MARGIN	600	/* seconds before expiry to refresh */
 
@@ -42,29 +40,6 @@ void	oauth_token_reject(struct server *srv, const struct config *cfg,
 /* Free every cache (at exit). */
 void	oauth_caches_free(struct server *srv);
 
-/* A parsed token endpoint answer. */
-struct oauth_token {
-	char	*access_token;	/* heap; NULL on error */
-	long	 expires_in;	/* seconds */
-};
-
-/*
- * Parse a token endpoint answer. On HTTP 200 with a Bearer access_token
- * and expires_in, fill tok and return true. Otherwise return false with a
- * log-safe error in err: the AADSTS code, error and trace_id when the
- * answer carries them ("AADSTS7000215 invalid_client trace_id=..."), or
- * what was wrong (malformed JSON, missing field).
- */
-bool	oauth_parse_answer(int http_status, const char *body, size_t len,
-	    struct oauth_token *tok, char *err, size_t errlen);
-/* The form body of a token request (URL-encoded), with either the client
- * secret or a signed assertion. */
-char	*oauth_form_body(const struct oauth_conf *oc, const char *secret,
-	    const char *assertion);
-/* A client assertion JWT (RS256, x5t#S256 header) for the token URL,
- * valid from now for a few minutes; NULL on failure. */
-char	*oauth_jwt_assertion(EVP_PKEY *key, X509 *cert, const char *client_id,
-	    const char *token_url, time_t now);
 /* Is a cached token with this expiry (absolute, seconds) still usable? */
 bool	oauth_token_fresh(time_t expires_at, time_t now);
 

@@ -33,7 +33,7 @@ from harness.imap import RawImap  # noqa: E402
 from harness.pki import PKI  # noqa: E402
 from harness.pop3 import RawPop3  # noqa: E402
 from harness.postfix import Postfix  # noqa: E402
-from harness.relay import Relay, device  # noqa: E402
+from harness.relay import Relay, base_settings, device  # noqa: E402
 from harness.runner import Interrupted, _on_signal  # noqa: E402
 from harness.util import (FixtureError, free_port, make_run_dir,  # noqa
                           remove_tree, run_cleanups)
@@ -351,29 +351,17 @@ def run_demo(binary, keep):
         heading("tlsrelayd (foreground, -f)")
         ports = {"smtp": free_port(), "pop3": free_port(),
                  "imaps": free_port()}
-        cert, key = pki.lan
         upstream = {"host": "localhost", "ca_file": pki.ca}
-        settings = {
-            "server_name": "relay.test",
-            "warn_days": 30,
-            "limits": {"prelogin_timeout": 30, "idle_timeout": 60,
-                       "upstream_timeout": 10},
-            "lan_tls": {"certificate": cert, "key": key,
-                        "min_version": "TLSv1"},
-            "listeners": [
-                {"name": "smtp", "protocol": "smtp", "address": "127.0.0.1",
-                 "port": ports["smtp"], "tls": "plain"},
-                {"name": "pop3", "protocol": "pop3", "address": "127.0.0.1",
-                 "port": ports["pop3"], "tls": "plain"},
-                {"name": "imaps", "protocol": "imap", "address": "127.0.0.1",
-                 "port": ports["imaps"], "tls": "implicit"}],
-            "upstreams": {
-                "smtp": dict(upstream, port=postfix.port, tls="starttls"),
-                "pop3": dict(upstream, port=dovecot.pop3s_port,
-                             tls="implicit"),
-                "imap": dict(upstream, port=dovecot.imaps_port,
-                             tls="implicit")},
-        }
+        settings = base_settings(pki, [
+            {"name": "smtp", "protocol": "smtp", "address": "127.0.0.1",
+             "port": ports["smtp"], "tls": "plain"},
+            {"name": "pop3", "protocol": "pop3", "address": "127.0.0.1",
+             "port": ports["pop3"], "tls": "plain"},
+            {"name": "imaps", "protocol": "imap", "address": "127.0.0.1",
+             "port": ports["imaps"], "tls": "implicit"}], {
+            "smtp": dict(upstream, port=postfix.port, tls="starttls"),
+            "pop3": dict(upstream, port=dovecot.pop3s_port, tls="implicit"),
+            "imap": dict(upstream, port=dovecot.imaps_port, tls="implicit")})
         devices = [
             device("scanner-1", SCANNER, notes="demo scanner"),
             device("helpdesk-1", COLLECTOR, protocols=["pop3"],

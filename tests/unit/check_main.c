@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(runner, sasl_suite());
 	srunner_add_suite(runner, secret_suite());
 	srunner_add_suite(runner, oauth_suite());
+	srunner_add_suite(runner, oauth_wire_suite());
 	srunner_add_suite(runner, explain_suite());
 	srunner_add_suite(runner, verifier_suite());
 	srunner_add_suite(runner, smtp_parse_suite());

@@ -12,6 +12,7 @@ Suite	*mailboxes_suite(void);
 Suite	*sasl_suite(void);
 Suite	*secret_suite(void);
 Suite	*oauth_suite(void);
+Suite	*oauth_wire_suite(void);
 Suite	*explain_suite(void);
 Suite	*verifier_suite(void);
 Suite	*smtp_parse_suite(void);

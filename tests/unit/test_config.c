@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -21,6 +22,19 @@
 #define EXPECT_LEN	512
 #define GOOD_MIN	5	/* files the good corpus holds at least */
 #define BAD_MIN		40	/* files the bad corpus holds at least */
+#define TEXT_NOW	1893456000	/* 2030-01-01T00:00:00Z */
+#define TEXT_MAIN	\
+	"server_name = \"relay.example.org\";\n" \
+	"devices_file = \"relay.devices\";\n" \
+	"listeners = ( { name = \"smtp\"; protocol = \"smtp\"; " \
+	"address = \"0.0.0.0\"; port = 25; } );\n" \
+	"upstreams = { smtp = { host = \"smtp.office365.com\"; " \
+	"port = 587; tls = \"starttls\"; }; };\n"
+#define TEXT_DEVICE(name, sunset) \
+	"{ name = \"" name "\"; addresses = [ \"192.0.2.10\" ]; " \
+	"protocols = [ \"smtp\" ]; sunset = \"" sunset "\"; }"
+#define TEXT_DEVICES	\
+	"devices = ( " TEXT_DEVICE("copier", "2030-06-30") " );\n"
 
 /* The "# expect:" lines at the top of a bad config file. */
 struct expectations {
@@ -42,6 +56,10 @@ static void	errors_report(char **report, const struct config_errors *errs);
 static void	bad_file_check(const char *dir, const char *name,
 		    char **report);
 static struct config *good_load(const char *name);
+static char	*file_text(const char *path);
+static struct config *string_load(const char *main_text,
+		    const char *devices_text, time_t now,
+		    struct config_errors *errs);
 static char	*good_dir(void);
 
 /* The source root, from the environment the test harness sets. */
@@ -207,6 +225,35 @@ good_load(const char *name)
 	    path, report != NULL ? report : "");
 	free(report);
 	free(path);
+	return cfg;
+}
+
+/* The whole text of a file (caller frees). */
+static char *
+file_text(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	ck_assert_int_ge(getdelim(&text, &len, '\0', fp), 0);
+	fclose(fp);
+	return text;
+}
+
+/* Load texts from memory, failing the test if that fails. */
+static struct config *
+string_load(const char *main_text, const char *devices_text, time_t now,
+    struct config_errors *errs)
+{
+	struct config *cfg = config_load_string(main_text, devices_text, now,
+	    errs);
+	char *report = NULL;
+
+	errors_report(&report, errs);
+	ck_assert_msg(cfg != NULL && errs->n == 0, "texts failed to load:\n%s",
+	    report != NULL ? report : "");
 	return cfg;
 }
 
@@ -653,6 +700,121 @@ START_TEST(test_refcount)
 }
 END_TEST
 
+/* Texts given in memory load like files: named "(main)", relative paths
+ * from /, and the user stored without looking it up. */
+START_TEST(test_string_load)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+
+	cfg = string_load(TEXT_MAIN "user = \"no-such-user-tlsrelay\";\n",
+	    TEXT_DEVICES, TEXT_NOW, &errs);
+	ck_assert_str_eq(cfg->file, "(main)");
+	ck_assert_str_eq(cfg->devices_file, "/relay.devices");
+	ck_assert_str_eq(cfg->server_name, "relay.example.org");
+	ck_assert_str_eq(cfg->user, "no-such-user-tlsrelay");
+	ck_assert_uint_eq(cfg->nlisteners, 1);
+	ck_assert_uint_eq(cfg->ndevices, 1);
+	ck_assert_str_eq(cfg->devices[0].name, "copier");
+	ck_assert_int_eq(cfg->devices[0].line, 1);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Errors in texts name "(main)" or "(devices)" and the line; a text
+ * with @include is refused, since it would read a file. */
+START_TEST(test_string_errors)
+{
+	static const struct {
+		const char	*main;
+		const char	*devices;
+		const char	*error;
+	} cases[] = {
+		{ TEXT_MAIN "bogus = 1;\n", TEXT_DEVICES,
+		    "(main):5: unknown key 'bogus' at top level" },
+		{ "devices_file = \"d\";\n", TEXT_DEVICES,
+		    "(main): missing required key 'server_name'" },
+		{ TEXT_MAIN, "devices = ( " TEXT_DEVICE("a", "2030-06-30") ",\n"
+		    TEXT_DEVICE("a", "2030-06-30") " );\n",
+		    "(devices):2: duplicate device name 'a', first defined at "
+		    "line 1" },
+		{ TEXT_MAIN, "devices = (\n{ name = ; }\n);\n",
+		    "(devices):2: syntax error" },
+		{ TEXT_MAIN "@include \"/etc/passwd\"\n", TEXT_DEVICES,
+		    "(main): @include cannot be used in a configuration given "
+		    "as text" },
+		{ TEXT_MAIN, "@include \"/etc/passwd\"\n",
+		    "(devices): @include cannot be used in a configuration "
+		    "given as text" },
+	};
+	struct config_errors errs = { NULL, 0 };
+	char *report = NULL;
+	size_t i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		ck_assert_ptr_null(config_load_string(cases[i].main,
+		    cases[i].devices, TEXT_NOW, &errs));
+		errors_report(&report, &errs);
+		ck_assert_msg(errors_contain(&errs, cases[i].error),
+		    "case %zu: no \"%s\" in:\n%s", i, cases[i].error,
+		    report != NULL ? report : "");
+		free(report);
+		report = NULL;
+		config_errors_clear(&errs);
+	}
+}
+END_TEST
+
+/* max_sunset_days counts from the now the caller gives, not the clock. */
+START_TEST(test_string_now)
+{
+	struct config_errors errs = { NULL, 0 };
+	const char *main_text = TEXT_MAIN "max_sunset_days = 365;\n";
+
+	config_unref(string_load(main_text, TEXT_DEVICES, TEXT_NOW, &errs));
+	ck_assert_ptr_null(config_load_string(main_text, TEXT_DEVICES,
+	    TEXT_NOW - 365 * 86400, &errs));
+	ck_assert(errors_contain(&errs, "(devices):1: 'devices[0].sunset' "
+	    "2030-06-30 is 545 days away, more than max_sunset_days (365)"));
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* Every file of the good corpus loads the same from its texts. */
+START_TEST(test_string_corpus)
+{
+	struct config_errors errs = { NULL, 0 };
+	char *dir = source_path("tests/conf/good"), *path, *main_text;
+	char *devices_text, **names;
+	struct config *file, *text;
+	size_t i, j, n;
+
+	names = corpus_list(dir, &n);
+	for (i = 0; i < n; i++) {
+		file = good_load(names[i]);
+		xasprintf(&path, "%s/%s", dir, names[i]);
+		main_text = file_text(path);
+		devices_text = file_text(file->devices_file);
+		text = string_load(main_text, devices_text, time(NULL), &errs);
+		ck_assert_str_eq(text->server_name, file->server_name);
+		ck_assert_uint_eq(text->nlisteners, file->nlisteners);
+		ck_assert_uint_eq(text->ndevices, file->ndevices);
+		for (j = 0; j < file->ndevices; j++)
+			ck_assert_str_eq(text->devices[j].name,
+			    file->devices[j].name);
+		ck_assert_int_eq(text->oauth2.configured,
+		    file->oauth2.configured);
+		config_unref(text);
+		config_unref(file);
+		free(devices_text);
+		free(main_text);
+		free(path);
+	}
+	corpus_free(names, n);
+	free(dir);
+}
+END_TEST
+
 /* The config module's suite. */
 Suite *
 config_suite(void)
@@ -675,6 +837,10 @@ config_suite(void)
 	tcase_add_test(tc, test_errors_clear);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_string_load);
+	tcase_add_test(tc, test_string_errors);
+	tcase_add_test(tc, test_string_now);
+	tcase_add_test(tc, test_string_corpus);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,12 @@
-/* Fixtures shared by the unit suites: time zone and stderr capture. */
+/* Fixtures shared by the unit suites: time zone, stderr capture, and a
+ * key with its self-signed certificate. */
 #ifndef TLSRELAY_TESTUTIL_H
 #define TLSRELAY_TESTUTIL_H
 
 #include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 /* Check fixture: run the test in UTC, remembering the TZ it started with. */
 void	tz_setup(void);
@@ -15,5 +19,21 @@ void	tz_set(const char *tz);
 int	stderr_capture_start(FILE **tmp);
 /* Restore stderr and return what was written to it (caller frees). */
 char	*stderr_capture_end(FILE *tmp, int saved);
+
+/* A key and a self-signed certificate for 127.0.0.1, and their files. */
+struct cred {
+	EVP_PKEY	*key;
+	X509		*cert;
+	char		 dir[64];
+	char		*cert_path;
+	char		*key_path;
+};
+
+/* A 2048-bit RSA key and a self-signed certificate for 127.0.0.1. */
+void	cred_make(struct cred *c);
+/* Write the certificate and key as PEM files in a new directory. */
+void	cred_write(struct cred *c);
+/* Free the key and certificate and remove their directory. */
+void	cred_free(struct cred *c);
 
 #endif

@@ -1,8 +1,9 @@
 """AUTH PLAIN and AUTH LOGIN from the device, with and without an initial
 response; the relay logs in upstream and relays."""
 
+from harness.case import Case
 from harness.clients import b64
-from harness.pop3 import pop3_case, raw
+from harness.pop3 import raw
 from harness.relay import device
 
 
@@ -59,8 +60,9 @@ def client(ctx):
               "users %r" % [l.get("user") for l in lines])
 
 
-CASE = pop3_case(
+CASE = Case(
     "AUTH PLAIN/LOGIN with and without initial response over POP3S",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
 )

@@ -7,7 +7,8 @@ device passes its high-water mark and the upstream is paused (backpressure).
 import socket
 import time
 
-from harness.pop3 import RawPop3, check_message, make_messages, pop3_case
+from harness.case import Case
+from harness.pop3 import RawPop3, check_message, make_messages
 from harness.relay import device
 
 
@@ -44,9 +45,10 @@ def raw_body(c):
             for l in c.multi()]
 
 
-CASE = pop3_case(
+CASE = Case(
     "pipelined RETR/STAT/DELE/TOP/QUIT, slow reader, 700 KB message",
     client,
+    protocols=("pop3",),
     devices=[device(
         "scanner-1", "127.0.0.1", protocols=["pop3"], plaintext_auth=True)],
     seed=False,

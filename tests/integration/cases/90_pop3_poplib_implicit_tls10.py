@@ -1,7 +1,7 @@
 """POP3S with a client pinned to TLS 1.0: every message, deletions."""
 
-from harness.pop3 import connect, delete_and_quit, login, pop3_case, \
-    retrieve_all
+from harness.case import Case
+from harness.pop3 import connect, delete_and_quit, login, retrieve_all
 from harness.relay import device
 
 
@@ -13,10 +13,11 @@ def client(ctx):
     delete_and_quit(ctx, p, [1, 3])
 
 
-CASE = pop3_case(
+CASE = Case(
     "poplib POP3S TLS 1.0 -> Dovecot POP3S: RETR all (dots, 700 KB), "
     "DELE 2 of 3",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "ok", "protocol": "pop3",
          "messages": "3", "lan_tls": "TLSv1", "device": "scanner-1",

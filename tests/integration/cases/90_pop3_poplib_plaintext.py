@@ -1,7 +1,7 @@
 """A plaintext_auth device logs in without TLS; RSET undoes a DELE."""
 
-from harness.pop3 import check_message, connect, delete_and_quit, login, \
-    pop3_case
+from harness.case import Case
+from harness.pop3 import check_message, connect, delete_and_quit, login
 from harness.relay import device
 
 
@@ -23,9 +23,10 @@ def client(ctx):
     delete_and_quit(ctx, p, [1])
 
 
-CASE = pop3_case(
+CASE = Case(
     "poplib plaintext (plaintext_auth = true): RETR 2, DELE+RSET, DELE 1",
     client,
+    protocols=("pop3",),
     devices=[device("ups-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True)],
     log={"event": "end", "result": "ok", "protocol": "pop3",

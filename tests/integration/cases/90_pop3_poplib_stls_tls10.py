@@ -1,8 +1,9 @@
 """STLS with a client pinned to TLS 1.0; credentials only after TLS."""
 
+from harness.case import Case
 from harness.clients import legacy_context
 from harness.pop3 import connect, delete_and_quit, expect_err, login, \
-    pop3_case, retrieve_all
+    retrieve_all
 from harness.relay import device
 
 
@@ -23,9 +24,10 @@ def client(ctx):
     delete_and_quit(ctx, p, [1, 2, 3])
 
 
-CASE = pop3_case(
+CASE = Case(
     "poplib STLS TLS 1.0 (no plaintext_auth) -> RETR all, DELE all",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "ok", "protocol": "pop3",
          "messages": "3", "lan_tls": "TLSv1",

@@ -3,8 +3,9 @@ which takes no login without TLS."""
 
 import poplib
 
+from harness.case import Case
 from harness.pop3 import connect, delete_and_quit, expect_err, login, \
-    pop3_case, retrieve_all
+    retrieve_all
 from harness.relay import device
 
 
@@ -21,9 +22,10 @@ def client(ctx):
     delete_and_quit(ctx, p, [2])
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream via STLS on a plain port (TLS required there) -> RETR all",
     client,
+    protocols=("pop3",),
     upstream="pop3-stls",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True)],

@@ -1,6 +1,7 @@
 """curl pop3s:// pinned to TLS 1.0: list, retrieve each message, delete."""
 
-from harness.pop3 import CURL_TLS10, check_message, curl, pop3_case
+from harness.case import Case
+from harness.pop3 import CURL_TLS10, check_message, curl
 from harness.relay import device
 
 
@@ -22,9 +23,10 @@ def client(ctx):
                                              for l in lines])
 
 
-CASE = pop3_case(
+CASE = Case(
     "curl pop3s:// TLS 1.0 -> LIST, RETR 1..3, DELE 2",
     client,
+    protocols=("pop3",),
     devices=[device("copier-1", "127.0.0.1", protocols=["pop3"])],
     needs=["curl"],
     log={"event": "end", "result": "ok", "lan_tls": "TLSv1",

@@ -2,7 +2,8 @@
 LOGIN chosen through login options; APOP and, for a device without
 plaintext_auth, a login without TLS fail."""
 
-from harness.pop3 import CURL_TLS10, check_message, curl, pop3_case
+from harness.case import Case
+from harness.pop3 import CURL_TLS10, check_message, curl
 from harness.relay import device
 
 
@@ -25,9 +26,10 @@ def client(ctx):
     ctx.check("user" not in lines[3], "credentials taken without TLS")
 
 
-CASE = pop3_case(
+CASE = Case(
     "curl pop3:// STLS TLS 1.0: AUTH PLAIN, LOGIN; APOP, no-TLS refused",
     client,
+    protocols=("pop3",),
     devices=[device("copier-1", "127.0.0.1", protocols=["pop3"])],
     needs=["curl"],
 )

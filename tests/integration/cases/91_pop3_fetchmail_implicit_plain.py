@@ -1,7 +1,8 @@
 """fetchmail over implicit TLS 1.0 (keep), then in plaintext for a
 plaintext_auth device (no keep)."""
 
-from harness.pop3 import check_fetched, fetchmail, pop3_case, session_end
+from harness.case import Case
+from harness.pop3 import check_fetched, fetchmail, session_end
 from harness.relay import device
 
 
@@ -21,9 +22,10 @@ def client(ctx):
     session_end(ctx, result="ok", lan_tls="none", messages="3")
 
 
-CASE = pop3_case(
+CASE = Case(
     "fetchmail --ssl TLS1 (keep), then plaintext (plaintext_auth) no keep",
     client,
+    protocols=("pop3",),
     devices=[device("collector-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True)],
     needs=["fetchmail"],

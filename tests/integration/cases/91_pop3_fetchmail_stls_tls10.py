@@ -1,7 +1,8 @@
 """fetchmail over STLS pinned to TLS 1.0 fetches and deletes every
 message."""
 
-from harness.pop3 import check_fetched, fetchmail, pop3_case
+from harness.case import Case
+from harness.pop3 import check_fetched, fetchmail
 from harness.relay import device
 
 
@@ -15,9 +16,10 @@ def client(ctx):
               "messages" % ctx.mailbox.count())
 
 
-CASE = pop3_case(
+CASE = Case(
     "fetchmail STLS --sslproto TLS1, no keep -> all fetched and deleted",
     client,
+    protocols=("pop3",),
     devices=[device("collector-1", "127.0.0.1", protocols=["pop3"])],
     needs=["fetchmail"],
     log={"event": "end", "result": "ok", "messages": "3",

@@ -1,7 +1,8 @@
 """Without a LAN certificate there is no STLS: a plaintext_auth device
 logs in in the clear, any other device is told plaintext is not allowed."""
 
-from harness.pop3 import connect, login, pop3_case, raw, session_end
+from harness.case import Case
+from harness.pop3 import connect, login, raw, session_end
 from harness.relay import device
 
 
@@ -28,9 +29,10 @@ def client(ctx):
     session_end(ctx, device="scanner-1", result="ok", lan_tls="none")
 
 
-CASE = pop3_case(
+CASE = Case(
     "no LAN certificate: no STLS in CAPA; plaintext_auth device logs in",
     client,
+    protocols=("pop3",),
     listeners=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True),

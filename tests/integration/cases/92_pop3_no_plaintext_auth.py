@@ -1,9 +1,9 @@
 """Without plaintext_auth, credentials need TLS: CAPA offers STLS and no
 USER/SASL, USER/PASS/AUTH get -ERR [AUTH]; after STLS they work."""
 
-from harness.clients import b64
-from harness.pop3 import pop3_case, raw, session_end
-from harness.clients import legacy_context
+from harness.case import Case
+from harness.clients import b64, legacy_context
+from harness.pop3 import raw, session_end
 from harness.relay import device
 
 
@@ -37,8 +37,9 @@ def client(ctx):
     session_end(ctx, result="ok", lan_tls="TLSv1", user=ctx.user)
 
 
-CASE = pop3_case(
+CASE = Case(
     "no plaintext_auth: CAPA/USER/AUTH before STLS, -ERR [AUTH]; then OK",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
 )

@@ -1,6 +1,7 @@
 """A device allowed SMTP only gets -ERR on POP3, also over implicit TLS."""
 
-from harness.pop3 import pop3_case, raw
+from harness.case import Case
+from harness.pop3 import raw
 from harness.relay import device
 
 
@@ -16,9 +17,10 @@ def client(ctx):
     ctx.check(len(lines) == 2, "%d refused lines, want 2" % len(lines))
 
 
-CASE = pop3_case(
+CASE = Case(
     "device without pop3 -> -ERR + close (plain and POP3S), no upstream",
     client,
+    protocols=("pop3",),
     upstream="counting",
     devices=[device("printer-1", "127.0.0.1", protocols=["smtp"])],
     upstream_connections=0,

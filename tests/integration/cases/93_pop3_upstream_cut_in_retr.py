@@ -1,7 +1,8 @@
 """The upstream closes in the middle of RETR: the device never gets the
 end marker, the connection closes, result=upstream_error, messages=0."""
 
-from harness.pop3 import pop3_case, raw
+from harness.case import Case
+from harness.pop3 import raw
 from harness.relay import device
 
 
@@ -26,9 +27,10 @@ def client(ctx):
               % len(lines))
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream closes mid-RETR -> no end marker, connection closed",
     client,
+    protocols=("pop3",),
     upstream="cut",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "upstream_error", "messages": "0"},

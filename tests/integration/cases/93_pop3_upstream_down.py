@@ -1,6 +1,7 @@
 """The upstream port is closed: -ERR [SYS/TEMP] at PASS."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login
 from harness.relay import device
 
 
@@ -10,9 +11,10 @@ def client(ctx):
     ctx.check(p.quit().startswith(b"+OK"), "QUIT")
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream down (closed port) -> -ERR [SYS/TEMP], upstream_unreachable",
     client,
+    protocols=("pop3",),
     upstream="down",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "upstream_unreachable", "messages": "0",

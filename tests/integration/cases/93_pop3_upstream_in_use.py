@@ -1,7 +1,8 @@
 """An upstream refusal that is not about the password: [IN-USE] reaches
 the device as [IN-USE], result=upstream_error."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login
 from harness.relay import device
 
 
@@ -11,9 +12,10 @@ def client(ctx):
     ctx.check(p.quit().startswith(b"+OK"), "QUIT")
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream PASS -> -ERR [IN-USE]: device gets [IN-USE], upstream_error",
     client,
+    protocols=("pop3",),
     upstream="inuse",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "upstream_error",

@@ -1,7 +1,8 @@
 """An STLS upstream whose CAPA lacks STLS (but offers USER and SASL in the
 clear, as bait): no credentials go up, the device gets -ERR [SYS/TEMP]."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login
 from harness.relay import device
 
 
@@ -14,9 +15,10 @@ def client(ctx):
               % [l.split()[0] for l in sent])
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream without STLS -> no credentials sent, upstream_tls_failed",
     client,
+    protocols=("pop3",),
     upstream="nostls",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "upstream_tls_failed",

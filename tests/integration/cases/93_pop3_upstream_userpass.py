@@ -1,8 +1,9 @@
 """An upstream without SASL: the relay turns the device's AUTH LOGIN into
 USER/PASS upstream and relays the message unchanged."""
 
+from harness.case import Case
 from harness.clients import b64
-from harness.pop3 import pop3_case, raw
+from harness.pop3 import raw
 from harness.pop3fault import MESSAGE
 from harness.relay import device
 
@@ -24,9 +25,10 @@ def client(ctx):
               "relay sent %r upstream" % sent)
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream CAPA with USER only -> USER/PASS upstream, RETR relayed",
     client,
+    protocols=("pop3",),
     upstream="userpass",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "ok", "messages": "1"},

@@ -1,7 +1,8 @@
 """The upstream presents a certificate for another name: -ERR [SYS/TEMP],
 result=upstream_tls_failed, and no credentials went up."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login
 from harness.relay import device
 
 
@@ -14,9 +15,10 @@ def client(ctx):
     ctx.check("Login: user=" not in log, "the upstream saw a login")
 
 
-CASE = pop3_case(
+CASE = Case(
     "upstream cert for wrong.example -> -ERR [SYS/TEMP], upstream_tls_failed",
     client,
+    protocols=("pop3",),
     upstream="wrongname",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "upstream_tls_failed", "messages": "0",

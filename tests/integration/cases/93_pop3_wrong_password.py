@@ -1,7 +1,8 @@
 """A wrong password: the device gets -ERR [AUTH], the upstream's refusal is
 logged, result=auth_failed; the device may try again."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case, session_end
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login, session_end
 from harness.relay import device
 
 WRONG = "wrong-Pass-42"
@@ -28,9 +29,10 @@ def client(ctx):
     session_end(ctx, result="ok")
 
 
-CASE = pop3_case(
+CASE = Case(
     "wrong password -> -ERR [AUTH], login_failed logged, auth_failed; retry",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "auth_failed",
          "reason": lambda v: "Authentication failed" in v},

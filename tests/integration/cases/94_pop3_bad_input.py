@@ -2,7 +2,8 @@
 byte or a number out of range is refused, an over-long line ends the
 session, and so do too many bad commands."""
 
-from harness.pop3 import pop3_case, raw, session_end
+from harness.case import Case
+from harness.pop3 import raw, session_end
 from harness.relay import device
 
 
@@ -40,9 +41,10 @@ def client(ctx):
     ctx.check(closed, "connection open after too many bad commands")
 
 
-CASE = pop3_case(
+CASE = Case(
     "line too long, syntax errors, NUL byte, too many errors -> closed",
     client,
+    protocols=("pop3",),
     devices=[device("ups-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True)],
     log={"event": "end", "result": "protocol_error", "messages": "1",

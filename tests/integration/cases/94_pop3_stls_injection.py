@@ -2,8 +2,9 @@
 
 import ssl
 
+from harness.case import Case
 from harness.clients import legacy_context
-from harness.pop3 import pop3_case, raw
+from harness.pop3 import raw
 from harness.relay import device
 
 
@@ -23,9 +24,10 @@ def client(ctx):
     ctx.check(False, "a TLS handshake succeeded after the injection")
 
 
-CASE = pop3_case(
+CASE = Case(
     "STLS with a pipelined USER -> connection dropped, result=injection",
     client,
+    protocols=("pop3",),
     upstream="counting",
     devices=[device("copier-1", "127.0.0.1", protocols=["pop3"])],
     upstream_connections=0,

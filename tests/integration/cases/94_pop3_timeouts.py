@@ -3,7 +3,8 @@
 
 import time
 
-from harness.pop3 import pop3_case, raw, session_end
+from harness.case import Case
+from harness.pop3 import raw, session_end
 from harness.relay import device
 
 
@@ -30,9 +31,10 @@ def client(ctx):
     session_end(ctx, result="timeout", reason="device idle too long")
 
 
-CASE = pop3_case(
+CASE = Case(
     "silent device before and after login -> -ERR, result=timeout",
     client,
+    protocols=("pop3",),
     devices=[device("ups-1", "127.0.0.1", protocols=["pop3"],
                     plaintext_auth=True)],
     settings=short_timeouts,

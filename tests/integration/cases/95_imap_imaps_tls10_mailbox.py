@@ -1,7 +1,8 @@
 """IMAPS with TLS 1.0: LIST, SELECT, FETCH, APPEND through to Dovecot."""
 
-from harness.imap import capabilities, connect, expect_ok, imap_case, \
-    logout, mailbox_session
+from harness.case import Case
+from harness.imap import capabilities, connect, expect_ok, logout, \
+    mailbox_session
 from harness.relay import device
 
 
@@ -18,9 +19,10 @@ def client(ctx):
     logout(ctx, imap)
 
 
-CASE = imap_case(
+CASE = Case(
     "IMAPS TLS 1.0 client: LIST, SELECT, FETCH, APPEND via TLS 1.2+ upstream",
     client,
+    protocols=("imap",),
     devices=[device("mfp-1", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "ok", "protocol": "imap",
          "device": "mfp-1", "lan_tls": "TLSv1", "user": "scanner@example.test",

@@ -2,9 +2,10 @@
 
 import base64
 
-from harness.imap import capabilities, connect, deliver, exists_count, \
-    expect_ok, imap_case, logout
+from harness.case import Case
 from harness.clients import legacy_context, unique_id
+from harness.imap import capabilities, connect, deliver, exists_count, \
+    expect_ok, logout
 from harness.relay import device
 
 
@@ -47,9 +48,10 @@ def client(ctx):
     ctx.secrets.add(base64.b64encode(blob).decode())
 
 
-CASE = imap_case(
+CASE = Case(
     "STARTTLS TLS 1.0, AUTHENTICATE PLAIN; IDLE gets EXISTS for a delivery",
     client,
+    protocols=("imap",),
     devices=[device("mfp-2", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "ok", "protocol": "imap",
          "device": "mfp-2", "lan_tls": "TLSv1"},

@@ -4,7 +4,8 @@ with "* BYE"."""
 
 import time
 
-from harness.imap import connect, expect_ok, imap_case
+from harness.case import Case
+from harness.imap import connect, expect_ok
 from harness.relay import device
 
 IDLE_SECONDS = 4	# longer than idle_timeout, shorter than imap's
@@ -51,9 +52,10 @@ def client(ctx):
               "about 6 s (imap_idle_timeout)" % took)
 
 
-CASE = imap_case(
+CASE = Case(
     "IDLE 4 s with idle_timeout=2 stays up; imap_idle_timeout=6 ends it",
     client,
+    protocols=("imap",),
     settings=settings,
     devices=[device("mfp-3", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "timeout", "protocol": "imap",

@@ -1,7 +1,8 @@
 """A plaintext_auth device logs in over plain IMAP; the upstream is TLS."""
 
-from harness.imap import capabilities, connect, expect_ok, imap_case, \
-    logout, mailbox_session
+from harness.case import Case
+from harness.imap import capabilities, connect, expect_ok, logout, \
+    mailbox_session
 from harness.relay import device
 
 
@@ -16,9 +17,10 @@ def client(ctx):
     logout(ctx, imap)
 
 
-CASE = imap_case(
+CASE = Case(
     "plaintext IMAP device (plaintext_auth): LOGIN, LIST, FETCH, APPEND",
     client,
+    protocols=("imap",),
     devices=[device("ups-1", "127.0.0.1", protocols=("imap",),
                     plaintext_auth=True)],
     log={"event": "end", "result": "ok", "protocol": "imap",

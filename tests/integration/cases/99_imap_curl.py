@@ -3,7 +3,7 @@ TLS 1.0 pinned; folder list and a known message through the relay."""
 
 import subprocess
 
-from harness.imap import imap_case
+from harness.case import Case
 from harness.relay import device
 
 LEGACY = ["--tlsv1.0", "--tls-max", "1.0", "--ciphers",
@@ -38,9 +38,10 @@ def client(ctx):
               "curl FETCH did not return the known message: %r" % body[:200])
 
 
-CASE = imap_case(
+CASE = Case(
     "curl imap://, imap:// STARTTLS and imaps:// (TLS 1.0): list and fetch",
     client,
+    protocols=("imap",),
     needs=("curl",),
     devices=[device("collector-1", "127.0.0.1", protocols=("imap",),
                     plaintext_auth=True)],

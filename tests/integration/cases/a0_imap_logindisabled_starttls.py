@@ -1,8 +1,9 @@
 """No plaintext login for this device: LOGINDISABLED and NO until
 STARTTLS; afterwards AUTHENTICATE PLAIN with SASL-IR, tags kept."""
 
+from harness.case import Case
 from harness.clients import b64, legacy_context
-from harness.imap import imap_case, raw
+from harness.imap import raw
 from harness.relay import device
 
 
@@ -41,9 +42,10 @@ def client(ctx):
               "LOGOUT: %r" % lines)
 
 
-CASE = imap_case(
+CASE = Case(
     "LOGINDISABLED in the clear, NO [PRIVACYREQUIRED]; STARTTLS, SASL-IR",
     client,
+    protocols=("imap",),
     devices=[device("mfp-4", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "ok", "protocol": "imap",
          "device": "mfp-4", "lan_tls": "TLSv1"},

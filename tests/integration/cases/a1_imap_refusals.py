@@ -1,7 +1,7 @@
 """Unknown, expired and not-allowed devices get "* BYE", no upstream."""
 
-from harness.case import CaseFailure
-from harness.imap import imap_case, refused_with_bye
+from harness.case import Case, CaseFailure
+from harness.imap import refused_with_bye
 from harness.relay import device, sunset_in
 
 SUNSET = sunset_in(-1)
@@ -22,9 +22,10 @@ def client(ctx):
         ctx.check_sunset(fields)
 
 
-CASE = imap_case(
+CASE = Case(
     "unknown, expired (sunset yesterday), SMTP-only -> * BYE, no upstream",
     client,
+    protocols=("imap",),
     upstream="counting",
     devices=[device("old-scanner", "127.0.0.1", protocols=("imap",),
                     sunset=SUNSET),

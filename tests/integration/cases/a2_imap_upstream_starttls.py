@@ -1,7 +1,8 @@
 """An upstream reached with STARTTLS: CAPABILITY, STARTTLS, then login
 over TLS 1.2+ (Dovecot takes logins only over TLS)."""
 
-from harness.imap import connect, expect_ok, imap_case, logout
+from harness.case import Case
+from harness.imap import connect, expect_ok, logout
 from harness.relay import device
 
 
@@ -13,9 +14,10 @@ def client(ctx):
     logout(ctx, imap)
 
 
-CASE = imap_case(
+CASE = Case(
     "upstream with STARTTLS (tls = starttls): login over TLS 1.2+, LIST",
     client,
+    protocols=("imap",),
     upstream="dovecot-starttls",
     devices=[device("mfp-11", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "ok", "protocol": "imap",

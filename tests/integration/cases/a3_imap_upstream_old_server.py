@@ -2,7 +2,8 @@
 then without AUTH=PLAIN: the relay asks CAPABILITY, uses AUTHENTICATE PLAIN
 with a continuation, else LOGIN with quoted strings or literals."""
 
-from harness.imap import connect, expect_ok, imap_case, logout, raw
+from harness.case import Case
+from harness.imap import connect, expect_ok, logout, raw
 from harness.relay import device
 
 QUOTED = 'pa"ss\\word'	# needs escapes in a quoted string
@@ -49,9 +50,10 @@ def client(ctx):
               "no synchronizing literal for the 8-bit password: %r" % sent)
 
 
-CASE = imap_case(
+CASE = Case(
     "upstream without SASL-IR / AUTH=PLAIN / LITERAL+: PLAIN by +, LOGIN",
     client,
+    protocols=("imap",),
     upstream="oldserver",
     devices=[device("mfp-12", "127.0.0.1", protocols=("imap",))],
     upstream_connections=3,

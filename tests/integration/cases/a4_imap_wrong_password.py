@@ -1,6 +1,7 @@
 """A wrong password: NO [AUTHENTICATIONFAILED] under the device's tag."""
 
-from harness.imap import imap_case, login_tagged, raw
+from harness.case import Case
+from harness.imap import login_tagged, raw
 from harness.relay import device
 
 
@@ -17,9 +18,10 @@ def client(ctx):
     ctx.check(lines[-1].startswith("A3 OK"), "LOGOUT: %r" % lines)
 
 
-CASE = imap_case(
+CASE = Case(
     "wrong password -> A1 NO [AUTHENTICATIONFAILED], result=auth_failed",
     client,
+    protocols=("imap",),
     devices=[device("mfp-6", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "auth_failed", "protocol": "imap",
          "device": "mfp-6"},

@@ -1,6 +1,7 @@
 """The upstream port is closed: NO [UNAVAILABLE] at LOGIN."""
 
-from harness.imap import imap_case, login_tagged, raw
+from harness.case import Case
+from harness.imap import login_tagged, raw
 from harness.relay import device
 
 
@@ -14,9 +15,10 @@ def client(ctx):
     ctx.check(lines[-1].startswith("A2 OK"), "LOGOUT: %r" % lines)
 
 
-CASE = imap_case(
+CASE = Case(
     "upstream down (closed port) -> NO [UNAVAILABLE], upstream_unreachable",
     client,
+    protocols=("imap",),
     upstream="down",
     devices=[device("mfp-7", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "upstream_unreachable",

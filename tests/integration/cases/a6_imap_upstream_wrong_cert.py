@@ -1,8 +1,8 @@
 """An upstream certificate for another name: NO [UNAVAILABLE], and the
 credentials never leave the relay."""
 
-from harness.imap import imap_case, login_tagged, no_credentials_upstream, \
-    raw
+from harness.case import Case
+from harness.imap import login_tagged, no_credentials_upstream, raw
 from harness.relay import device
 
 
@@ -15,9 +15,10 @@ def client(ctx):
     no_credentials_upstream(ctx)
 
 
-CASE = imap_case(
+CASE = Case(
     "upstream cert for wrong.example -> NO [UNAVAILABLE], upstream_tls_failed",
     client,
+    protocols=("imap",),
     upstream="wrongname",
     devices=[device("mfp-8", "127.0.0.1", protocols=("imap",))],
     upstream_connections=lambda n: n >= 1,

@@ -2,8 +2,9 @@
 
 import ssl
 
+from harness.case import Case
 from harness.clients import legacy_context
-from harness.imap import imap_case, raw
+from harness.imap import raw
 from harness.relay import device
 
 
@@ -23,9 +24,10 @@ def client(ctx):
     ctx.check(False, "a TLS handshake succeeded after the injection")
 
 
-CASE = imap_case(
+CASE = Case(
     "STARTTLS with a pipelined LOGIN -> dropped, result=injection",
     client,
+    protocols=("imap",),
     upstream="counting",
     devices=[device("mfp-9", "127.0.0.1", protocols=("imap",))],
     upstream_connections=0,

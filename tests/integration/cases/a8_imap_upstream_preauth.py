@@ -1,7 +1,7 @@
 """An upstream that greets with PREAUTH is an error; nothing is sent."""
 
-from harness.imap import imap_case, login_tagged, no_credentials_upstream, \
-    raw
+from harness.case import Case
+from harness.imap import login_tagged, no_credentials_upstream, raw
 from harness.relay import device
 
 
@@ -16,9 +16,10 @@ def client(ctx):
     ctx.check(lines[-1].startswith("A2 OK"), "LOGOUT: %r" % lines)
 
 
-CASE = imap_case(
+CASE = Case(
     "upstream greets * PREAUTH -> NO [UNAVAILABLE], result=upstream_error",
     client,
+    protocols=("imap",),
     upstream="preauth",
     devices=[device("mfp-10", "127.0.0.1", protocols=("imap",))],
     upstream_connections=1,

@@ -1,8 +1,8 @@
 """Literals in the LAN phase: LOGIN with {n} and {n+} reaches Dovecot; an
 oversized {n} is BAD and the session goes on; an oversized {n+} ends it."""
 
-from harness.case import CaseFailure
-from harness.imap import imap_case, raw
+from harness.case import Case, CaseFailure
+from harness.imap import raw
 from harness.relay import device
 
 TOO_BIG = 5000		# over the relay's 1024-byte pre-login literal limit
@@ -58,9 +58,10 @@ def client(ctx):
     oversized(ctx)
 
 
-CASE = imap_case(
+CASE = Case(
     "LOGIN with {n} and {n+} literals; oversized literals -> BAD",
     client,
+    protocols=("imap",),
     devices=[device("printer-1", "127.0.0.1", protocols=("imap",),
                     plaintext_auth=True)],
     debug=True,

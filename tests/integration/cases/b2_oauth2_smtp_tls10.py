@@ -2,8 +2,10 @@
 gets one app token and sends XOAUTH2 to Postfix; the second session reuses
 the cached token."""
 
-from harness.oauth import MAILBOX, oauth_case, oauth_device, smtp_send, \
-    token_lines
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import MAILBOX, oauth_device, token_lines
+from harness.steps import smtp_send
 
 
 def client(ctx):
@@ -19,13 +21,14 @@ def client(ctx):
               "the token request did not use the client secret")
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 device, SMTPS and STARTTLS at TLS 1.0 -> XOAUTH2 to Postfix, "
     "delivered; 1 token request for 2 sessions",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth")],
     delivered=True,
-    token_requests=1,
     upstream_connections=2,
     log={"event": "end", "result": "ok", "messages": "1",
          "device": "mfp-oauth", "protocol": "smtp", "user": MAILBOX,

@@ -1,8 +1,10 @@
 """oauth2 device with a wrong secret over POP3 and IMAP: -ERR [AUTH] and
 NO [AUTHENTICATIONFAILED] from the relay itself, nothing upstream."""
 
-from harness.oauth import WRONG_SECRET, imap_login, oauth_case, \
-    oauth_device, pop3_login
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import WRONG_SECRET, oauth_device
+from harness.steps import imap_login, pop3_login
 
 
 def client(ctx):
@@ -22,12 +24,13 @@ def client(ctx):
                   "%s end line: %r" % (protocol, fields))
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 device, wrong secret over POP3S and IMAPS -> -ERR [AUTH], NO "
     "[AUTHENTICATIONFAILED]; no token, no upstream",
     client,
     protocols=("pop3", "imap"),
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("mfp-oauth", protocols=("pop3", "imap"))],
-    token_requests=0,
     upstream_connections=0,
 )

@@ -4,8 +4,10 @@ no upstream connection."""
 
 import time
 
-from harness.oauth import DEVICE_SECRET, WRONG_SECRET, oauth_case, \
-    oauth_device, smtp_login
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import DEVICE_SECRET, WRONG_SECRET, oauth_device
+from harness.steps import smtp_login
 
 
 def refused(ctx, what, **login):
@@ -31,13 +33,14 @@ def client(ctx):
             user="admin@example.test", secret=DEVICE_SECRET)
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 device, wrong secret or wrong user -> 535 after ~2 s, no token "
     "request, no upstream connection",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("mfp-oauth")],
     delivered=False,
-    token_requests=0,
     upstream_connections=0,
     log={"event": "end", "result": "auth_failed", "messages": "0",
          "device": "mfp-oauth", "protocol": "smtp"},

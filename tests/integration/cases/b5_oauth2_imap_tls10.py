@@ -1,10 +1,12 @@
 """oauth2 device over IMAPS at TLS 1.0: LOGIN and AUTHENTICATE PLAIN with
 the device secret, XOAUTH2 to Dovecot, FETCH of a known message."""
 
+from harness.case import Case
 from harness.clients import make_message, unique_id
+from harness.fixtures import tokens
 from harness.imap import connect, expect_ok, logout
-from harness.oauth import DEVICE_SECRET, MAILBOX, imap_login, oauth_case, \
-    oauth_device
+from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_device
+from harness.steps import imap_login
 
 KNOWN = unique_id("b5-known")
 
@@ -35,14 +37,15 @@ def client(ctx):
     logout(ctx, imap)
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 device, IMAPS at TLS 1.0: LOGIN and AUTHENTICATE PLAIN -> "
     "XOAUTH2 to Dovecot, FETCH a known message",
     client,
     protocols=("imap",),
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth", protocols=("imap",))],
     seed=[(KNOWN, make_message(KNOWN))],
-    token_requests=1,
     upstream_connections=2,
     log={"event": "end", "result": "ok", "protocol": "imap",
          "device": "mfp-oauth", "user": MAILBOX, "lan_tls": "TLSv1",

@@ -1,7 +1,10 @@
 """oauth2 mode: after a good login, MAIL FROM an address that is not the
 mailbox (senders unset) gets 550 5.7.1; the mailbox itself is accepted."""
 
-from harness.oauth import MAILBOX, oauth_case, oauth_device, smtp_login
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import MAILBOX, oauth_device
+from harness.steps import smtp_login
 
 
 def client(ctx):
@@ -15,13 +18,14 @@ def client(ctx):
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 mode: MAIL FROM another address -> 550 5.7.1; from the mailbox"
     " -> delivered",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth")],
     delivered=True,
-    token_requests=1,
     upstream_connections=1,
     log={"event": "end", "result": "ok", "messages": "1",
          "device": "mfp-oauth", "user": MAILBOX},

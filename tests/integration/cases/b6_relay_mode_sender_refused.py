@@ -1,7 +1,9 @@
 """relay mode: an envelope sender that is not the mailbox (senders
 unset) gets 550 5.7.1 at MAIL FROM; nothing goes upstream."""
 
-from harness.oauth import oauth_case, oauth_device
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
 
 
 def client(ctx):
@@ -17,13 +19,14 @@ def client(ctx):
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
 
-CASE = oauth_case(
+CASE = Case(
     "relay mode: MAIL FROM a sender not in senders -> 550 5.7.1, no token "
     "request, no upstream connection",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("ups-relay", auth="relay")],
     delivered=False,
-    token_requests=0,
     upstream_connections=0,
     log={"event": "end", "messages": "0", "device": "ups-relay",
          "protocol": "smtp"},

@@ -2,8 +2,10 @@
 does); at MAIL FROM the relay logs in to Postfix with XOAUTH2 as the
 device's mailbox. Any sender in senders is allowed."""
 
+from harness.case import Case
 from harness.clients import send_message
-from harness.oauth import MAILBOX, oauth_case, oauth_device
+from harness.fixtures import tokens
+from harness.oauth import MAILBOX, oauth_device
 
 SENDER = "ups-alerts@example.test"
 
@@ -29,14 +31,15 @@ def client(ctx):
               "second message (sender = mailbox) not delivered")
 
 
-CASE = oauth_case(
+CASE = Case(
     "relay mode: no device AUTH, XOAUTH2 upstream as the mailbox at MAIL "
     "FROM, senders list honoured -> delivered",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("ups-relay", auth="relay",
                           senders=[SENDER, MAILBOX])],
     delivered=True,
-    token_requests=1,
     upstream_connections=2,
     log={"event": "end", "result": "ok", "messages": "1",
          "device": "ups-relay", "protocol": "smtp", "user": MAILBOX,

@@ -1,8 +1,10 @@
 """relay mode at TLS 1.0: a scanner with no AUTH, on the implicit-TLS
 listener pinned to TLS 1.0, reaches the XOAUTH2 upstream as its mailbox."""
 
+from harness.case import Case
 from harness.clients import send_message
-from harness.oauth import MAILBOX, oauth_case, oauth_device
+from harness.fixtures import tokens
+from harness.oauth import MAILBOX, oauth_device
 
 
 def client(ctx):
@@ -17,13 +19,14 @@ def client(ctx):
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
 
-CASE = oauth_case(
+CASE = Case(
     "relay mode over implicit TLS 1.0: no device AUTH, XOAUTH2 upstream "
     "-> delivered",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("scanner-relay", auth="relay")],
     delivered=True,
-    token_requests=1,
     upstream_connections=1,
     log={"event": "end", "result": "ok", "messages": "1",
          "lan_tls": "TLSv1", "user": MAILBOX, "device": "scanner-relay"},

@@ -3,8 +3,10 @@ token request, never two in flight; a second wave uses the cached token."""
 
 import threading
 
+from harness.case import Case
 from harness.clients import auth_plain, close_quietly, smtp_connect
-from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_case, oauth_device
+from harness.fixtures import tokens
+from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_device
 
 WAVE = 50
 
@@ -56,13 +58,14 @@ def limits(settings):
     settings["limits"]["max_sessions_per_device"] = 2 * WAVE
 
 
-CASE = oauth_case(
+CASE = Case(
     "single flight: 50 concurrent oauth2 logins (slow token endpoint) -> "
     "1 token request; a second wave reuses it",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth", plaintext_auth=True)],
     listeners=("smtp",),
     settings=limits,
-    token_requests=1,
     upstream_connections=2 * WAVE,
 )

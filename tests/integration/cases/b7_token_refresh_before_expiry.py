@@ -3,7 +3,10 @@ then refreshed: the next login gets a new token (and uses it)."""
 
 import time
 
-from harness.oauth import oauth_case, oauth_device, smtp_send
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
+from harness.steps import smtp_send
 
 EXPIRES_IN = 603
 
@@ -33,13 +36,13 @@ def client(ctx):
                   "message %d not delivered" % n)
 
 
-CASE = oauth_case(
+CASE = Case(
     "token cache: expires_in 603 -> reused within the first 3 s, refreshed "
     "600 s before expiry",
     client,
+    upstream="oauth",
+    fixtures=[tokens(expires_in=EXPIRES_IN, token_requests=2)],
     devices=[oauth_device("mfp-oauth")],
-    expires_in=EXPIRES_IN,
     delivered=True,
-    token_requests=2,
     upstream_connections=3,
 )

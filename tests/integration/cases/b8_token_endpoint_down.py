@@ -2,8 +2,10 @@
 temporary failure and the relay logs event=token_failed saying the
 connection was refused."""
 
-from harness.oauth import imap_login, oauth_case, oauth_device, \
-    pop3_login, smtp_login, temporary, wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import imap_login, pop3_login, smtp_login
 
 
 def client(ctx):
@@ -25,14 +27,15 @@ def client(ctx):
     ctx.check(ctx.tokens.count == 0, "a request reached the closed port?")
 
 
-CASE = oauth_case(
+CASE = Case(
     "token endpoint down -> SMTP 454 4.7.0, POP3 -ERR [SYS/TEMP], IMAP NO "
     "[UNAVAILABLE], event=token_failed",
     client,
     protocols=("smtp", "pop3", "imap"),
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("mfp-oauth", protocols=("smtp", "pop3", "imap"))],
     delivered=False,
-    token_requests=0,
     log={"event": "end", "result": temporary, "device": "mfp-oauth",
          "protocol": "smtp", "messages": "0"},
 )

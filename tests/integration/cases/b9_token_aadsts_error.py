@@ -2,8 +2,10 @@
 get temporary failures, the log carries the code and trace id (never the
 secret), and during the backoff no further request is made."""
 
-from harness.oauth import imap_login, oauth_case, oauth_device, \
-    pop3_login, smtp_login, temporary, wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import imap_login, pop3_login, smtp_login
 
 WRONG_APP_SECRET = "Zq8~wrong.app-secret_value-0123456789"
 
@@ -28,16 +30,17 @@ def client(ctx):
               "the backoff: %s %r" % (typ, text))
 
 
-CASE = oauth_case(
+CASE = Case(
     "AADSTS7000215 (wrong app secret) -> 454 4.7.0 / -ERR [SYS/TEMP] / NO "
     "[UNAVAILABLE], code and trace_id logged, backoff: 1 request",
     client,
     protocols=("smtp", "pop3", "imap"),
+    upstream="oauth",
+    fixtures=[tokens(app_secret=WRONG_APP_SECRET,
+                     requests_valid=False,
+                     token_requests=1)],
     devices=[oauth_device("mfp-oauth", protocols=("smtp", "pop3", "imap"))],
-    app_secret=WRONG_APP_SECRET,
-    requests_valid=False,
     delivered=False,
-    token_requests=1,
     log={"event": "end", "result": temporary, "device": "mfp-oauth",
          "protocol": "smtp", "messages": "0"},
 )

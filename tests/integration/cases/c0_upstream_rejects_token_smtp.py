@@ -2,7 +2,10 @@
 the device gets 535, the relay drops the token, and the next login fetches
 a new one and delivers."""
 
-from harness.oauth import oauth_case, oauth_device, smtp_login, smtp_send
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
+from harness.steps import smtp_login, smtp_send
 
 
 def client(ctx):
@@ -21,12 +24,13 @@ def client(ctx):
               "the last login did not use the new token")
 
 
-CASE = oauth_case(
+CASE = Case(
     "upstream refuses a revoked token -> 535, result=auth_failed; the next"
     " login gets a new token (2 requests) and delivers",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=2)],
     devices=[oauth_device("mfp-oauth")],
     delivered=True,
-    token_requests=2,
     upstream_connections=3,
 )

@@ -2,8 +2,11 @@
 [AUTHENTICATIONFAILED] reach the device, and each refusal makes the next
 login fetch a new token."""
 
+from harness.case import Case
 from harness.clients import make_message, unique_id
-from harness.oauth import imap_login, oauth_case, oauth_device, pop3_login
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
+from harness.steps import imap_login, pop3_login
 
 KNOWN = unique_id("c1-known")
 
@@ -42,13 +45,14 @@ def client(ctx):
                   "auth_failed" % protocol)
 
 
-CASE = oauth_case(
+CASE = Case(
     "Dovecot refuses a revoked token -> POP3 -ERR [AUTH], IMAP NO "
     "[AUTHENTICATIONFAILED]; each next login gets a new token",
     client,
     protocols=("pop3", "imap"),
+    upstream="oauth",
+    fixtures=[tokens(token_requests=3)],
     devices=[oauth_device("mfp-oauth", protocols=("pop3", "imap"))],
     seed=[(KNOWN, make_message(KNOWN))],
-    token_requests=3,
     upstream_connections=5,
 )

@@ -3,7 +3,10 @@ assertion JWT, the token server verifies it (signature against the
 registered certificate, x5t#S256, aud, iss, sub, jti, lifetime) and the
 message is delivered."""
 
-from harness.oauth import oauth_case, oauth_device, smtp_send
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
+from harness.steps import smtp_send
 
 
 def client(ctx):
@@ -22,14 +25,14 @@ def client(ctx):
               "assertion lifetime: %r" % claims)
 
 
-CASE = oauth_case(
+CASE = Case(
     "certificate credential: RS256 client assertion verified by the token "
     "server -> XOAUTH2 -> delivered",
     client,
+    upstream="oauth",
+    fixtures=[tokens(credential="certificate", token_requests=1)],
     devices=[oauth_device("mfp-oauth")],
-    credential="certificate",
     delivered=True,
-    token_requests=1,
     upstream_connections=1,
     log={"event": "end", "result": "ok", "messages": "1",
          "device": "mfp-oauth"},

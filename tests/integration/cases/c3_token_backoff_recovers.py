@@ -4,8 +4,10 @@ has passed a login gets a token."""
 
 import time
 
-from harness.oauth import oauth_case, oauth_device, smtp_login, smtp_send, \
-    wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login, smtp_send
 
 
 def failed_login(ctx, want_count, what):
@@ -42,11 +44,12 @@ def client(ctx):
     smtp_send(ctx, "smtps")
 
 
-CASE = oauth_case(
+CASE = Case(
     "token endpoint 500 -> 454 4.7.0, no request during the 5 s backoff, "
     "then 10 s after a second failure, then a token and delivery",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=3)],
     devices=[oauth_device("mfp-oauth")],
     delivered=True,
-    token_requests=3,
 )

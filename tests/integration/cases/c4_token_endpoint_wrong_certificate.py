@@ -2,8 +2,10 @@
 must not send its secret there (no HTTP request arrives) and devices get a
 temporary failure."""
 
-from harness.oauth import oauth_case, oauth_device, smtp_login, \
-    wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login
 from harness.util import wait_until
 
 
@@ -21,11 +23,12 @@ def client(ctx):
         ctx.check(False, "the relay did not even try TLS")
 
 
-CASE = oauth_case(
+CASE = Case(
     "token endpoint certificate for wrong.example -> 454, no token request "
     "(secret not sent), event=token_failed",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("mfp-oauth")],
     delivered=False,
-    token_requests=0,
 )

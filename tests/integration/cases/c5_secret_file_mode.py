@@ -4,7 +4,9 @@ group) and the daemon does not start."""
 
 import os
 
-from harness.oauth import oauth_case, oauth_device
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
 
 
 def client(ctx):
@@ -31,11 +33,12 @@ def client(ctx):
               "check output")
 
 
-CASE = oauth_case(
+CASE = Case(
     "client_secret_file readable by others -> -t fails naming the file, "
     "daemon does not start",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     devices=[oauth_device("mfp-oauth")],
     start=False,
-    token_requests=0,
 )

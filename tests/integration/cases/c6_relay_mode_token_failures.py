@@ -2,8 +2,10 @@
 (the next session gets a new one and delivers), and once the token
 endpoint is down MAIL FROM gets a temporary error."""
 
+from harness.case import Case
 from harness.clients import send_message
-from harness.oauth import oauth_case, oauth_device, wait_token_line
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, wait_token_line
 
 
 def relay_send(ctx, msgid):
@@ -47,12 +49,13 @@ def client(ctx):
               "first message not delivered")
 
 
-CASE = oauth_case(
+CASE = Case(
     "relay mode: refused token dropped (next session gets a new one), "
     "token endpoint down -> 4xx at MAIL FROM",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=2)],
     devices=[oauth_device("ups-relay", auth="relay")],
     delivered=True,
-    token_requests=2,
     upstream_connections=four_or_five,
 )

@@ -4,8 +4,10 @@ relay logs event=token_failed."""
 
 import time
 
-from harness.oauth import oauth_case, oauth_device, smtp_login, \
-    wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login
 
 TIMEOUT = 2
 
@@ -27,12 +29,13 @@ def short_timeout(settings):
     settings["limits"]["upstream_timeout"] = TIMEOUT
 
 
-CASE = oauth_case(
+CASE = Case(
     "token endpoint slower than upstream_timeout -> 454 after ~2 s, "
     "event=token_failed (timeout)",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth")],
     settings=short_timeout,
     delivered=False,
-    token_requests=1,
 )

@@ -2,8 +2,10 @@
 temporary failure for the device and event=token_failed, and nothing of
 the answer is taken for a token."""
 
-from harness.oauth import oauth_case, oauth_device, smtp_login, \
-    wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, wait_token_line
+from harness.steps import smtp_login
 
 
 def client(ctx):
@@ -15,11 +17,12 @@ def client(ctx):
               "something upstream as a token")
 
 
-CASE = oauth_case(
+CASE = Case(
     "token endpoint answers 200 with garbage -> 454, event=token_failed, "
     "nothing sent upstream as a token",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-oauth")],
     delivered=False,
-    token_requests=1,
 )

@@ -4,7 +4,10 @@ the relay accepts for that secret; empty input is refused."""
 
 import subprocess
 
-from harness.oauth import oauth_case, oauth_device, smtp_login
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device
+from harness.steps import smtp_login
 
 SECRET = "Scan-To-Mail 2026!"
 
@@ -40,13 +43,14 @@ def client(ctx):
         ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
 
-CASE = oauth_case(
+CASE = Case(
     "tlsrelayd --hash-secret: stdin with or without newline -> yescrypt "
     "hashes the relay accepts; empty input refused",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=1)],
     devices=[oauth_device("mfp-1", "127.0.0.1"),
              oauth_device("mfp-2", "127.0.0.2")],
     start=False,
-    token_requests=1,
     upstream_connections=2,
 )

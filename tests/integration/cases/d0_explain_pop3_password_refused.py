@@ -4,7 +4,8 @@ refuses): Exchange says the same for a wrong password, so the device gets
 the ordinary -ERR [AUTH], the log the ordinary login_failed with the
 upstream's text, and no upstream_refusal line is written."""
 
-from harness.pop3 import connect, expect_err, login, pop3_case
+from harness.case import Case
+from harness.pop3 import connect, expect_err, login
 from harness.pop3fault import EXCHANGE_REFUSAL
 from harness.relay import device
 
@@ -36,10 +37,11 @@ def client(ctx):
               "relay's own login: %r" % refusals)
 
 
-CASE = pop3_case(
+CASE = Case(
     "passthrough password refused with Exchange's -ERR Authentication "
     "failure -> -ERR [AUTH], login_failed, no upstream_refusal",
     client,
+    protocols=("pop3",),
     upstream="exchange",
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     log={"event": "end", "result": "auth_failed", "device": "scanner-1",

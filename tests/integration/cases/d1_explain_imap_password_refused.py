@@ -7,7 +7,8 @@ line is written."""
 
 import re
 
-from harness.imap import EXCHANGE_REFUSAL, imap_case, login_tagged, raw
+from harness.case import Case
+from harness.imap import EXCHANGE_REFUSAL, login_tagged, raw
 from harness.relay import device
 
 DEVICE_REPLY = "A1 NO [AUTHENTICATIONFAILED] Authentication failed."
@@ -46,10 +47,11 @@ def client(ctx):
               "relay's own login: %r" % refusals)
 
 
-CASE = imap_case(
+CASE = Case(
     "passthrough password refused with Exchange's NO AUTHENTICATE failed "
     "-> A1 NO [AUTHENTICATIONFAILED], login_failed, no upstream_refusal",
     client,
+    protocols=("imap",),
     upstream="exchange",
     devices=[device("mfp-6", "127.0.0.1", protocols=("imap",))],
     log={"event": "end", "result": "auth_failed", "protocol": "imap",

@@ -3,8 +3,10 @@ expired): the device gets the usual temporary failure, and after the
 token_failed line the log has one upstream_refusal line naming the expired
 secret and what to do."""
 
-from harness.oauth import oauth_case, oauth_device, pop3_login, \
-    temporary, wait_token_line
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import oauth_device, temporary, wait_token_line
+from harness.steps import pop3_login
 
 
 def client(ctx):
@@ -32,14 +34,14 @@ def client(ctx):
               "the token endpoint's refusal names a session: %r" % line)
 
 
-CASE = oauth_case(
+CASE = Case(
     "AADSTS7000222 (expired app secret) -> -ERR [SYS/TEMP], token_failed "
     "and upstream_refusal code=token_expired_secret with the action",
     client,
     protocols=("pop3",),
+    upstream="oauth",
+    fixtures=[tokens(requests_valid=False, token_requests=1)],
     devices=[oauth_device("mfp-oauth", protocols=("pop3",))],
-    requests_valid=False,
-    token_requests=1,
     log={"event": "end", "result": temporary, "device": "mfp-oauth",
          "protocol": "pop3"},
 )

@@ -7,9 +7,11 @@ fetches a new one). The fault upstream refuses the first login at once,
 as Exchange does, and the second after an XOAUTH2 error challenge, which
 the relay answers with an empty line and names in its reason."""
 
-from harness.oauth import MAILBOX, oauth_case, oauth_device, pop3_login, \
-    token_lines, xoauth2
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.oauth import MAILBOX, oauth_device, token_lines, xoauth2
 from harness.pop3fault import ERROR_CHALLENGE, EXCHANGE_REFUSAL
+from harness.steps import pop3_login
 
 DEVICE = "mfp-oauth"
 DEVICE_REPLY = ("-ERR [SYS/TEMP] Exchange Online refused the relay's login "
@@ -87,15 +89,15 @@ def client(ctx):
     ctx.check(ctx.relay.alive(), "tlsrelayd is no longer running")
 
 
-CASE = oauth_case(
+CASE = Case(
     "XOAUTH2 refused by Exchange over POP3 (at once, after a challenge) -> "
     "-ERR [SYS/TEMP] naming it, upstream_refusal pop3_logon_denied, "
     "token dropped",
     client,
     protocols=("pop3",),
+    upstream={"pop3": "exchange-xoauth2"},
+    fixtures=[tokens(token_requests=2)],
     devices=[oauth_device(DEVICE, protocols=("pop3",))],
-    faults={"pop3": "exchange-xoauth2"},
-    token_requests=2,
     upstream_connections=2,
     log={"event": "end", "result": "auth_failed", "device": DEVICE,
          "protocol": "pop3", "reason": REASON},

@@ -12,10 +12,11 @@ reason; the session goes on to LOGOUT."""
 import base64
 import re
 
-from harness.imap import ERROR_CHALLENGE, EXCHANGE_REFUSAL, login_tagged, \
-    raw
-from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_case, \
-    oauth_device, token_lines, xoauth2
+from harness.case import Case
+from harness.fixtures import tokens
+from harness.imap import ERROR_CHALLENGE, EXCHANGE_REFUSAL, login_tagged, raw
+from harness.oauth import DEVICE_SECRET, MAILBOX, oauth_device, token_lines, \
+    xoauth2
 
 DEVICE = "mfp-oauth"
 DEVICE_REPLY = ("NO [UNAVAILABLE] Exchange Online refused the relay's "
@@ -116,15 +117,15 @@ def client(ctx):
     ctx.check(ctx.relay.alive(), "tlsrelayd is no longer running")
 
 
-CASE = oauth_case(
+CASE = Case(
     "XOAUTH2 refused by Exchange over IMAP (at once, after a challenge) -> "
     "NO [UNAVAILABLE] naming it, upstream_refusal imap_logon_denied, "
     "token dropped",
     client,
     protocols=("imap",),
+    upstream={"imap": "exchange-xoauth2"},
+    fixtures=[tokens(token_requests=2)],
     devices=[oauth_device(DEVICE, protocols=("imap",))],
-    faults={"imap": "exchange-xoauth2"},
-    token_requests=2,
     upstream_connections=2,
     log={"event": "end", "result": "auth_failed", "device": DEVICE,
          "protocol": "imap", "reason": lambda v: v.startswith(REASON)},

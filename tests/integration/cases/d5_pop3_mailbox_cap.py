@@ -4,8 +4,9 @@ gets -ERR [IN-USE] and event=mailbox_busy and never reaches Dovecot; that
 connection may then log in to another mailbox, and once a session ends
 its place is free again, for a connection that was refused too."""
 
+from harness.case import Case
 from harness.dovecot import OTHER_PASSWORD, OTHER_USER
-from harness.pop3 import connect, expect_err, login, pop3_case, session_end
+from harness.pop3 import connect, expect_err, login, session_end
 from harness.relay import device
 from harness.util import wait_until
 
@@ -74,10 +75,11 @@ def settings(s):
     s["limits"]["max_mailbox_sessions"] = 2
 
 
-CASE = pop3_case(
+CASE = Case(
     "max_mailbox_sessions=2: 3rd POP3 login -> -ERR [IN-USE], "
     "mailbox_busy; freed at the end of a session",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
     settings=settings,
     log={"event": "mailbox_busy", "device": "scanner-1", "limit": "2"},

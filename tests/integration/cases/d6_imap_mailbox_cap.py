@@ -7,9 +7,9 @@ connection that was refused too."""
 
 import base64
 
+from harness.case import Case
 from harness.dovecot import OTHER_PASSWORD, OTHER_USER
-from harness.imap import connect, expect_ok, imap_case, imap_dovecot, \
-    logout, raw
+from harness.imap import connect, expect_ok, imap_dovecot, logout, raw
 from harness.relay import device
 from harness.util import wait_until
 
@@ -102,10 +102,11 @@ def settings(s):
     s["limits"]["max_mailbox_sessions"] = 2
 
 
-CASE = imap_case(
+CASE = Case(
     "max_mailbox_sessions=2: 3rd IMAP login -> NO [INUSE], mailbox_busy; "
     "freed at the end of a session",
     client,
+    protocols=("imap",),
     devices=[device("mfp-1", "127.0.0.1", protocols=("imap",))],
     settings=settings,
     log={"event": "mailbox_busy", "device": "mfp-1", "limit": "2"},

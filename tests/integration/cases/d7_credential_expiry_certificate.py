@@ -4,9 +4,10 @@ credential=oauth2_certificate whose expires and days_left are the local
 date of the certificate's notAfter and the days until it; tlsrelayd -t
 prints the same."""
 
+from harness.case import Case
 from harness.expiry import cert_expires, check_credential_line, \
     check_mode_line, days_left
-from harness.oauth import oauth_case
+from harness.fixtures import tokens
 
 DAYS = 10
 
@@ -28,11 +29,11 @@ def client(ctx):
     check_mode_line(ctx, "oauth2_certificate", cert, date, days)
 
 
-CASE = oauth_case(
+CASE = Case(
     "oauth2 certificate valid 10 more days: credential_expiring with the "
     "days to its notAfter (warning); -t prints it",
     client,
-    credential="certificate",
+    upstream="oauth",
+    fixtures=[tokens(credential="certificate", token_requests=0)],
     start=False,
-    token_requests=0,
 )

@@ -6,9 +6,10 @@ With warn_days 7, the LAN certificate (400 days) is not near its expiry:
 it gets an info line event=credential at start and reload, and no
 warning."""
 
+from harness.case import Case
 from harness.expiry import cert_expires, check_credential_line, \
     check_mode_line, days_left, no_credential_line
-from harness.oauth import oauth_case
+from harness.fixtures import tokens
 from harness.relay import sunset_in
 
 DAYS = -2
@@ -43,10 +44,11 @@ def client(ctx):
     check_lines(ctx, path, date, lan, since=mark)
 
 
-CASE = oauth_case(
+CASE = Case(
     "secret_expires 2 days ago: relay starts, credential_expired "
     "days_left=-2 (err) at start and reload; -t EXPIRED, OK",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     settings=expired_secret,
-    token_requests=0,
 )

@@ -4,8 +4,9 @@ event=credential_expiring credential=oauth2_secret days_left=5, tlsrelayd
 again. (The daily repetition runs the same report from a 24 h timer that
 a case cannot wait for.)"""
 
+from harness.case import Case
 from harness.expiry import check_credential_line, check_mode_line
-from harness.oauth import oauth_case
+from harness.fixtures import tokens
 from harness.relay import sunset_in
 
 DAYS = 5
@@ -29,10 +30,11 @@ def client(ctx):
                           "warning", DAYS, date, path, since=mark)
 
 
-CASE = oauth_case(
+CASE = Case(
     "secret_expires in 5 days: credential_expiring days_left=5 (warning) "
     "at start and reload; -t prints it",
     client,
+    upstream="oauth",
+    fixtures=[tokens(token_requests=0)],
     settings=expiring_secret,
-    token_requests=0,
 )

@@ -3,8 +3,10 @@ to TLS 1.0) sends one message per session; the relay reaches the MX
 stand-in with STARTTLS and the connector certificate, sends no AUTH, and
 the messages are delivered with their envelope sender."""
 
+from harness.case import Case
 from harness.clients import send_message
-from harness.mx import SENDER, connector_case, mx_disconnects, tls_lines
+from harness.fixtures import mx
+from harness.mx import SENDER, mx_disconnects, tls_lines
 from harness.relay import device
 
 DEVICE = device("mfp-1", "127.0.0.1", auth="connector", senders=[SENDER])
@@ -59,13 +61,15 @@ def client(ctx):
               % [l for l in ctx.mx_log() if "NOQUEUE" in l])
 
 
-CASE = connector_case(
+CASE = Case(
     "connector relay: no device AUTH (plain, STARTTLS TLS 1.0) -> STARTTLS "
     "+ client certificate to the MX stand-in -> delivered",
     client,
+    upstream="counting",
+    fixtures=[mx(connections=2)],
+    upstream_connections=0,
     devices=[DEVICE],
     delivered=True,
-    connector_connections=2,
     log={"event": "end", "result": "ok", "messages": "1", "device": "mfp-1",
          "protocol": "smtp", "lan_tls": "none",
          "upstream_tls": {"TLSv1.2", "TLSv1.3"}},

@@ -3,8 +3,10 @@
 MAIL FROM and nothing goes upstream; AUTH from a connector device without
 ignore_auth is refused too."""
 
+from harness.case import Case
 from harness.clients import auth_plain
-from harness.mx import SENDER, connector_case
+from harness.fixtures import mx
+from harness.mx import SENDER
 from harness.relay import device
 
 DEVICE = device("mfp-1", "127.0.0.1", auth="connector", senders=[SENDER],
@@ -43,12 +45,14 @@ def client(ctx):
               "the stand-in saw a connection: %r" % ctx.mx_log())
 
 
-CASE = connector_case(
+CASE = Case(
     "connector relay: sender not in senders / not an accepted domain / "
     "<> -> 550 5.7.1, nothing upstream; AUTH refused",
     client,
+    upstream="counting",
+    fixtures=[mx(connections=0)],
+    upstream_connections=0,
     devices=[DEVICE],
     delivered=False,
-    connector_connections=0,
     log={"event": "end", "device": "mfp-1", "messages": "0"},
 )

@@ -3,7 +3,9 @@ certificate: the relay must not go on after STARTTLS (the stand-in sees
 the handshake fail); the device gets a 4xx at MAIL FROM and nothing is
 delivered."""
 
-from harness.mx import SENDER, connector_case, upstream_refused_client
+from harness.case import Case
+from harness.fixtures import mx
+from harness.mx import SENDER, upstream_refused_client
 from harness.relay import device
 
 
@@ -16,15 +18,16 @@ def client(ctx):
               % ctx.mx_log())
 
 
-CASE = connector_case(
+CASE = Case(
     "connector relay: MX certificate not verifiable with ca_file -> no "
     "MAIL upstream, device 4xx, not delivered",
     client,
+    upstream="counting",
+    fixtures=[mx(connections=2, ca_file=lambda pki: pki.untrusted_ca()[0])],
+    upstream_connections=0,
     devices=[device("mfp-1", "127.0.0.1", auth="connector",
                     senders=[SENDER])],
     delivered=False,
-    connector_connections=2,
-    ca_file=lambda pki: pki.untrusted_ca()[0],
     log={"event": "end", "result": "upstream_tls_failed", "messages": "0",
          "device": "mfp-1"},
 )

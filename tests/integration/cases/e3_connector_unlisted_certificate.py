@@ -7,19 +7,22 @@ fault), nothing is delivered, the relay logs an upstream_refusal line
 with code=relay_denied, and the session itself ends ok (the device quits
 after the refusal)."""
 
-from harness.mx import SENDER, connector_case, upstream_refused_client
+from harness.case import Case
+from harness.fixtures import mx
+from harness.mx import SENDER, upstream_refused_client
 from harness.relay import device
 
-CASE = connector_case(
+CASE = Case(
     "connector relay: CA-signed certificate not in relay_clientcerts -> "
     "stand-in 550 5.7.64 at MAIL -> device 4xx, not delivered",
     upstream_refused_client("NOQUEUE: reject: MAIL from",
                             "TenantAttribution; Relay Access Denied",
                             relay_reason="code=relay_denied",
                             result=lambda r: r == "ok"),
+    upstream="counting",
+    fixtures=[mx(certificate="unlisted", connections=2)],
+    upstream_connections=0,
     devices=[device("mfp-1", "127.0.0.1", auth="connector",
                     senders=[SENDER])],
-    certificate="unlisted",
     delivered=False,
-    connector_connections=2,
 )

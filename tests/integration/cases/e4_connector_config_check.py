@@ -7,9 +7,11 @@ a connector device needs senders, all in the accepted domains."""
 
 import re
 
+from harness.case import Case
 from harness.expiry import cert_expires, check_credential_line, \
     check_mode_line, days_left
-from harness.mx import SENDER, connector_case
+from harness.fixtures import mx
+from harness.mx import SENDER
 from harness.relay import device, settings_file
 
 DEVICE = device("mfp-1", "127.0.0.1", auth="connector", senders=[SENDER])
@@ -142,12 +144,14 @@ def client(ctx):
                           path)
 
 
-CASE = connector_case(
+CASE = Case(
     "tlsrelayd -t: connector certificate checked (domain, expiry, key) -> "
     "FILE:LINE, exit 1 / 78; expiring -> warning; device senders",
     client,
+    upstream="counting",
+    fixtures=[mx(connections=0)],
+    upstream_connections=0,
     devices=[DEVICE],
     start=False,
-    connector_connections=0,
     settings=lambda s: s.update(warn_days=WARN_DAYS),
 )

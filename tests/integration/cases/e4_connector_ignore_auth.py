@@ -4,8 +4,10 @@ plaintext_auth device, LOGIN after STARTTLS at TLS 1.0); the credentials
 go nowhere (the stand-in sees no AUTH, the log has no password), the
 sender check still applies, and the messages are delivered."""
 
+from harness.case import Case
 from harness.clients import auth_login, auth_plain, send_message
-from harness.mx import SENDER, connector_case, mx_disconnects
+from harness.fixtures import mx
+from harness.mx import SENDER, mx_disconnects
 from harness.relay import device
 
 DEVICE = device("mfp-2", "127.0.0.1", auth="connector", senders=[SENDER],
@@ -57,13 +59,15 @@ def client(ctx):
               "the relay tried AUTH at the stand-in: %r" % stats)
 
 
-CASE = connector_case(
+CASE = Case(
     "connector relay, ignore_auth: device AUTH PLAIN/LOGIN -> 235 and "
     "dropped, sender still checked, no AUTH upstream -> delivered",
     client,
+    upstream="counting",
+    fixtures=[mx(connections=2)],
+    upstream_connections=0,
     devices=[DEVICE],
     delivered=True,
-    connector_connections=2,
     log={"event": "end", "result": "ok", "messages": "1", "device": "mfp-2",
          "lan_tls": "none"},
 )

@@ -2,8 +2,8 @@
 message and two DELEs over POP3S at TLS 1.0, tlsrelayctl report --format
 json counts each command Dovecot answered +OK, and the bytes retrieved."""
 
-from harness.pop3 import connect, delete_and_quit, login, pop3_case, \
-    retrieve_all
+from harness.case import Case
+from harness.pop3 import connect, delete_and_quit, login, retrieve_all
 from harness.register import wait_row
 from harness.relay import device
 
@@ -30,8 +30,9 @@ def client(ctx):
               "flags: %r" % row["flags"])
 
 
-CASE = pop3_case(
+CASE = Case(
     "register: POP3 STAT/LIST/TOP/RETR/DELE counted, RETR bytes",
     client,
+    protocols=("pop3",),
     devices=[device("scanner-1", "127.0.0.1", protocols=["pop3"])],
 )

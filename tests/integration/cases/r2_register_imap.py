@@ -2,8 +2,8 @@
 a FETCH of a body and an APPEND, tlsrelayctl report --format json shows
 the folder, the FETCH and the APPEND."""
 
-from harness.imap import connect, expect_ok, imap_case, logout, \
-    mailbox_session
+from harness.case import Case
+from harness.imap import connect, expect_ok, logout, mailbox_session
 from harness.register import wait_row
 from harness.relay import device
 
@@ -21,8 +21,9 @@ def client(ctx):
     ctx.check(got == want, "register %r, expected %r" % (got, want))
 
 
-CASE = imap_case(
+CASE = Case(
     "register: IMAP SELECT INBOX, FETCH with a body, APPEND recorded",
     client,
+    protocols=("imap",),
     devices=[device("mfp-1", "127.0.0.1", protocols=("imap",))],
 )

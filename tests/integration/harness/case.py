@@ -18,14 +18,31 @@ class CaseFailure(Exception):
     """An expectation of the case did not hold."""
 
 
+# Listeners a protocol gets when a case names none: plain (STARTTLS or
+# STLS offered) and implicit TLS.
+PROTOCOL_LISTENERS = {"smtp": ("smtp", "smtps"), "pop3": ("pop3", "pop3s"),
+                      "imap": ("imap", "imaps")}
+DEFAULT = object()		# "the protocol's default upstream"
+DEFAULT_UPSTREAM = {"smtp": "postfix", "pop3": "pop3s", "imap": "dovecot"}
+
+
 class Case:
     """One end-to-end case.
 
-    upstream: "postfix", a FaultServer mode, "down" (a closed port), or
-        None when the case talks to the fixtures directly (relay=False).
+    protocols: the relay's protocols ("smtp", "pop3", "imap").
+    upstream: the name of each protocol's upstream in harness/fixtures.py
+        (SMTP: "postfix", a FaultServer mode, "down"; POP3: "pop3s",
+        "pop3-stls", "wrongname", "counting", "down", a pop3fault mode;
+        IMAP: "dovecot", "dovecot-starttls", "down", an ImapFaultServer
+        mode; any: "oauth"), a {protocol: name} dict, or None when the
+        case talks to the fixtures directly (relay=False). Left out: each
+        protocol's default ("postfix", "pop3s", "dovecot").
+    fixtures: services the case uses besides its upstreams
+        (harness.fixtures.tokens(...), mx(...)), with their checks.
     devices: the devices file (list of relay.device(...) dicts).
-    listeners: names from "smtp" (plain, STARTTLS offered) and "smtps"
-        (implicit TLS).
+    listeners: listener names ("smtp", "smtps", "pop3", "pop3s", "imap",
+        "imaps"; "...s" is implicit TLS); by default both of every
+        protocol's.
     client: function(ctx) that runs the dialogue and raises CaseFailure
         (via ctx.check/ctx.expect_code) when a reply is wrong.
     delivered: True (ctx.msgid must arrive in the maildir), False (must not),
@@ -33,10 +50,16 @@ class Case:
     log: fields the session line must have, e.g. {"event": "end",
         "result": "ok"}; values may be a str, a set of allowed strs or a
         predicate. event defaults to "end". None: not checked.
-    upstream_connections: exact number of connections the fault server must
-        have accepted, or a predicate on that number, or None.
+    upstream_connections: exact number of connections the case's scripted
+        upstreams and counting proxies accepted together, or a predicate
+        on that number, or None.
+    seed: the test mailbox (ctx.mailbox) of a Dovecot upstream: None (the
+        upstream's default: the POP3 Dovecot's is emptied and seeded with
+        pop3.make_messages(), the others are left alone), False (emptied)
+        or a list of (id, text) messages (emptied, then saved in order).
     needs: external programs the case needs (missing ones skip the case).
-    settings: function(dict) -> None that edits the relay's main settings.
+    settings: function(dict) -> None that edits the relay's main settings
+        (after the upstreams and fixtures added theirs).
     debug: run tlsrelayd with -d.
     start: False to have the runner only write the relay's config files
         (ctx.relay is set but not running): for check-mode cases and cases
@@ -45,24 +68,41 @@ class Case:
     Every case also checks that no password it used appears in the log.
     """
 
-    def __init__(self, doc, client, upstream="postfix", devices=(),
-                 listeners=("smtp", "smtps"), delivered=None, log=None,
+    def __init__(self, doc, client, upstream=DEFAULT, devices=(),
+                 listeners=None, delivered=None, log=None,
                  upstream_connections=None, needs=(), relay=True,
-                 settings=None, debug=False, start=True):
+                 settings=None, debug=False, start=True, protocols=("smtp",),
+                 fixtures=(), seed=None):
         self.doc = doc
         self.client = client
-        self.upstream = upstream
+        self.protocols = tuple(protocols)
+        self.upstreams = _upstream_names(self.protocols, upstream)
+        self.fixtures = list(fixtures)
         self.devices = list(devices)
-        self.listeners = tuple(listeners)
+        self.listeners = tuple(listeners if listeners is not None else
+                               [n for p in self.protocols
+                                for n in PROTOCOL_LISTENERS[p]])
         self.delivered = delivered
         self.log = log
         self.upstream_connections = upstream_connections
+        self.seed = seed
         self.needs = tuple(needs)
         self.relay = relay
         self.settings = settings
         self.debug = debug
         self.start = start
         self.name = None	# set by the runner from the file name
+
+
+def _upstream_names(protocols, upstream):
+    """{protocol: upstream name} from Case's upstream argument."""
+    if upstream is None:
+        return {}
+    if upstream is DEFAULT:
+        upstream = DEFAULT_UPSTREAM
+    if isinstance(upstream, dict):
+        return {p: upstream.get(p, DEFAULT_UPSTREAM[p]) for p in protocols}
+    return {p: upstream for p in protocols}
 
 
 class Context:
@@ -74,7 +114,11 @@ class Context:
         self.pki = run.pki
         self.postfix = run.postfix
         self.relay = None		# harness.relay.Relay, when case.relay
-        self.fault = None		# harness.faultserver.FaultServer or None
+        self.upstreams = None		# harness.fixtures.Upstreams
+        self.faults = {}		# protocol -> its scripted upstream
+        self.fault = None		# the first scripted upstream, or None
+        self.pop3_fault = None		# a harness/pop3fault.py upstream
+        self.mailbox = None		# the test mailbox of a Dovecot upstream
         self.upstream_port = None
         self.listener_ports = {}
         self.user = USER

@@ -112,15 +112,41 @@ def close_quietly(s):
 
 
 class RawClient:
-    """A byte-level SMTP client for cases smtplib cannot express."""
+    """A byte-level client for dialogues smtplib, poplib and imaplib cannot
+    express: SMTP replies here, POP3 and IMAP lines in the subclasses
+    (pop3.RawPop3, imap.RawImap). tls: a client context to wrap the
+    connection in at once (implicit TLS); rcvbuf: a receive buffer size
+    set before connecting (a device that reads slowly)."""
 
-    def __init__(self, port, host="127.0.0.1", source=None, timeout=TIMEOUT):
+    def __init__(self, port, host="127.0.0.1", source=None, timeout=TIMEOUT,
+                 tls=None, rcvbuf=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         if source:
             self.sock.bind((source, 0))
         self.sock.connect((host, port))
         self.buf = b""
+        if tls is not None:
+            self.starttls(tls)
+
+    def starttls(self, tls):
+        """Switch this connection to TLS with client context tls."""
+        self.sock = tls.wrap_socket(self.sock)
+
+    def line(self):
+        """One line without its end (str), or None at EOF."""
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(4096)
+            except (ConnectionResetError, ssl.SSLError):
+                chunk = b""
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode(errors="replace")
 
     def send(self, data):
         """Send bytes (or str) in one write."""
@@ -204,7 +230,7 @@ class RawClient:
                 if not chunk:
                     return True, got
                 got += chunk
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):
             return True, got
         except socket.timeout:
             return False, got
@@ -237,6 +263,24 @@ def client_hello(suites, version=0x0301):
 def b64(text):
     """Base64 of a str, as a str."""
     return base64.b64encode(text.encode()).decode()
+
+
+def xoauth2_encode(user, token):
+    """The SASL XOAUTH2 initial response (base64, str)."""
+    return b64("user=%s\x01auth=Bearer %s\x01\x01" % (user, token))
+
+
+def xoauth2_decode(blob):
+    """(user, token) of a base64 XOAUTH2 string (str or bytes); raises
+    ValueError if it is not one."""
+    try:
+        fields = base64.b64decode(blob, validate=True).decode().split("\x01")
+        if not fields[0].startswith("user=") or \
+                not fields[1].startswith("auth=Bearer "):
+            raise ValueError("not an XOAUTH2 string")
+        return fields[0][len("user="):], fields[1][len("auth=Bearer "):]
+    except (UnicodeDecodeError, IndexError) as e:
+        raise ValueError("not an XOAUTH2 string: %s" % e)
 
 
 def reply_bytes(c, timeout=None):

@@ -1,26 +1,26 @@
 """IMAP for the end-to-end cases: the relay's IMAP listeners, a Dovecot
 IMAPS upstream, a scripted misbehaving IMAP upstream, and clients.
 
-An IMAP case is made with imap_case(...) instead of Case(...): it starts the
-upstream, points the relay's IMAP listeners ("imap": plain with STARTTLS
-offered, "imaps": implicit TLS) and upstreams.imap at it, starts the relay
-and then runs the dialogue. Everything else (devices, log, upstream
-connections, settings) is as in Case.
+An IMAP case is a Case with protocols=("imap",): the relay gets the IMAP
+listeners ("imap": plain with STARTTLS offered, "imaps": implicit TLS) and
+upstreams.imap pointing at the upstream harness/fixtures.py starts for
+its name. imap_case(...) is the compatibility wrapper of the earlier
+form.
 """
 
 import base64
 import imaplib
 import os
 import re
-import socket
 import ssl
 import subprocess
 
 from .case import Case, CaseFailure
-from .clients import legacy_context, make_message, unique_id
+from .clients import RawClient, legacy_context, make_message, unique_id, \
+    xoauth2_decode
 from .dovecot import USER, Dovecot
 from .scripted import ScriptedServer
-from .util import FixtureError, closed_port, free_port, wait_until
+from .util import FixtureError, free_port, wait_until
 
 TIMEOUT = 20
 FAULT_MODES = ("preauth", "wrongname", "counting", "oldserver", "exchange",
@@ -35,47 +35,11 @@ ERROR_CHALLENGE = ('{"status":"401","schemes":"bearer",'
 KNOWN_SUBJECT = "tlsrelay known message"
 
 
-def imap_case(doc, client, upstream="dovecot", listeners=("imap", "imaps"),
-              **kw):
-    """A Case whose relay serves IMAP on listeners, with upstreams.imap
-    pointing at upstream: "dovecot" (the run's Dovecot, implicit TLS),
-    "dovecot-starttls" (the same Dovecot, STARTTLS on its plain port),
-    "down" (a closed port) or a FAULT_MODES name (implicit TLS)."""
-    def run(ctx):
-        port, tls = _start_upstream(ctx, upstream)
-        _configure_relay(ctx, listeners, port, tls)
-        ctx.relay.start()
-        client(ctx)
-    return Case(doc, run, upstream="down", listeners=(), start=False, **kw)
-
-
-def _start_upstream(ctx, upstream):
-    """Start the case's IMAP upstream; returns its port and TLS mode."""
-    if upstream == "dovecot":
-        return imap_dovecot(ctx.run).imaps_port, "implicit"
-    if upstream == "dovecot-starttls":
-        return imap_dovecot(ctx.run).imap_port, "starttls"
-    if upstream == "down":
-        return closed_port(), "implicit"
-    if upstream in FAULT_MODES:
-        ctx.fault = ImapFaultServer(ctx.pki, upstream).start()
-        return ctx.fault.port, "implicit"
-    raise FixtureError("unknown IMAP upstream %r" % upstream)
-
-
-def _configure_relay(ctx, names, upstream_port, upstream_tls):
-    """IMAP listeners and upstreams.imap in the relay's settings."""
-    settings = ctx.relay.settings
-    settings["listeners"] = []
-    for name in names:
-        port = free_port()
-        ctx.listener_ports[name] = port
-        settings["listeners"].append({
-            "name": name, "protocol": "imap", "address": "127.0.0.1",
-            "port": port, "tls": "implicit" if name == "imaps" else "plain"})
-    settings["upstreams"]["imap"] = {
-        "host": "localhost", "port": upstream_port, "tls": upstream_tls,
-        "ca_file": ctx.pki.ca}
+def imap_case(doc, client, upstream="dovecot", **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, protocols=("imap",), upstream=upstream, ...);
+    the other arguments are Case's."""
+    return Case(doc, client, protocols=("imap",), upstream=upstream, **kw)
 
 
 def imap_dovecot(run):
@@ -180,37 +144,8 @@ def capabilities(imap):
     return {c.upper() for c in imap.capabilities}
 
 
-class RawImap:
-    """A byte-level IMAP client for dialogues imaplib cannot express."""
-
-    def __init__(self, port, source=None, tls=None, timeout=TIMEOUT):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        if source:
-            self.sock.bind((source, 0))
-        self.sock.connect(("127.0.0.1", port))
-        if tls is not None:
-            self.sock = tls.wrap_socket(self.sock)
-        self.buf = b""
-
-    def send(self, data):
-        """Send bytes (or str) in one write."""
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        """One line without CRLF (str), or None at EOF."""
-        while b"\n" not in self.buf:
-            try:
-                chunk = self.sock.recv(4096)
-            except (ConnectionResetError, ssl.SSLError):
-                chunk = b""
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode(errors="replace")
+class RawImap(RawClient):
+    """A line-level IMAP client for dialogues imaplib cannot express."""
 
     def until_tagged(self, tag):
         """Lines up to and including the one tagged tag (or EOF)."""
@@ -227,33 +162,6 @@ class RawImap:
         """Send "tag text" and return the response lines."""
         self.send("%s %s\r\n" % (tag, text))
         return self.until_tagged(tag)
-
-    def starttls(self, ctx_tls):
-        """Switch this connection to TLS (after the relay's OK)."""
-        self.sock = ctx_tls.wrap_socket(self.sock)
-
-    def wait_closed(self, timeout=10):
-        """Read until EOF; (closed, bytes received meanwhile)."""
-        self.sock.settimeout(timeout)
-        got = self.buf
-        self.buf = b""
-        try:
-            while True:
-                chunk = self.sock.recv(4096)
-                if not chunk:
-                    return True, got
-                got += chunk
-        except (ConnectionResetError, ssl.SSLError):
-            return True, got
-        except socket.timeout:
-            return False, got
-
-    def close(self):
-        """Close without ceremony."""
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def raw(ctx, listener="imap", source=None, tls_version=None):
@@ -476,11 +384,8 @@ class _OldServer:
             self.transcript.append(("C", blob.decode(errors="replace")))
             blob = blob.decode(errors="replace")
         try:
-            fields = base64.b64decode(blob, validate=True).decode().split(
-                "\x01")
-            user = fields[0][len("user="):]
-            token = fields[1][len("auth=Bearer "):]
-        except (ValueError, IndexError):
+            user, token = xoauth2_decode(blob)
+        except ValueError:
             user = token = "(undecodable)"
         self.server.event("auth: XOAUTH2 %s %s" % (user, token))
         if self.number % 2 == 0:

@@ -31,10 +31,12 @@ Client certificates (made by pki.client_certificate, CN and SAN
 example.test): "connector" (test CA, fingerprint listed), "unlisted"
 (test CA, not listed), "untrusted" (signed by pki.untrusted_ca()).
 
-A case is made with connector_case(...) instead of Case(...): the relay's
-upstreams.smtp points at a "counting" fault server that must see no
-connection (connector devices never use it), upstreams.connector reaches
-the stand-in through a counting proxy (connector_connections=), and
+A case declares fixtures=[mx(...)] (harness/fixtures.py) with
+upstream="counting" and upstream_connections=0 (or uses the compatibility
+wrapper connector_case(...)): upstreams.smtp points at a "counting" fault
+server that must see no connection (connector devices never use it),
+upstreams.connector reaches the stand-in through a counting proxy
+(mx(connections=)), and
 ctx.postfix is the stand-in, so delivered= looks in its maildir. In the
 client, ctx.mx is the stand-in, ctx.connector the proxy (its accepted
 count), ctx.mx_log() the stand-in's log lines since the case began.
@@ -46,11 +48,9 @@ import ssl
 
 from .case import Case, CaseFailure
 from .clients import TIMEOUT, make_message, modern_context
-from .oauth import CountingProxy, temporary, wait_sessions_ended
+from .oauth import temporary
 from .postfix import MASTER_CF, Postfix
-from .relay import connector_upstream
-from .util import FixtureError, free_port, register_cleanup, run, \
-    unregister_cleanup, wait_until, write_file
+from .util import FixtureError, free_port, run, wait_until, write_file
 
 ACCEPTED_DOMAIN = "example.test"
 SENDER = "scanner@example.test"		# in the devices' senders lists
@@ -270,62 +270,20 @@ def tls_lines(lines, kind=None):
 
 # --- the case ------------------------------------------------------------
 
-def connector_case(doc, client, devices=(), certificate="connector",
+def connector_case(doc, client, certificate="connector",
                    accepted_domains=(ACCEPTED_DOMAIN,), host="localhost",
-                   listeners=("smtp", "smtps"), delivered=None, log=None,
-                   connector_connections=None, ca_file=None,
-                   settings=None, needs=(), debug=False, start=True):
-    """A Case whose relay has an upstreams.connector group pointing at the
-    MX stand-in (through a counting proxy) with certificate (a kind for
-    connector_certificate, or (cert, key)) and accepted_domains.
-
-    connector_connections: exact number (or predicate) of connections
-        the stand-in must have got when the client is done.
-    ca_file: function(pki) -> the CA file the relay verifies the stand-in
-        with (default the test CA, which signed its certificate).
-    settings: function(dict) editing the main settings after the
-        connector group is added (e.g. s["upstreams"]["connector"]).
-    start: False to only write the relay's files (check-mode cases).
-    The rest is as in Case; upstreams.smtp must see no connection.
-    """
-    def connector_client(ctx):
-        mx = mx_standin(ctx.run)
-        ctx.mx = ctx.postfix = mx
-        mark = mx.log_mark()
-        ctx.mx_log = lambda: mx.log_since(mark)
-        proxy = CountingProxy(mx.port, "connector")
-        ctx.connector = proxy
-        register_cleanup(proxy.stop)
-        try:
-            cert, key = connector_certificate(ctx.pki, certificate)
-            conf = ctx.relay.settings
-            conf["upstreams"]["connector"] = connector_upstream(
-                host, proxy.port, cert, key, accepted_domains,
-                ca_file(ctx.pki) if ca_file else ctx.pki.ca)
-            if settings:
-                settings(conf)
-            if start:
-                ctx.relay.start()
-            else:
-                ctx.relay.write_config()
-            client(ctx)
-            ctx.close_clients()
-            if ctx.relay.started:
-                wait_sessions_ended(ctx)
-            _check_count(proxy, connector_connections)
-        finally:
-            ctx.note("connector connections: %d" % proxy.accepted)
-            ctx.note("MX stand-in log since the case began (last lines):")
-            ctx.notes += ["  " + l for l in ctx.mx_log()[-12:]]
-            unregister_cleanup(proxy.stop)
-            proxy.stop()
-    return Case(doc, connector_client, upstream="counting", devices=devices,
-                listeners=listeners, delivered=delivered, log=log,
-                upstream_connections=0, needs=needs, debug=debug,
-                start=False)
+                   connector_connections=None, ca_file=None, **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, upstream="counting", upstream_connections=0,
+    fixtures=[mx(certificate, accepted_domains, host, ca_file,
+    connector_connections)], ...); the other arguments are Case's."""
+    from .fixtures import mx
+    return Case(doc, client, upstream="counting", upstream_connections=0,
+                fixtures=[mx(certificate, accepted_domains, host, ca_file,
+                             connector_connections)], **kw)
 
 
-def _check_count(proxy, want):
+def check_count(proxy, want):
     """The stand-in got the expected number of connections."""
     if want is None:
         return

@@ -1,4 +1,5 @@
-"""OAuth2 upstream authentication (issue 4): fixtures and oauth_case().
+"""OAuth2 upstream authentication (issue 4): the OAuth2 upstreams, devices
+and checks behind the tokens fixture (harness/fixtures.py).
 
 The run gets, on first use, a token server (harness/tokenserver.py); a
 Dovecot serving IMAPS and POP3S (TLS 1.2+) whose oauth2 passdb asks that
@@ -7,8 +8,8 @@ Postfix that uses this Dovecot for SASL, so its submission port offers
 AUTH XOAUTH2 after STARTTLS. Password users keep working on both
 (passwd-file passdb).
 
-A case is made with oauth_case(...) instead of Case(...). Per case the
-token server gets a fresh app secret, no tokens and zero counters; the
+A case declares upstream="oauth" and fixtures=[tokens(...)] (or uses the
+compatibility wrapper oauth_case(...)). Per case the token server gets a fresh app secret, no tokens and zero counters; the
 relay gets an oauth2 section (client secret file, or the app certificate
 and key with credential="certificate"), listeners for the protocols the
 case uses, and upstreams that reach Postfix/Dovecot through counting TCP
@@ -16,31 +17,31 @@ proxies, so a case can assert how many upstream connections were made.
 Devices are made with oauth_device(...): their secrets are hashed with
 `tlsrelayd --hash-secret` when the relay is configured.
 
-Besides the Case checks, every oauth case checks that no token the server
+Besides the Case checks, the tokens fixture checks that no token the server
 issued, no XOAUTH2 string, no app secret and no device secret appears in
 the relay's log, the number of token requests when token_requests is
 given, and (unless requests_valid=False) that every token request the
 server got was a valid client credentials request.
 """
 
-import base64
 import os
 import socket
 import subprocess
 import threading
 
 from .case import Case, CaseFailure
-from .clients import TIMEOUT, auth_plain, legacy_context
-from .dovecot import USER, Dovecot
+from .clients import xoauth2_encode as xoauth2
+from .dovecot import Dovecot
 from .pop3 import Mailbox
 from .postfix import Postfix
 from .relay import device
+# The device dialogues live in harness/steps.py; their names stay here for
+# case files that import them from this module.
+from .steps import DEVICE_SECRET, MAILBOX, imap_login, pop3_login, \
+    smtp_login, smtp_send  # noqa: F401
 from .tokenserver import SCOPE, TOKEN_PREFIX, TokenServer
-from .util import FixtureError, free_port, register_cleanup, run, \
-    unregister_cleanup, wait_until, write_file
+from .util import FixtureError, free_port, run, wait_until, write_file
 
-MAILBOX = USER			# the one mailbox Dovecot knows
-DEVICE_SECRET = "Dev1ce-Secret-7f3a"
 WRONG_SECRET = "not-the-device-secret"
 LISTENERS = {"smtp": ("smtp", "smtps"), "pop3": ("pop3", "pop3s"),
              "imap": ("imap", "imaps")}
@@ -222,16 +223,23 @@ def hashed_devices(ctx, devices):
 class CountingProxy:
     """A TCP forwarder on 127.0.0.1 to one upstream port that counts the
     connections it accepts (TLS passes through untouched, so the relay
-    still verifies the real upstream's certificate for "localhost")."""
+    still verifies the real upstream's certificate for "localhost").
+    pause() stops it reading what the relay sends (an upstream that reads
+    slowly) until resume(); rcvbuf sets its receive buffer, so that little
+    waits in the kernel meanwhile."""
 
-    def __init__(self, target_port, name):
+    def __init__(self, target_port, name, rcvbuf=None):
         self.target = target_port
         self.name = name
         self.accepted = 0
         self.lock = threading.Lock()
         self.socks = []
+        self.reading = threading.Event()
+        self.reading.set()
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(128)
         self.port = self.lsock.getsockname()[1]
@@ -254,9 +262,17 @@ class CountingProxy:
             with self.lock:
                 self.accepted += 1
                 self.socks += [conn, up]
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=_pump, args=(a, b),
+            for a, b, gate in ((conn, up, self.reading), (up, conn, None)):
+                threading.Thread(target=_pump, args=(a, b, gate),
                                  daemon=True).start()
+
+    def pause(self):
+        """Stop reading from the relay (connections stay open)."""
+        self.reading.clear()
+
+    def resume(self):
+        """Read from the relay again."""
+        self.reading.set()
 
     def stop(self):
         """Stop listening and cut every forwarded connection."""
@@ -274,11 +290,14 @@ class CountingProxy:
         self.thread.join(5)
 
 
-def _pump(src, dst):
-    """Copy bytes src -> dst until EOF, then half-close dst."""
+def _pump(src, dst, gate=None):
+    """Copy bytes src -> dst until EOF, then half-close dst; each read
+    waits for gate (a threading.Event) if given."""
     try:
         src.settimeout(None)
         while True:
+            if gate is not None:
+                gate.wait()
             data = src.recv(65536)
             if not data:
                 break
@@ -288,161 +307,21 @@ def _pump(src, dst):
         pass
 
 
-class UpstreamCounter:
-    """The case's proxies, one per protocol; looks like a fault server to
-    the runner (accepted, stop(), mode, events, transcripts)."""
-
-    mode = "oauth upstreams through counting proxies"
-
-    def __init__(self):
-        self.proxies = {}
-        self.events = []
-        self.transcripts = []
-        register_cleanup(self.stop)
-
-    def add(self, protocol, target_port):
-        """Start a proxy for protocol; returns its port."""
-        self.proxies[protocol] = CountingProxy(target_port, protocol)
-        return self.proxies[protocol].port
-
-    @property
-    def accepted(self):
-        """Connections made to every upstream together."""
-        return sum(p.accepted for p in self.proxies.values())
-
-    def count(self, protocol):
-        """Connections made to one protocol's upstream."""
-        p = self.proxies.get(protocol)
-        return p.accepted if p else 0
-
-    def stop(self):
-        """Stop every proxy."""
-        unregister_cleanup(self.stop)
-        for p in self.proxies.values():
-            p.stop()
-
-
 # --- the case ------------------------------------------------------------
 
-def oauth_case(doc, client, protocols=("smtp",), devices=(),
-               credential="secret", app_secret=None, expires_in=3599,
-               token_requests=None, requests_valid=True, listeners=None,
-               upstream_connections=None, log=None, delivered=None,
-               settings=None, needs=(), debug=False, seed=None,
-               start=True, faults=None):
-    """A Case whose relay authenticates upstream with XOAUTH2.
-
-    protocols: the relay's protocols ("smtp", "pop3", "imap"); each gets
-        its listeners (plain and implicit TLS, ports ctx.port(name)) and
-        an upstream through a counting proxy (ctx.upstreams.count(p)).
-    credential: "secret" (client_secret_file) or "certificate" (the app
-        certificate and key; the token server registers the certificate).
-    app_secret: what the relay's secret file holds (default: the secret
-        the token server expects; a wrong one makes AADSTS7000215).
-    expires_in: what the token server puts in its answers.
-    token_requests: exact number (or predicate) of token requests the
-        token server must have received when the client is done.
-    requests_valid: every token request must have been a valid client
-        credentials request (the server refused none on its own).
-    seed: for POP3/IMAP cases, a list of (id, text) messages put in the
-        mailbox (emptied first); ctx.mailbox is the Mailbox.
-    start: False to only write the relay's files (ctx.relay.write_config)
-        for cases that run the check mode or start the daemon themselves.
-    faults: {protocol: mode} to put a scripted upstream started for the
-        case behind that protocol's counting proxy instead of Dovecot:
-        a harness/pop3fault.py mode for "pop3", a harness/imap.py
-        ImapFaultServer mode for "imap" (implicit TLS, pki.localhost);
-        ctx.faults[protocol] is the server (stopped at the end).
-    The rest is as in Case. In the client, ctx.tokens is the TokenServer,
-    ctx.oauth the OAuthUpstreams, ctx.postfix the OAuth2 Postfix.
-    """
-    def oauth_client(ctx):
-        fx = oauth_upstreams(ctx.run)
-        ctx.oauth = fx
-        ctx.postfix = fx.postfix
-        ctx.tokens = fx.tokens.reset(expires_in=expires_in)
-        ctx.upstreams = ctx.fault = UpstreamCounter()
-        ctx.mailbox = fx.mailbox
-        ctx.faults = {}
-        if seed is not None:
-            fx.mailbox.reset()
-            fx.mailbox.seed(seed)
-        try:
-            for protocol, mode in (faults or {}).items():
-                ctx.faults[protocol] = _fault_server(ctx, protocol, mode)
-            _configure(ctx, fx, protocols, listeners, credential,
-                       app_secret, settings)
-            if start:
-                ctx.relay.start()
-            else:
-                ctx.relay.write_config()
-            client(ctx)
-            ctx.close_clients()
-            if ctx.relay.started:
-                wait_sessions_ended(ctx)
-            _check_token_requests(ctx, token_requests, requests_valid)
-            check_no_tokens(ctx)
-        finally:
-            for protocol, server in ctx.faults.items():
-                server.stop()
-                ctx.note("%s fault upstream (%s): %d connection(s), events "
-                         "%r" % (protocol, server.mode, server.accepted,
-                                 server.events))
-                for i, t in enumerate(server.transcripts):
-                    ctx.notes += ["  #%d %s: %s" % (i, d, text[:120])
-                                  for d, text in t]
-            ctx.notes += fx.tokens.describe()
-            ctx.note("upstream connections: %s" % {
-                p: ctx.upstreams.count(p) for p in protocols})
-            ctx.note("oauth dovecot log (last lines):")
-            ctx.notes += ["  " + l for l in
-                          fx.dovecot.tail(10).splitlines()]
-            if "smtp" in protocols:
-                ctx.note("oauth postfix log (last lines):")
-                ctx.notes += ["  " + l for l in
-                              fx.postfix.tail(8).splitlines()]
-    return Case(doc, oauth_client, upstream="down", devices=devices,
-                listeners=(),
-                log=log, delivered=delivered,
-                upstream_connections=upstream_connections, needs=needs,
-                debug=debug, start=False)
-
-
-def _fault_server(ctx, protocol, mode):
-    """Start the scripted upstream for protocol in mode."""
-    if protocol == "pop3":
-        from .pop3fault import Pop3FaultServer
-        return Pop3FaultServer(ctx.pki, mode).start()
-    if protocol == "imap":
-        from .imap import ImapFaultServer
-        return ImapFaultServer(ctx.pki, mode).start()
-    raise FixtureError("no scripted %s upstream" % protocol)
-
-
-def _configure(ctx, fx, protocols, listeners, credential, app_secret,
-               settings):
-    """Listeners, upstreams, the oauth2 section and hashed devices."""
-    conf = ctx.relay.settings
-    conf["listeners"] = []
-    names = listeners or [n for p in protocols for n in LISTENERS[p]]
-    for name in names:
-        protocol = next(p for p, ns in LISTENERS.items() if name in ns)
-        port = free_port()
-        ctx.listener_ports[name] = port
-        conf["listeners"].append({
-            "name": name, "protocol": protocol, "address": "127.0.0.1",
-            "port": port, "tls": "implicit" if name in IMPLICIT else "plain"})
-    conf["upstreams"] = {}
-    for p in protocols:
-        target = ctx.faults[p].port if p in ctx.faults else fx.port(p)
-        conf["upstreams"][p] = {
-            "host": "localhost", "port": ctx.upstreams.add(p, target),
-            "tls": "starttls" if p == "smtp" else "implicit",
-            "ca_file": ctx.pki.ca}
-    conf["oauth2"] = oauth_section(ctx, credential, app_secret)
-    ctx.relay.devices = hashed_devices(ctx, ctx.relay.devices)
-    if settings:
-        settings(conf)
+def oauth_case(doc, client, protocols=("smtp",), credential="secret",
+               app_secret=None, expires_in=3599, token_requests=None,
+               requests_valid=True, faults=None, **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, protocols=protocols, upstream="oauth" (or
+    faults[protocol], a scripted upstream), fixtures=[tokens(credential,
+    app_secret, expires_in, token_requests, requests_valid)], ...); the
+    other arguments are Case's."""
+    from .fixtures import tokens
+    upstream = {p: (faults or {}).get(p, "oauth") for p in protocols}
+    return Case(doc, client, protocols=protocols, upstream=upstream,
+                fixtures=[tokens(credential, app_secret, expires_in,
+                                 token_requests, requests_valid)], **kw)
 
 
 def oauth_section(ctx, credential="secret", app_secret=None):
@@ -467,7 +346,7 @@ def oauth_section(ctx, credential="secret", app_secret=None):
     return section
 
 
-def _check_token_requests(ctx, want, requests_valid):
+def check_token_requests(ctx, want, requests_valid):
     """The token server's request count and validity."""
     ts = ctx.tokens
     if requests_valid:
@@ -485,12 +364,6 @@ def _check_token_requests(ctx, want, requests_valid):
 def temporary(result):
     """a temporary failure (not ok, not auth_failed)"""
     return result not in ("ok", "auth_failed")
-
-
-def xoauth2(user, token):
-    """The SASL XOAUTH2 initial response (base64, str)."""
-    return base64.b64encode(("user=%s\x01auth=Bearer %s\x01\x01"
-                             % (user, token)).encode()).decode()
 
 
 def check_no_tokens(ctx):
@@ -546,66 +419,3 @@ def wait_token_line(ctx, event, timeout=10, contains=()):
                           % (event, list(contains), timeout,
                              token_lines(ctx, event)[-3:] or
                              ctx.relay.lines()[-5:]))
-
-
-# --- device dialogues -------------------------------------------------------
-
-def smtp_login(ctx, listener="smtps", secret=DEVICE_SECRET, user=MAILBOX,
-               source=None):
-    """Connect (from source) as a TLS 1.0 device (implicit TLS, or
-    STARTTLS on "smtp"), EHLO and AUTH PLAIN with the mailbox and secret;
-    returns (smtp, (code, text)) of AUTH."""
-    ctx.secrets.add(secret)
-    s, greeting = ctx.smtp(listener, source=source)
-    ctx.expect_code(greeting, 220, "greeting")
-    if listener == "smtps":
-        ctx.check(s.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-                  % s.sock.version())
-        ctx.ehlo(s)
-    else:
-        ctx.ehlo(s)
-        ctx.starttls(s)
-    return s, auth_plain(s, user, secret)
-
-
-def smtp_send(ctx, listener="smtps", msgid=None):
-    """A device with the right secret sends one message: 235, then the
-    message is accepted, then QUIT."""
-    s, reply = smtp_login(ctx, listener)
-    ctx.expect_code(reply, 235, "AUTH PLAIN with the device secret")
-    ctx.send(s, msgid)
-    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
-
-
-def pop3_login(ctx, listener="pop3s", secret=DEVICE_SECRET, user=MAILBOX):
-    """A TLS 1.0 POP3S device: USER/PASS with mailbox and secret;
-    returns (poplib client, PASS reply or the error text)."""
-    import poplib
-    ctx.secrets.add(secret)
-    p = poplib.POP3_SSL("127.0.0.1", ctx.port(listener), timeout=TIMEOUT,
-                        context=legacy_context())
-    ctx._open.append(p)
-    ctx.check(p.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-              % p.sock.version())
-    p.user(user)
-    try:
-        return p, p.pass_(secret).decode(errors="replace")
-    except poplib.error_proto as e:
-        return p, e.args[0].decode(errors="replace")
-
-
-def imap_login(ctx, listener="imaps", secret=DEVICE_SECRET, user=MAILBOX):
-    """A TLS 1.0 IMAPS device: LOGIN with mailbox and secret; returns
-    (imaplib client, (typ, text))."""
-    import imaplib
-    from .imap import connect
-    ctx.secrets.add(secret)
-    imap = connect(ctx, listener)
-    ctx.check(imap.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
-              % imap.sock.version())
-    try:
-        typ, data = imap.login(user, secret)
-        return imap, (typ, b" ".join(data).decode(errors="replace"))
-    except imaplib.IMAP4.error as e:
-        return imap, ("NO", str(e))
-

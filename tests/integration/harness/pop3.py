@@ -19,7 +19,6 @@ import subprocess
 from .case import Case, CaseFailure
 from .clients import RawClient, TIMEOUT, legacy_context, unique_id
 from .dovecot import USER, Dovecot
-from .pop3fault import MODES as FAULT_MODES, Pop3FaultServer
 from .util import FixtureError, free_port, run, write_file
 
 LISTENERS = ("pop3", "pop3s")	# plain (STLS offered) and implicit TLS
@@ -97,80 +96,14 @@ def make_messages(name, big_lines=BIG_LINES):
     return list(zip(ids, (plain, dotted, big)))
 
 
-def pop3_case(doc, client, upstream="pop3s", devices=(),
-              listeners=LISTENERS, log=None, upstream_connections=None,
-              needs=(), settings=None, debug=False, seed=True):
-    """A Case whose relay has POP3 listeners and a POP3 upstream.
-
-    upstream: "pop3s" (Dovecot, implicit TLS), "pop3-stls" (Dovecot's
-    plain port, STLS), "wrongname" (Dovecot presenting a certificate for
-    wrong.example), "down" (a closed port), "counting" (a server that
-    counts connections, for "no upstream contact" checks), or a
-    pop3fault mode ("userpass", "cut", "inuse", "nostls": ctx.pop3_fault
-    is the Pop3FaultServer; "nostls" is dialled with STLS). listeners:
-    "pop3" (plain, STLS offered) and/or "pop3s" (implicit TLS); the ports
-    are ctx.port(name). settings edits the relay's settings after the POP3
-    parts are in. With a Dovecot upstream, ctx.mailbox is the test
-    mailbox, seeded with make_messages() unless seed is False.
-    """
-    fault = upstream if upstream in ("down", "counting") else "down"
-
-    def pop3_client(ctx):
-        ctx.mailbox = ctx.pop3_fault = None
-        try:
-            _start_relay(ctx, upstream, listeners, settings, seed)
-            client(ctx)
-        except Exception:
-            if ctx.mailbox is not None:
-                ctx.note("upstream dovecot log (last lines):")
-                ctx.notes += ["  " + l for l in
-                              ctx.mailbox.dovecot.tail(12).splitlines()]
-            if ctx.pop3_fault is not None:
-                ctx.note("scripted upstream: %d connection(s), relay sent %r"
-                         % (ctx.pop3_fault.accepted,
-                            ctx.pop3_fault.sent()[:12]))
-            raise
-        finally:
-            if ctx.pop3_fault is not None:
-                ctx.pop3_fault.stop()
-
-    return Case(doc, pop3_client, upstream=fault, devices=devices,
-                listeners=(), log=log,
-                upstream_connections=upstream_connections, needs=needs,
-                debug=debug, start=False)
-
-
-def _start_relay(ctx, upstream, listeners, settings, seed):
-    """Add the POP3 listeners and upstream to the relay's settings, prepare
-    the mailbox, start the relay."""
-    conf = ctx.relay.settings
-    for name in listeners:
-        port = free_port()
-        ctx.listener_ports[name] = port
-        conf["listeners"].append({
-            "name": name, "protocol": "pop3", "address": "127.0.0.1",
-            "port": port, "tls": "implicit" if name == "pop3s" else "plain"})
-    up = {"host": "localhost", "port": ctx.upstream_port, "tls": "implicit",
-          "ca_file": ctx.pki.ca}
-    if upstream in ("pop3s", "pop3-stls", "wrongname"):
-        d = upstream_dovecot(ctx.run, "wrongname" if upstream == "wrongname"
-                             else "localhost")
-        ctx.mailbox = Mailbox(d)
-        ctx.mailbox.reset()
-        if seed:
-            ctx.mailbox.seed(make_messages(ctx.case.name))
-        if upstream == "pop3-stls":
-            up.update(port=d.pop3_port, tls="starttls")
-        else:
-            up["port"] = d.pop3s_port
-    if upstream in FAULT_MODES:
-        ctx.pop3_fault = Pop3FaultServer(ctx.pki, upstream).start()
-        up.update(port=ctx.pop3_fault.port,
-                  tls="starttls" if upstream == "nostls" else "implicit")
-    conf["upstreams"]["pop3"] = up
-    if settings:
-        settings(conf)
-    ctx.relay.start()
+def pop3_case(doc, client, upstream="pop3s", listeners=LISTENERS, seed=True,
+              **kw):
+    """Compatibility wrapper for case files written before the declarative
+    Case: Case(doc, client, protocols=("pop3",), upstream=upstream, ...).
+    seed=False leaves the Dovecot mailbox empty (Case's seed=False); the
+    other arguments are Case's."""
+    return Case(doc, client, protocols=("pop3",), upstream=upstream,
+                listeners=listeners, seed=None if seed else False, **kw)
 
 
 def connect(ctx, listener="pop3", tls=None):
@@ -268,19 +201,6 @@ def delete_and_quit(ctx, p, numbers):
 class RawPop3(RawClient):
     """A line-level POP3 client for dialogues poplib cannot express."""
 
-    def line(self):
-        """One line without its end (str), or None at EOF."""
-        while b"\n" not in self.buf:
-            try:
-                chunk = self.sock.recv(4096)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode(errors="replace")
-
     def cmd(self, text):
         """Send one command line; return the first reply line."""
         self.send(text + "\r\n")
@@ -303,9 +223,8 @@ class RawPop3(RawClient):
 def raw(ctx, listener="pop3", source=None, tls=False):
     """A RawPop3 to a relay listener (TLS 1.0 from the start if tls),
     after its greeting, which is returned too: (client, greeting)."""
-    c = RawPop3(ctx.port(listener), source=source)
-    if tls:
-        c.sock = legacy_context().wrap_socket(c.sock)
+    c = RawPop3(ctx.port(listener), source=source,
+                tls=legacy_context() if tls else None)
     ctx._open.append(c)
     return c, c.line()
 

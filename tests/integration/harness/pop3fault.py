@@ -28,6 +28,7 @@ import base64
 import json
 import ssl
 
+from .clients import xoauth2_decode
 from .dovecot import PASSWORD, USER
 from .scripted import ScriptedServer
 
@@ -148,11 +149,8 @@ class _Session:
         if blob is None:
             return False
         try:
-            fields = base64.b64decode(blob, validate=True).decode().split(
-                "\x01")
-            user = fields[0][len("user="):]
-            token = fields[1][len("auth=Bearer "):]
-        except (ValueError, IndexError):
+            user, token = xoauth2_decode(blob)
+        except ValueError:
             user = token = "(undecodable)"
         self.server.event("auth: XOAUTH2 %s %s" % (user, token))
         if self.number % 2 == 0:

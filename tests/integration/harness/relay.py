@@ -4,6 +4,7 @@ import datetime
 import os
 import signal
 import subprocess
+import threading
 
 from .util import FixtureError, register_cleanup, unregister_cleanup, \
     wait_listening, wait_until, write_file
@@ -132,6 +133,22 @@ def parse_fields(line, first="session"):
     return fields
 
 
+def base_settings(pki, listeners, upstreams):
+    """The relay's main settings the cases and the demo start from: the
+    run's LAN certificate, TLS 1.0 allowed on the LAN, roomy limits."""
+    cert, key = pki.lan
+    return {
+        "server_name": "relay.test",
+        "warn_days": 30,
+        "limits": {"prelogin_timeout": 30, "idle_timeout": 60,
+                   "upstream_timeout": 10},
+        "lan_tls": {"certificate": cert, "key": key,
+                    "min_version": "TLSv1"},
+        "listeners": listeners,
+        "upstreams": upstreams,
+    }
+
+
 class Relay:
     """A tlsrelayd instance for one case, configured from Python values."""
 
@@ -231,6 +248,14 @@ class Relay:
     def alive(self):
         """Is the daemon still running?"""
         return self.proc is not None and self.proc.poll() is None
+
+    def rss(self):
+        """The daemon's resident set size in bytes (VmRSS in /proc)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise FixtureError("no VmRSS for tlsrelayd pid %d" % self.proc.pid)
 
     def reload(self, devices=None, timeout=10,
                expect="configuration reloaded"):
@@ -356,3 +381,36 @@ def _matches(value, want):
     if isinstance(want, (set, frozenset, tuple, list)):
         return value in want
     return value == str(want)
+
+
+class RssWatch:
+    """Samples a running relay's RSS every interval seconds from start()
+    until stop(), which returns the peak (bytes); base is the RSS when
+    the watch started."""
+
+    def __init__(self, relay, interval=0.01):
+        self.relay = relay
+        self.interval = interval
+        self.base = self.peak = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self):
+        """Take the base sample and start sampling."""
+        self.base = self.peak = self.relay.rss()
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        """Keep the highest RSS seen until stopped."""
+        while not self.done.wait(self.interval):
+            try:
+                self.peak = max(self.peak, self.relay.rss())
+            except (OSError, FixtureError):
+                return
+
+    def stop(self):
+        """Stop sampling; the peak RSS."""
+        self.done.set()
+        self.thread.join(5)
+        return self.peak

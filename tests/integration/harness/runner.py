@@ -13,12 +13,12 @@ import traceback
 from .case import CaseFailure, Context
 from .clients import b64
 from .dovecot import Dovecot
-from .faultserver import MODES, FaultServer
+from .fixtures import Upstreams, relay_settings, start_upstream
 from .pki import PKI
 from .postfix import Postfix
 from .relay import Relay, _matches
-from .util import FixtureError, closed_port, free_port, make_run_dir, \
-    remove_tree, run_cleanups
+from .util import FixtureError, free_port, make_run_dir, remove_tree, \
+    run_cleanups
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES_DIR = os.path.join(HERE, "cases")
@@ -72,34 +72,6 @@ class TestRun:
         elif self.dir:
             print("# kept %s" % self.dir)
 
-    def relay_settings(self, case, ctx):
-        """The relay's main settings for a case."""
-        listeners = []
-        for name in case.listeners:
-            port = free_port()
-            ctx.listener_ports[name] = port
-            listeners.append({"name": name, "protocol": "smtp",
-                              "address": "127.0.0.1", "port": port,
-                              "tls": "implicit" if name == "smtps"
-                              else "plain"})
-        cert, key = self.pki.lan
-        settings = {
-            "server_name": "relay.test",
-            "warn_days": 30,
-            "limits": {"prelogin_timeout": 30, "idle_timeout": 60,
-                       "upstream_timeout": 10},
-            "lan_tls": {"certificate": cert, "key": key,
-                        "min_version": "TLSv1"},
-            "listeners": listeners,
-            "upstreams": {"smtp": {"host": "localhost",
-                                   "port": ctx.upstream_port,
-                                   "tls": "starttls",
-                                   "ca_file": self.pki.ca}},
-        }
-        if case.settings:
-            case.settings(settings)
-        return settings
-
 
 def load_cases(pattern=None):
     """Import every cases/NN_name.py (sorted; NN is 00-99, then a0-z9)
@@ -123,17 +95,33 @@ def _missing_needs(case):
     return [p for p in case.needs if shutil.which(p) is None]
 
 
-def _start_upstream(ctx, case):
-    """Point the case at its upstream: Postfix, a fault server or nothing."""
-    if case.upstream == "postfix":
-        ctx.upstream_port = ctx.postfix.port
-    elif case.upstream == "down":
-        ctx.upstream_port = closed_port()
-    elif case.upstream in MODES:
-        ctx.fault = FaultServer(ctx.pki, case.upstream).start()
-        ctx.upstream_port = ctx.fault.port
-    elif case.upstream is not None:
-        raise FixtureError("unknown upstream %r" % case.upstream)
+def start_fixtures(ctx, case):
+    """Start the case's fixtures, then each protocol's upstream; then
+    make the relay (its settings and devices) and let the fixtures add
+    theirs, then the case's settings."""
+    ctx.upstreams = Upstreams()
+    for fixture in case.fixtures:
+        fixture.start(ctx)
+    for protocol, name in case.upstreams.items():
+        ctx.upstreams[protocol] = start_upstream(ctx, protocol, name)
+    if not case.relay:
+        return
+    ctx.relay = Relay(ctx.run.binary, os.path.join(ctx.run.dir, case.name),
+                      relay_settings(ctx, case), case.devices,
+                      debug=ctx.run.debug or case.debug)
+    for fixture in case.fixtures:
+        fixture.configure(ctx, ctx.relay.settings)
+    if case.settings:
+        case.settings(ctx.relay.settings)
+
+
+def stop_fixtures(ctx, case):
+    """Stop the upstreams and fixtures that were started."""
+    for upstream in (ctx.upstreams or {}).values():
+        upstream.stop()
+    if ctx.upstreams is not None:
+        for fixture in case.fixtures:
+            fixture.stop(ctx)
 
 
 def check_log(ctx, expected):
@@ -194,7 +182,7 @@ def check_after(ctx, case):
         check_no_secrets(ctx)
     want = case.upstream_connections
     if want is not None:
-        got = ctx.fault.accepted if ctx.fault else 0
+        got = ctx.upstreams.accepted
         ok = want(got) if callable(want) else got == want
         if not ok:
             raise CaseFailure("upstream accepted %d connection(s), expected %s"
@@ -209,17 +197,15 @@ def run_case(run, case):
     ctx = Context(run, case)
     status, reason = "PASS", ""
     try:
-        _start_upstream(ctx, case)
-        if case.relay:
-            ctx.relay = Relay(run.binary, os.path.join(run.dir, case.name),
-                              run.relay_settings(case, ctx), case.devices,
-                              debug=run.debug or case.debug)
-            if case.start:
-                ctx.relay.start()
-            else:
-                ctx.relay.write_config()
+        start_fixtures(ctx, case)
+        if case.relay and case.start:
+            ctx.relay.start()
+        elif case.relay:
+            ctx.relay.write_config()
         case.client(ctx)
         ctx.close_clients()
+        for fixture in case.fixtures:
+            fixture.check(ctx)
         check_after(ctx, case)
     except CaseFailure as e:
         status, reason = "FAIL", str(e)
@@ -233,8 +219,7 @@ def run_case(run, case):
             e, os.path.basename(tb.filename), tb.lineno)
     finally:
         ctx.close_clients()
-        if ctx.fault is not None:
-            ctx.fault.stop()
+        stop_fixtures(ctx, case)
         if ctx.relay is not None:
             exit_status = ctx.relay.stop()
             if status == "PASS" and ctx.relay.started and exit_status != 0:
@@ -246,19 +231,17 @@ def run_case(run, case):
 
 
 def diagnostics(ctx):
-    """Evidence for a failed case: notes, relay log, fault transcript."""
+    """Evidence for a failed case: notes, relay log, each upstream's
+    connections and transcripts or log, the fixtures' notes."""
     out = list(ctx.notes)
     if ctx.relay is not None:
         out.append("tlsrelayd log (%s):" % ctx.relay.log)
         out += ["  " + l for l in ctx.relay.lines()[-30:]]
-    if ctx.fault is not None:
-        out.append("fault server (%s): %d connection(s), events %s"
-                   % (ctx.fault.mode, ctx.fault.accepted, ctx.fault.events))
-        for i, t in enumerate(ctx.fault.transcripts):
-            out += ["  #%d %s: %s" % (i, d, text[:120]) for d, text in t]
-    if ctx.case.upstream == "postfix":
-        out.append("postfix log (last lines):")
-        out += ["  " + l for l in ctx.postfix.tail(8).splitlines()]
+    for protocol, upstream in (ctx.upstreams or {}).items():
+        out += ["%s: %s" % (protocol, l) for l in upstream.describe()]
+    if ctx.upstreams is not None:
+        for fixture in ctx.case.fixtures:
+            out += fixture.notes(ctx)
     return out
 
 

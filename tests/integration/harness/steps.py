@@ -1,8 +1,17 @@
-"""Client dialogues shared by several case files."""
+"""Client dialogues shared by several case files: SMTP steps, refusals,
+and the logins of OAuth2 devices over SMTP, POP3 and IMAP."""
 
+import imaplib
+import poplib
 import smtplib
 
 from .case import CaseFailure
+from .clients import TIMEOUT, auth_plain, legacy_context
+from .dovecot import USER
+from .imap import connect as imap_connect
+
+MAILBOX = USER			# the one mailbox the OAuth2 Dovecot knows
+DEVICE_SECRET = "Dev1ce-Secret-7f3a"	# what oauth_device() hashes
 
 
 def plain_auth_and_send(ctx, listener="smtp"):
@@ -19,7 +28,6 @@ def plain_auth_and_send(ctx, listener="smtp"):
 
 def ctx_auth_plain(ctx, s, password=None):
     """AUTH PLAIN with the test user's credentials."""
-    from .clients import auth_plain
     if password:
         ctx.secrets.add(password)
     return auth_plain(s, ctx.user, password or ctx.password)
@@ -108,3 +116,61 @@ def delivered_headers(data):
             name, value = line.split(b":", 1)
             fields.append((name.strip().lower(), value.strip()))
     return fields
+
+
+def smtp_login(ctx, listener="smtps", secret=DEVICE_SECRET, user=MAILBOX,
+               source=None):
+    """Connect (from source) as a TLS 1.0 device (implicit TLS, or
+    STARTTLS on "smtp"), EHLO and AUTH PLAIN with the mailbox and secret;
+    returns (smtp, (code, text)) of AUTH."""
+    ctx.secrets.add(secret)
+    s, greeting = ctx.smtp(listener, source=source)
+    ctx.expect_code(greeting, 220, "greeting")
+    if listener == "smtps":
+        ctx.check(s.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
+                  % s.sock.version())
+        ctx.ehlo(s)
+    else:
+        ctx.ehlo(s)
+        ctx.starttls(s)
+    return s, auth_plain(s, user, secret)
+
+
+def smtp_send(ctx, listener="smtps", msgid=None):
+    """A device with the right secret sends one message: 235, then the
+    message is accepted, then QUIT."""
+    s, reply = smtp_login(ctx, listener)
+    ctx.expect_code(reply, 235, "AUTH PLAIN with the device secret")
+    ctx.send(s, msgid)
+    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+
+
+def pop3_login(ctx, listener="pop3s", secret=DEVICE_SECRET, user=MAILBOX):
+    """A TLS 1.0 POP3S device: USER/PASS with mailbox and secret;
+    returns (poplib client, PASS reply or the error text)."""
+    ctx.secrets.add(secret)
+    p = poplib.POP3_SSL("127.0.0.1", ctx.port(listener), timeout=TIMEOUT,
+                        context=legacy_context())
+    ctx._open.append(p)
+    ctx.check(p.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
+              % p.sock.version())
+    p.user(user)
+    try:
+        return p, p.pass_(secret).decode(errors="replace")
+    except poplib.error_proto as e:
+        return p, e.args[0].decode(errors="replace")
+
+
+def imap_login(ctx, listener="imaps", secret=DEVICE_SECRET, user=MAILBOX):
+    """A TLS 1.0 IMAPS device: LOGIN with mailbox and secret; returns
+    (imaplib client, (typ, text))."""
+    ctx.secrets.add(secret)
+    imap = imap_connect(ctx, listener)
+    ctx.check(imap.sock.version() == "TLSv1", "LAN TLS is %s, not TLSv1"
+              % imap.sock.version())
+    try:
+        typ, data = imap.login(user, secret)
+        return imap, (typ, b" ".join(data).decode(errors="replace"))
+    except imaplib.IMAP4.error as e:
+        return imap, ("NO", str(e))
+
