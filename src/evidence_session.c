@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/bufferevent.h>
+
 #include "devices.h"
 #include "evidence.h"
 #include "evidence_session.h"
@@ -202,11 +204,12 @@ evidence_pop3_body(struct session *s, size_t n)
 
 /* IMAP bytes about to be piped from one side to the other. */
 void
-evidence_imap_stream(struct session *s, enum pipe_dir dir,
-    struct evbuffer *in)
+evidence_imap_stream(struct session *s, const struct side *from)
 {
+	struct evbuffer *in = bufferevent_get_input(from->bev);
+
 	evidence_peek(evidence_of(s), in, evbuffer_get_length(in),
-	    dir == PIPE_TO_UPSTREAM ? evidence_imap_lan_peek :
+	    from == &s->lan ? evidence_imap_lan_peek :
 	    evidence_imap_up_peek);
 }
 
@@ -305,8 +308,8 @@ evidence_session_tls(struct session *s, struct evidence_record *r)
 
 	rank = evidence_offered_rank(s->lan.ssl != NULL ?
 	    tls_client_hello(s->lan.ssl) : NULL, offered, sizeof(offered));
-	evidence_record_text(r, "lan_tls", session_tls_version(&s->lan));
-	evidence_record_text(r, "lan_cipher", session_tls_cipher(&s->lan));
+	evidence_record_text(r, "lan_tls", side_tls_version(&s->lan));
+	evidence_record_text(r, "lan_cipher", side_tls_cipher(&s->lan));
 	evidence_record_text(r, "offered_tls", rank > 0 ? offered : NULL);
 	evidence_record_num(r, "offered_rank", rank);
 	evidence_record_text(r, "upstream", s->dev != NULL ?

@@ -30,8 +30,8 @@ void	evidence_pop3_command(struct session *s, enum pop3_verb verb);
 void	evidence_pop3_status(struct session *s, bool ok);
 void	evidence_pop3_body(struct session *s, size_t n);
 
-/* IMAP after login: the bytes buffered on one side, about to be piped. */
-void	evidence_imap_stream(struct session *s, enum pipe_dir dir,
-	    struct evbuffer *in);
+/* IMAP after login: the bytes buffered on one side (the session's lan or
+ * up), about to be piped to the other. */
+void	evidence_imap_stream(struct session *s, const struct side *from);
 
 #endif
