@@ -21,6 +21,7 @@
 #include "util.h"
 
 #define DEFAULT_LAN_CIPHERS	"DEFAULT:@SECLEVEL=0"
+#define DEFAULT_STATE_DIR	"/var/lib/tlsrelay"	/* StateDirectory= */
 #define TEXT_MAIN_NAME		"(main)"	/* in errors, for texts given */
 #define TEXT_DEVICES_NAME	"(devices)"
 #define INCLUDE_DIRECTIVE	"@include"
@@ -38,14 +39,11 @@ static bool	 domain_valid(const char *text);
 static bool	 numeric_address_valid(const char *text);
 static char	*dir_resolve(const char *path);
 static custom_parser user_parse, listeners_parse, listener_address_parse,
-		    devices_parse, device_addresses_parse,
+		    devices_parse,
 		    device_protocols_parse, device_sunset_parse,
 		    device_mailbox_parse, device_secret_hash_parse,
 		    device_senders_parse, connector_domains_parse,
-		    oauth2_secret_expires_parse, trusted_proxies_parse;
-static void	 cidrs_parse(struct load *ld, const config_setting_t *s,
-		    struct cidr **out, size_t *n);
-static bool	 cidr_network_hint(const char *text, char *dst, size_t len);
+		    oauth2_secret_expires_parse, device_retest_parse;
 static struct config *load_run(struct load *ld, const char *path);
 static bool	 file_read(struct load *ld, config_t *cf, const char *path,
 		    const config_setting_t *from);
@@ -72,6 +70,14 @@ const struct choice auth_modes[] = {
 	{ "oauth2", AUTH_OAUTH2 },
 	{ "relay", AUTH_RELAY },
 	{ "connector", AUTH_CONNECTOR },
+	{ NULL, 0 }
+};
+
+static const struct choice remediations[] = {
+	{ "undecided", REMEDIATION_UNDECIDED },
+	{ "reconfigure", REMEDIATION_RECONFIGURE },
+	{ "replace", REMEDIATION_REPLACE },
+	{ "retire", REMEDIATION_RETIRE },
 	{ NULL, 0 }
 };
 
@@ -298,6 +304,9 @@ static const struct key main_keys[] = {
 	    .min = 0, .max = 3650 },
 	{ "max_sunset_days", KIND_UINT, AT(struct config, max_sunset_days),
 	    .min = 0, .max = 36500 },
+	{ "state_dir", KIND_PATH, AT(struct config, state_dir) },
+	{ "evidence_days", KIND_UINT, AT(struct config, evidence_days),
+	    .min = 1, .max = 36500 },
 	{ "smtp_bare_line_endings", KIND_CHOICE,
 	    AT(struct config, smtp_bare_eol), .choices = bare_eol_policies },
 	{ "log", KIND_GROUP, AT(struct config, log),
@@ -328,6 +337,11 @@ static const struct key device_keys[] = {
 	    .parse = device_sunset_parse },
 	{ "owner", KIND_STRING, AT(struct device, owner) },
 	{ "notes", KIND_STRING, AT(struct device, notes) },
+	{ "function", KIND_STRING, AT(struct device, function) },
+	{ "remediation", KIND_CHOICE, AT(struct device, remediation),
+	    .choices = remediations },
+	{ "retest", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
+	    .parse = device_retest_parse },
 	{ "auth", KIND_CHOICE, AT(struct device, auth),
 	    .choices = auth_modes },
 	{ "plaintext_auth", KIND_BOOL, AT(struct device, plaintext_auth) },
@@ -447,6 +461,7 @@ config_unref(struct config *cfg)
 	free(cfg->lan_tls.ciphers);
 	free(cfg->server_name);
 	free(cfg->user);
+	free(cfg->state_dir);
 	free(cfg->devices_file);
 	free(cfg->file);
 	free(cfg);
@@ -466,6 +481,15 @@ const char *
 auth_mode_name(enum auth_mode mode)
 {
 	const char *name = choice_name(auth_modes, (int)mode);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* The configuration name of a device's remediation. */
+const char *
+remediation_name(enum remediation r)
+{
+	const char *name = choice_name(remediations, (int)r);
 
 	return name != NULL ? name : "unknown";
 }
@@ -568,53 +592,6 @@ devices_parse(struct load *ld, const config_setting_t *s, void *obj)
 	    sizeof(*cfg->devices), &cfg->ndevices, &ld->device_ok);
 }
 
-/* Read a device's addresses and networks, one per array element. */
-static void
-device_addresses_parse(struct load *ld, const config_setting_t *s, void *obj)
-{
-	struct device *dev = obj;
-
-	cidrs_parse(ld, s, &dev->addrs, &dev->naddrs);
-}
-
-/* Read the addresses and networks PROXY headers are accepted from. */
-static void
-trusted_proxies_parse(struct load *ld, const config_setting_t *s, void *obj)
-{
-	struct config *cfg = obj;
-
-	cidrs_parse(ld, s, &cfg->trusted_proxies, &cfg->ntrusted_proxies);
-}
-
-/* Read an array of addresses and networks (CIDR), as devices have. */
-static void
-cidrs_parse(struct load *ld, const config_setting_t *s, struct cidr **out,
-    size_t *n)
-{
-	char path[PATH_TEXT_MAX], hint[INET6_ADDRSTRLEN + 8];
-	const char *text;
-	size_t i;
-
-	if (!strings_check(ld, s, "address"))
-		return;
-	setting_path(s, path, sizeof(path));
-	*n = (size_t)config_setting_length(s);
-	*out = xcalloc(*n, sizeof(**out));
-	for (i = 0; i < *n; i++) {
-		text = config_setting_get_string_elem(s, i);
-		if (cidr_parse(text, &(*out)[i]))
-			continue;
-		if (cidr_network_hint(text, hint, sizeof(hint)))
-			load_error(ld, config_setting_get_elem(s, i),
-			    "'%s': host bits set in '%s': write the network "
-			    "as %s", path, text, hint);
-		else
-			load_error(ld, config_setting_get_elem(s, i),
-			    "'%s': bad address '%s': expected an IPv4 or IPv6 "
-			    "address or network (CIDR)", path, text);
-	}
-}
-
 /* Read the protocols a device may use into a bit set. */
 static void
 device_protocols_parse(struct load *ld, const config_setting_t *s, void *obj)
@@ -709,6 +686,21 @@ connector_domains_parse(struct load *ld, const config_setting_t *s,
 	string_list_parse(ld, s, &domain_kind, &up->domains, &up->ndomains);
 }
 
+/* Read the date a device's paths are to be tested again (the register). */
+static void
+device_retest_parse(struct load *ld, const config_setting_t *s, void *obj)
+{
+	struct device *dev = obj;
+	const char *text = config_setting_get_string(s);
+	char path[PATH_TEXT_MAX];
+
+	if (!date_parse(text, &dev->retest)) {
+		setting_path(s, path, sizeof(path));
+		load_error(ld, s, "'%s' must be a real date as YYYY-MM-DD, "
+		    "not '%s'", path, text);
+	}
+}
+
 /* Read the client secret's expiry date, as Entra ID shows it. */
 static void
 oauth2_secret_expires_parse(struct load *ld, const config_setting_t *s,
@@ -752,31 +744,6 @@ domain_valid(const char *text)
 {
 	return host_valid(text) && strchr(text, '.') != NULL &&
 	    strchr(text, '@') == NULL;
-}
-
-/* For "10.0.0.1/8", write the network "10.0.0.0/8" it was meant to be. */
-static bool
-cidr_network_hint(const char *text, char *dst, size_t len)
-{
-	const char *slash = strchr(text, '/');
-	char addr[INET6_ADDRSTRLEN];
-	struct cidr net;
-	unsigned long prefix, bit;
-	char *end;
-
-	if (slash == NULL || (size_t)(slash - text) >= sizeof(addr) ||
-	    !isdigit((unsigned char)slash[1]))
-		return false;
-	memcpy(addr, text, (size_t)(slash - text));
-	addr[slash - text] = '\0';
-	prefix = strtoul(slash + 1, &end, 10);
-	if (*end != '\0' || !cidr_parse(addr, &net) || prefix >= net.prefix)
-		return false;
-	for (bit = prefix; bit < net.prefix; bit++)
-		net.addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-	net.prefix = (unsigned)prefix;
-	cidr_format(&net, dst, len);
-	return true;
 }
 
 /* The absolute directory holding path, or NULL with errno set. */
@@ -882,6 +849,8 @@ config_new(const char *path)
 	cfg->refcount = 1;
 	cfg->file = xstrdup(path);
 	cfg->warn_days = 30;
+	cfg->state_dir = xstrdup(DEFAULT_STATE_DIR);
+	cfg->evidence_days = 400;
 	cfg->log.target = LOG_TARGET_AUTO;
 	cfg->log.facility = LOG_MAIL;
 	cfg->log.level = LOG_INFO;
@@ -913,6 +882,7 @@ device_free(struct device *dev)
 	free(dev->addrs);
 	free(dev->owner);
 	free(dev->notes);
+	free(dev->function);
 	free(dev->mailbox);
 	free(dev->secret_hash);
 	for (i = 0; i < dev->nsenders; i++)

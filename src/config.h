@@ -53,6 +53,14 @@ enum auth_mode {
 				 * route's client certificate upstream */
 };
 
+/* What is to become of a device when its exception ends (the register). */
+enum remediation {
+	REMEDIATION_UNDECIDED,
+	REMEDIATION_RECONFIGURE,
+	REMEDIATION_REPLACE,
+	REMEDIATION_RETIRE,
+};
+
 struct device {
 	char		*name;
 	struct cidr	*addrs;
@@ -61,6 +69,9 @@ struct device {
 	int32_t		 sunset;	/* civil day number, see date_parse() */
 	char		*owner;		/* may be NULL */
 	char		*notes;		/* may be NULL */
+	char		*function;	/* business function, may be NULL */
+	enum remediation remediation;
+	int32_t		 retest;	/* civil day number; 0: not set */
 	enum auth_mode	 auth;
 	bool		 plaintext_auth; /* AUTH allowed without LAN TLS */
 	char		*mailbox;	/* oauth2/relay: upstream identity */
@@ -154,6 +165,8 @@ struct config {
 	char		*user;		/* switched to after binding; NULL */
 	unsigned	 warn_days;
 	unsigned	 max_sunset_days; /* 0: no limit */
+	char		*state_dir;	/* the exit register's database */
+	unsigned	 evidence_days;	/* per-session rows kept this long */
 	struct log_conf	 log;
 	struct limits	 limits;
 	struct lan_tls_conf lan_tls;
@@ -210,6 +223,7 @@ void		 config_errors_clear(struct config_errors *errs);
 
 const char	*proto_name(enum proto proto);	/* "smtp", "pop3", "imap" */
 const char	*auth_mode_name(enum auth_mode mode);
+const char	*remediation_name(enum remediation r);	/* "retire" */
 const char	*tls_version_name(int version);	/* "TLSv1.2" */
 const char	*route_name(enum route route);	/* "smtp" .. "connector" */
 /* The upstream route of a device's session for proto. */

@@ -106,6 +106,8 @@ void		 string_list_parse(struct load *ld, const config_setting_t *s,
 		    const struct string_kind *kind, char ***list, size_t *n);
 void		 load_error(struct load *ld, const config_setting_t *s,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* config_addr.c: the address settings' parsers. */
+custom_parser	 device_addresses_parse, trusted_proxies_parse;
 void		 setting_path(const config_setting_t *s, char *buf,
 		    size_t len);
 const config_setting_t *member_or_self(const config_setting_t *group,

@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "imap_parse.h"
 #include "log.h"
 #include "login.h"
@@ -992,6 +993,7 @@ imap_relay_lan(struct session *s)
 	if (evbuffer_get_length(bufferevent_get_input(s->lan.bev)) == 0)
 		return STEP_WAIT;
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	evidence_imap_stream(s, &s->lan);
 	side_pipe(&s->lan);
 	return STEP_WAIT;
 }
@@ -1007,6 +1009,7 @@ imap_relay_up(struct session *s)
 		return;
 	imap_keep_tail(st, in);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
+	evidence_imap_stream(s, &s->up);
 	side_pipe(&s->up);
 }
 

@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "log.h"
 #include "login.h"
 #include "metrics.h"
@@ -868,6 +869,7 @@ pop3_relay_command(struct session *s, size_t len)
 	}
 	pop3_cmd_format(&cmd, out, sizeof(out));
 	side_printf(&s->up, "%s", out);
+	evidence_pop3_command(s, cmd.verb);
 	st->relay_verb = cmd.verb;
 	st->relay_multiline = pop3_cmd_multiline(&cmd);
 	session_enter_state(s, cmd.verb == POP3_VERB_QUIT ?
@@ -931,6 +933,7 @@ pop3_relay_status(struct session *s)
 		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR, why);
 		return STEP_GONE;
 	}
+	evidence_pop3_status(s, status == POP3_STATUS_OK);
 	side_printf(&s->lan, "%s", s->line);
 	if (s->state == POP3_RELAY_QUIT_REPLY) {
 		snprintf(why, sizeof(why), "upstream refused QUIT: %s",
@@ -961,11 +964,13 @@ pop3_relay_body(struct session *s)
 	case POP3_BODY_WAIT:
 		return STEP_WAIT;
 	case POP3_BODY_END:
+		evidence_pop3_body(s, n);
 		side_move(&s->up, n);
 		return pop3_relay_done(s, true);
 	case POP3_BODY_MORE:
 		break;
 	}
+	evidence_pop3_body(s, n);
 	side_move(&s->up, n);
 	if (side_congested(&s->lan)) {
 		session_set_timer(s, TIMER_IDLE);	/* the device is slow */

@@ -10,6 +10,7 @@
 #include "credentials.h"
 #include "date.h"
 #include "devices.h"
+#include "evidence.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -96,6 +97,8 @@ server_init(struct server *srv, const char *config_path)
 	privdrop_to_user(srv->cfg->user);
 	signal(SIGPIPE, SIG_IGN);
 	srv->verifier = verifier_new(srv->base);
+	srv->evidence = evidence_start(srv->cfg->state_dir,
+	    srv->cfg->evidence_days);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signalcb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signalcb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signalcb, srv);
@@ -152,6 +155,7 @@ server_free(struct server *srv)
 	notify_free(srv);
 	oauth_tokens_free(&srv->tokens);
 	mailboxes_free(srv->mailboxes);
+	evidence_stop(srv->evidence);
 	if (srv->verifier != NULL)
 		verifier_free(srv->verifier);
 	if (srv->sig_hup != NULL) {

@@ -39,6 +39,7 @@ struct server {
 	struct oauth_tokens	 tokens;	/* kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
 	struct verifier		*verifier;	/* checks device secrets */
+	struct evidence		*evidence;	/* the exit register's writer */
 };
 
 /* Load a config, check that every listener's protocol is implemented,

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "date.h"
+#include "evidence_session.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "metrics.h"
@@ -863,6 +864,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
 	metrics_count_session(s);
+	evidence_session_end(s);
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);

@@ -26,6 +26,7 @@ struct session;
 struct upstream_dial;
 struct oauth_request;
 struct verify_request;
+struct session_evidence;
 
 /* How a session ended; the names are the log's result= values. */
 enum session_result {
@@ -221,6 +222,7 @@ struct session {
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
 	char			*mailbox; /* counted in server->mailboxes */
 	unsigned		 messages;
+	struct session_evidence	*evidence; /* evidence_session.c's */
 };
 
 /* Accept a LAN connection: identify the device and start the protocol.

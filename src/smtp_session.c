@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
+#include "evidence_session.h"
 #include "explain.h"
 #include "log.h"
 #include "login.h"
@@ -520,6 +521,7 @@ smtp_logged_in(struct session *s)
 
 	login_done(s);
 	if (st->mail != NULL) {
+		evidence_smtp_command(s, st->mail);
 		side_printf(&s->up, "%s", st->mail);
 		free(st->mail);
 		st->mail = NULL;
@@ -645,6 +647,7 @@ smtp_relay_command(struct session *s, const char *line)
 		side_printf(&s->up, "%s", line);
 		break;
 	}
+	evidence_smtp_command(s, line);
 	session_enter_state(s, next);
 	session_set_timer(s, TIMER_UPSTREAM);
 	return STEP_WAIT;
@@ -671,6 +674,7 @@ smtp_relay_reply(struct session *s)
 	}
 	code = st->reply_code;
 	st->reply_code = 0;
+	evidence_smtp_reply(s, code, st->reply_text);
 	switch (s->state) {
 	case SMTP_RELAY_REPLY:
 		break;
@@ -786,6 +790,7 @@ smtp_body_move(struct session *s, size_t n)
 {
 	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
 
+	evidence_smtp_data(s, in, n);
 	if (s->state == SMTP_RELAY_BODY_DISCARD)
 		evbuffer_drain(in, n);
 	else
@@ -796,6 +801,7 @@ smtp_body_move(struct session *s, size_t n)
 static void
 smtp_body_add(struct session *s, const char *text)
 {
+	evidence_smtp_text(s, text);
 	if (s->state != SMTP_RELAY_BODY_DISCARD)
 		evbuffer_add(bufferevent_get_output(s->up.bev), text,
 		    strlen(text));

@@ -28,6 +28,9 @@ main(void)
 	srunner_add_suite(runner, pop3_parse_suite());
 	srunner_add_suite(runner, imap_parse_suite());
 	srunner_add_suite(runner, proxy_parse_suite());
+	srunner_add_suite(runner, evidence_suite());
+	srunner_add_suite(runner, observe_suite());
+	srunner_add_suite(runner, report_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

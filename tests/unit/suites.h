@@ -22,5 +22,8 @@ Suite	*body_scan_suite(void);
 Suite	*pop3_parse_suite(void);
 Suite	*imap_parse_suite(void);
 Suite	*proxy_parse_suite(void);
+Suite	*evidence_suite(void);
+Suite	*observe_suite(void);
+Suite	*report_suite(void);
 
 #endif

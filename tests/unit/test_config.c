@@ -368,6 +368,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg->server_name, "relay.example.org");
 	ck_assert_uint_eq(cfg->warn_days, 30);
 	ck_assert_uint_eq(cfg->max_sunset_days, 0);
+	ck_assert_str_eq(cfg->state_dir, "/var/lib/tlsrelay");
+	ck_assert_uint_eq(cfg->evidence_days, 400);
 	ck_assert_ptr_null(cfg->user);
 	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
 	ck_assert(!cfg->metrics.configured);
@@ -418,6 +420,8 @@ START_TEST(test_full_main)
 
 	ck_assert_uint_eq(cfg->warn_days, 45);
 	ck_assert_uint_eq(cfg->max_sunset_days, 36500);
+	ck_assert_str_eq(cfg->state_dir, "/srv/tlsrelay/state");
+	ck_assert_uint_eq(cfg->evidence_days, 800);
 	ck_assert_str_eq(cfg->user, "nobody");
 	ck_assert_int_eq(cfg->log.target, LOG_TARGET_STDERR);
 	ck_assert_int_eq(cfg->log.facility, LOG_LOCAL3);
@@ -514,6 +518,12 @@ START_TEST(test_full_devices)
 	ck_assert_int_eq(d[0].sunset, day);
 	ck_assert_str_eq(d[0].owner, "facilities@example.org");
 	ck_assert_str_eq(d[0].notes, "Ricoh MP C3004, replace Q2 2027");
+	ck_assert_str_eq(d[0].function, "scan to mail for the front desk");
+	ck_assert_int_eq(d[0].remediation, REMEDIATION_REPLACE);
+	ck_assert(date_parse("2027-03-01", &day));
+	ck_assert_int_eq(d[0].retest, day);
+	ck_assert_int_eq(d[1].remediation, REMEDIATION_UNDECIDED);
+	ck_assert_int_eq(d[1].retest, 0);
 	ck_assert_int_eq(d[0].auth, AUTH_PASSTHROUGH);
 	ck_assert(d[0].plaintext_auth);
 	ck_assert_int_eq(d[0].line, 3);

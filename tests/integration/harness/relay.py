@@ -161,6 +161,7 @@ class Relay:
         self.conf = os.path.join(dir, "tlsrelayd.conf")
         self.devices_conf = os.path.join(dir, "devices.conf")
         self.log = os.path.join(dir, "tlsrelayd.log")
+        self.state_dir = os.path.join(dir, "state")	# its own register
         self.proc = None
         self.exit_status = None
         self.started = False	# start() was called: must exit 0 at the end
@@ -170,6 +171,7 @@ class Relay:
         """Write the main file and the devices file."""
         settings = dict(self.settings)
         settings["devices_file"] = "devices.conf"
+        settings.setdefault("state_dir", self.state_dir)
         write_file(self.conf, settings_file(settings))
         self.write_devices(self.devices)
 
