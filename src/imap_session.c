@@ -922,7 +922,8 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
-	metrics_count_upstream_auth_failure(s, s->line);
+	metrics_count_upstream_auth_failure(s->ops->proto,
+	    s->dev->auth, s->line);
 	log_escape(text, sizeof(text), s->line, strlen(s->line));
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {

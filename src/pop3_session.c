@@ -745,7 +745,8 @@ pop3_login_refused(struct session *s, const char *text)
 	char code[32], why[400];
 	size_t i;
 
-	metrics_count_upstream_auth_failure(s, st->reply_text);
+	metrics_count_upstream_auth_failure(s->ops->proto,
+	    s->dev->auth, st->reply_text);
 	pop3_resp_code(text, code, sizeof(code));
 	for (i = 0; i < nitems(pop3_login_codes); i++) {
 		if (strcmp(code, pop3_login_codes[i].code) == 0) {

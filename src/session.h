@@ -21,7 +21,7 @@
 #define SESSION_LOGIN_DELAY	2	/* seconds before a local login refusal */
 #define SESSION_MAX_ERRORS	10	/* bad commands before the session ends */
 
-struct server;
+struct session_env;
 struct session;
 struct upstream_dial;
 struct oauth_request;
@@ -177,7 +177,7 @@ struct proto_ops {
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	char			 id[17];
-	struct server		*server;
+	struct session_env	*env;	/* the daemon's, shared */
 	struct config		*cfg;	/* reference held for the session */
 	const struct proto_ops	*ops;
 	int			 state;	/* the protocol's, of its own enum */
@@ -219,14 +219,14 @@ struct session {
 	char			*delayed;	/* reply held back, or NULL */
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
-	char			*mailbox; /* counted in server->mailboxes */
+	char			*mailbox; /* counted in env->mailboxes */
 	unsigned		 messages;
 };
 
 /* Accept a LAN connection: identify the device and start the protocol.
  * proxy is the address of the load balancer that sent a PROXY header for
  * the client in sa, or NULL. */
-void	session_accept(struct server *srv, struct config *cfg,
+void	session_accept(struct session_env *env, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen, const char *proxy);
 
