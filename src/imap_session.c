@@ -145,28 +145,14 @@ static const char *const imap_state_names[] = {
 
 const struct proto_ops imap_ops = {
 	.proto = PROTO_IMAP,
-	.state_size = sizeof(struct imap),
 	.refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
 	.counts_mailbox = true,
-	.login_replies = {
-		[LOGIN_REPLY_TEMPORARY] = "NO [UNAVAILABLE] Temporary "
-		    "authentication failure, try again later",
-		[LOGIN_REPLY_UNAVAILABLE] = "NO [UNAVAILABLE] Upstream server "
-		    "unavailable, try again later",
-		[LOGIN_REPLY_REFUSED] = "NO [AUTHENTICATIONFAILED] "
-		    "Authentication failed.",
-		[LOGIN_REPLY_BUSY] = "NO [INUSE] Too many sessions for this "
-		    "mailbox, try again later",
-	},
+	.login_replies = LOGIN_REPLIES("NO [UNAVAILABLE] ", "NO [UNAVAILABLE] ",
+	    "NO [AUTHENTICATIONFAILED] Authentication failed.", "NO [INUSE] "),
 	.explain = EXPLAIN_IMAP,
 	.explain_prefix = "NO ",
 	.sasl_prompt = "+ ",
-	.sasl_replies = {
-		[SASL_REPLY_CANCELLED] = "BAD Authentication cancelled",
-		[SASL_REPLY_MALFORMED] = "BAD Malformed authentication data",
-	},
-	.state_names = imap_state_names,
-	.nstates = nitems(imap_state_names),
+	.sasl_replies = SASL_REPLIES("BAD ", "BAD "),
 	PROTO_HOOKS(imap),
 	.lan_error = imap_login_error,
 	.free = imap_free,

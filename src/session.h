@@ -102,6 +102,25 @@ enum login_reply {
 	LOGIN_REPLY_COUNT,
 };
 
+/* A protocol's login replies: its status before the words every
+ * protocol shares (temporary failure, upstream unavailable, mailbox
+ * busy), and its own refusal of the credentials, whole. */
+#define LOGIN_REPLIES(temporary, unavailable, refused, busy) {		\
+	[LOGIN_REPLY_TEMPORARY] = temporary "Temporary authentication "	\
+	    "failure, try again later",					\
+	[LOGIN_REPLY_UNAVAILABLE] = unavailable "Upstream server "	\
+	    "unavailable, try again later",				\
+	[LOGIN_REPLY_REFUSED] = refused,				\
+	[LOGIN_REPLY_BUSY] = busy "Too many sessions for this mailbox, "	\
+	    "try again later",						\
+}
+
+/* A protocol's AUTH exchange replies: its status before the shared words. */
+#define SASL_REPLIES(cancelled, malformed) {				\
+	[SASL_REPLY_CANCELLED] = cancelled "Authentication cancelled",	\
+	[SASL_REPLY_MALFORMED] = malformed "Malformed authentication data", \
+}
+
 /* What a protocol state machine supplies to the generic session. */
 struct proto_ops {
 	enum proto	 proto;
@@ -157,10 +176,13 @@ struct proto_ops {
 	void		 (*free)(struct session *s);
 };
 
-/* The hooks of protocol p that follow the naming rule p_hook (pop3_start,
- * pop3_lan_step, ...): the part of its proto_ops every protocol writes
- * alike. Its .lan_error and .free it names itself. */
+/* The entries of protocol p that follow the naming rule (struct p,
+ * p_state_names, p_start, p_lan_step, ...): the part of its proto_ops
+ * every protocol writes alike. Its .lan_error and .free it names itself. */
 #define PROTO_HOOKS(p)							\
+	.state_size = sizeof(struct p),					\
+	.state_names = p##_state_names,					\
+	.nstates = nitems(p##_state_names),				\
 	.start = p##_start,						\
 	.lan_step = p##_lan_step,					\
 	.lan_eof = p##_lan_eof,						\
