@@ -8,23 +8,15 @@
 
 #include <sqlite3.h>
 
+#include "evidence_sql.h"
+
 #define EVIDENCE_DB_NAME	"evidence.db"
 #define EVIDENCE_QUEUE_MAX	20000	/* records held while the disk lags */
 #define EVIDENCE_WARN_SECONDS	60	/* at most one store warning a minute */
-#define EVIDENCE_SQL_MAX	2	/* statements one kind of record runs */
 
 struct evidence;
 struct evidence_record;
 
-/* What a record says; each kind has its statements in evidence.c. */
-enum evidence_kind {
-	EVIDENCE_SESSION,	/* one session of a known device */
-	EVIDENCE_MESSAGE,	/* a message the SMTP upstream accepted */
-	EVIDENCE_FAILURE,	/* a failure inside a session (SMTP refusal) */
-	EVIDENCE_FOLDER,	/* an IMAP folder selected or examined */
-	EVIDENCE_CENSUS,	/* an unknown client refused */
-	EVIDENCE_KIND_COUNT
-};
 
 /*
  * Start the writer thread, which creates state_dir if it is missing, opens
@@ -55,8 +47,6 @@ void		 evidence_record_num(struct evidence_record *r,
 void		 evidence_submit(struct evidence *ev, struct evidence_record *r);
 void		 evidence_record_free(struct evidence_record *r);
 
-/* The schema version this build writes and reads. */
-int		 evidence_schema_version(void);
 /* Bring db's schema up to version target (at most the current one) in one
  * transaction; false with the SQLite message in err. */
 bool		 evidence_migrate(sqlite3 *db, int target, char *err,

@@ -12,7 +12,8 @@
 #include "evidence.h"
 #include "evidence_session.h"
 #include "observe.h"
-#include "server.h"
+#include "session.h"
+#include "session_env.h"
 #include "tls.h"
 #include "util.h"
 
@@ -166,7 +167,7 @@ evidence_message(struct session *s, const char *reply)
 	evidence_record_num(r, "size", (long long)o->size);
 	evidence_record_text(r, "message_id",
 	    o->headers.message_id[0] != '\0' ? o->headers.message_id : NULL);
-	evidence_submit(s->server->evidence, r);
+	evidence_submit(s->env->evidence, r);
 }
 
 /* Queue a failure inside the session as the path's last one. */
@@ -178,7 +179,7 @@ evidence_failure(struct session *s, const char *failure)
 	evidence_record_text(r, "device", s->dev->name);
 	evidence_record_text(r, "protocol", proto_name(s->ops->proto));
 	evidence_record_text(r, "failure", failure);
-	evidence_submit(s->server->evidence, r);
+	evidence_submit(s->env->evidence, r);
 }
 
 /* A POP3 command forwarded upstream. */
@@ -260,7 +261,7 @@ evidence_census(struct session *s)
 	evidence_record_text(r, "protocol", proto_name(s->ops->proto));
 	evidence_record_text(r, "offered_tls", rank > 0 ? offered : NULL);
 	evidence_record_num(r, "offered_rank", rank);
-	evidence_submit(s->server->evidence, r);
+	evidence_submit(s->env->evidence, r);
 }
 
 /* Queue the session's record: who, how, and what it proved. */
@@ -295,7 +296,7 @@ evidence_session_record(struct session *s, const struct device *dev)
 	evidence_record_text(r, "failure", failed ? failure : NULL);
 	evidence_session_tls(s, r);
 	evidence_session_counts(s, r);
-	evidence_submit(s->server->evidence, r);
+	evidence_submit(s->env->evidence, r);
 	evidence_folders(s, dev);
 }
 
@@ -358,7 +359,7 @@ evidence_folders(struct session *s, const struct device *dev)
 		evidence_record_text(r, "folder", f->name);
 		evidence_record_num(r, "selects", f->selects);
 		evidence_record_num(r, "examines", f->examines);
-		evidence_submit(s->server->evidence, r);
+		evidence_submit(s->env->evidence, r);
 	}
 }
 

@@ -2,7 +2,6 @@
  * of record runs: SQL only, shared by the daemon's writer and its tests. */
 #include <stddef.h>
 
-#include "evidence.h"
 #include "evidence_sql.h"
 #include "util.h"
 

@@ -146,28 +146,14 @@ static const char *const imap_state_names[] = {
 
 const struct proto_ops imap_ops = {
 	.proto = PROTO_IMAP,
-	.state_size = sizeof(struct imap),
 	.refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
 	.counts_mailbox = true,
-	.login_replies = {
-		[LOGIN_REPLY_TEMPORARY] = "NO [UNAVAILABLE] Temporary "
-		    "authentication failure, try again later",
-		[LOGIN_REPLY_UNAVAILABLE] = "NO [UNAVAILABLE] Upstream server "
-		    "unavailable, try again later",
-		[LOGIN_REPLY_REFUSED] = "NO [AUTHENTICATIONFAILED] "
-		    "Authentication failed.",
-		[LOGIN_REPLY_BUSY] = "NO [INUSE] Too many sessions for this "
-		    "mailbox, try again later",
-	},
+	.login_replies = LOGIN_REPLIES("NO [UNAVAILABLE] ", "NO [UNAVAILABLE] ",
+	    "NO [AUTHENTICATIONFAILED] Authentication failed.", "NO [INUSE] "),
 	.explain = EXPLAIN_IMAP,
 	.explain_prefix = "NO ",
 	.sasl_prompt = "+ ",
-	.sasl_replies = {
-		[SASL_REPLY_CANCELLED] = "BAD Authentication cancelled",
-		[SASL_REPLY_MALFORMED] = "BAD Malformed authentication data",
-	},
-	.state_names = imap_state_names,
-	.nstates = nitems(imap_state_names),
+	.sasl_replies = SASL_REPLIES("BAD ", "BAD "),
 	PROTO_HOOKS(imap),
 	.lan_error = imap_login_error,
 	.free = imap_free,
@@ -923,7 +909,8 @@ imap_up_auth_result(struct session *s, const struct imap_response *r)
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
-	metrics_count_upstream_auth_failure(s, s->line);
+	metrics_count_upstream_auth_failure(s->ops->proto,
+	    s->dev->auth, s->line);
 	log_escape(text, sizeof(text), s->line, strlen(s->line));
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {

@@ -14,7 +14,8 @@
 #include "listener.h"
 #include "log.h"
 #include "proxy.h"
-#include "server.h"
+#include "session.h"
+#include "session_env.h"
 #include "util.h"
 
 #define LISTEN_BACKLOG		511
@@ -22,7 +23,7 @@
 
 struct listener {
 	struct listener		*next;
-	struct server		*srv;
+	struct session_env	*env;
 	struct evconnlistener	*evl;
 	struct event		*resume;	/* re-enable after EMFILE */
 	struct listener_conf	 conf;		/* own copy of the settings */
@@ -37,9 +38,9 @@ struct listen_fds {
 	size_t			  n;
 };
 
-static struct listener *listener_find(struct server *srv,
+static struct listener *listener_find(struct session_env *env,
 		    const struct listener_conf *lc);
-static struct listener *listener_open(struct server *srv,
+static struct listener *listener_open(struct session_env *env,
 		    const struct listener_conf *lc, struct listen_fds *lf);
 static int	listen_fds_claim(struct listen_fds *lf, const char *name);
 static void	listener_log_open(const struct listener *l, int fd);
@@ -123,11 +124,11 @@ listen_fds_claim(struct listen_fds *lf, const char *name)
 /* Find the open listener for lc: the one from systemd with its name, or
  * the one bound to the same address and port. */
 static struct listener *
-listener_find(struct server *srv, const struct listener_conf *lc)
+listener_find(struct session_env *env, const struct listener_conf *lc)
 {
 	struct listener *l;
 
-	for (l = srv->listeners; l != NULL; l = l->next) {
+	for (l = env->listeners; l != NULL; l = l->next) {
 		if (l->passed && strcmp(l->conf.name, lc->name) == 0)
 			return l;
 		if (!l->passed && l->conf.port == lc->port &&
@@ -137,18 +138,18 @@ listener_find(struct server *srv, const struct listener_conf *lc)
 	return NULL;
 }
 
-/* Make the server's listeners match cfg. */
+/* Make env's listeners match cfg. */
 bool
-listeners_apply(struct server *srv, const struct config *cfg,
+listeners_apply(struct session_env *env, const struct config *cfg,
     struct listen_fds *lf)
 {
 	struct listener *l, *fresh = NULL, **lp;
 	size_t i;
 
 	for (i = 0; i < cfg->nlisteners; i++) {
-		if (listener_find(srv, &cfg->listeners[i]) != NULL)
+		if (listener_find(env, &cfg->listeners[i]) != NULL)
 			continue;
-		l = listener_open(srv, &cfg->listeners[i], lf);
+		l = listener_open(env, &cfg->listeners[i], lf);
 		if (l == NULL) {
 			while ((l = fresh) != NULL) {
 				fresh = l->next;
@@ -159,15 +160,15 @@ listeners_apply(struct server *srv, const struct config *cfg,
 		l->next = fresh;
 		fresh = l;
 	}
-	for (l = srv->listeners; l != NULL; l = l->next)
+	for (l = env->listeners; l != NULL; l = l->next)
 		l->keep = false;
 	for (i = 0; i < cfg->nlisteners; i++) {
-		if ((l = listener_find(srv, &cfg->listeners[i])) != NULL) {
+		if ((l = listener_find(env, &cfg->listeners[i])) != NULL) {
 			l->keep = true;
 			listener_set_conf(l, &cfg->listeners[i]);
 		}
 	}
-	for (lp = &srv->listeners; (l = *lp) != NULL;) {
+	for (lp = &env->listeners; (l = *lp) != NULL;) {
 		if (l->keep) {
 			lp = &l->next;
 			continue;
@@ -179,8 +180,8 @@ listeners_apply(struct server *srv, const struct config *cfg,
 	}
 	while ((l = fresh) != NULL) {
 		fresh = l->next;
-		l->next = srv->listeners;
-		srv->listeners = l;
+		l->next = env->listeners;
+		env->listeners = l;
 	}
 	return true;
 }
@@ -199,7 +200,7 @@ listener_set_conf(struct listener *l, const struct listener_conf *lc)
 /* Take one listener's socket from systemd or bind it, and register it
  * with the event loop. */
 static struct listener *
-listener_open(struct server *srv, const struct listener_conf *lc,
+listener_open(struct session_env *env, const struct listener_conf *lc,
     struct listen_fds *lf)
 {
 	struct listener *l;
@@ -210,15 +211,15 @@ listener_open(struct server *srv, const struct listener_conf *lc,
 	if (!passed && (fd = listener_bind(lc)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
-	l->srv = srv;
+	l->env = env;
 	l->passed = passed;
-	l->evl = evconnlistener_new(srv->base, listener_acceptcb, l,
+	l->evl = evconnlistener_new(env->base, listener_acceptcb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 	    passed ? 0 : LISTEN_BACKLOG, fd);
 	if (l->evl == NULL)
 		fatalx("cannot create listener for %s", lc->name);
 	evconnlistener_set_error_cb(l->evl, listener_errorcb);
-	l->resume = evtimer_new(srv->base, listener_resumecb, l);
+	l->resume = evtimer_new(env->base, listener_resumecb, l);
 	listener_set_conf(l, lc);
 	listener_log_open(l, fd);
 	return l;
@@ -297,12 +298,12 @@ listener_free(struct listener *l)
 
 /* Close every listener (at shutdown). */
 void
-listeners_close(struct server *srv)
+listeners_close(struct session_env *env)
 {
 	struct listener *l;
 
-	while ((l = srv->listeners) != NULL) {
-		srv->listeners = l->next;
+	while ((l = env->listeners) != NULL) {
+		env->listeners = l->next;
 		listener_free(l);
 	}
 }
@@ -316,9 +317,9 @@ listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd,
 
 	(void)evl;
 	if (l->conf.proxy_protocol)
-		proxy_accept(l->srv, l->srv->cfg, &l->conf, fd, sa, salen);
+		proxy_accept(l->env, l->env->cfg, &l->conf, fd, sa, salen);
 	else
-		session_accept(l->srv, l->srv->cfg, &l->conf, fd, sa, salen,
+		session_accept(l->env, l->env->cfg, &l->conf, fd, sa, salen,
 		    NULL);
 }
 

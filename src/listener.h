@@ -6,7 +6,7 @@
 
 #include "config.h"
 
-struct server;
+struct session_env;
 struct listen_fds;
 
 /* Take the sockets systemd passed (LISTEN_FDS, named by LISTEN_FDNAMES);
@@ -15,14 +15,14 @@ struct listen_fds *listen_fds_take(void);
 /* Close, with a warning, each passed socket no listener took; free lf. */
 void	listen_fds_release(struct listen_fds *lf);
 
-/* Make the server's listeners match cfg: keep sockets whose address and
+/* Make env's listeners match cfg: keep sockets whose address and
  * port are unchanged (or, for a socket from systemd, whose listener name
  * is), take a new listener's socket from lf by its name or else bind it,
  * close removed ones. False (with the old set intact) if a new socket
  * cannot be bound. lf may be NULL. */
-bool	listeners_apply(struct server *srv, const struct config *cfg,
+bool	listeners_apply(struct session_env *env, const struct config *cfg,
 	    struct listen_fds *lf);
 /* Close every listener (at shutdown). */
-void	listeners_close(struct server *srv);
+void	listeners_close(struct session_env *env);
 
 #endif

@@ -11,7 +11,7 @@
 #include "login.h"
 #include "oauth.h"
 #include "sasl.h"
-#include "server.h"
+#include "session_env.h"
 #include "tls.h"
 #include "upstream.h"
 #include "verifier.h"
@@ -139,7 +139,7 @@ login_begin(struct session *s)
 	    strcasecmp(s->creds.user, dev->mailbox) != 0)
 		return login_device_refused(s, "user is not the device's "
 		    "mailbox");
-	s->verify = verifier_submit(s->server->verifier, dev->secret_hash,
+	s->verify = verifier_submit(s->env->verifier, dev->secret_hash,
 	    s->creds.pass, login_secret_checked, s);
 	sasl_creds_clear(&s->creds);
 	login_enter_state(s, LOGIN_SECRET);
@@ -217,7 +217,7 @@ login_with_token(struct session *s)
 {
 	login_enter_state(s, LOGIN_TOKEN);
 	session_set_timer(s, TIMER_UPSTREAM);
-	s->token_req = oauth_token_get(&s->server->tokens, s->cfg,
+	s->token_req = oauth_token_get(s->env->tokens, s->cfg,
 	    login_token_cb, s);
 }
 
@@ -247,7 +247,7 @@ login_token_cb(void *arg, const char *token, const char *error)
 void
 login_dial(struct session *s)
 {
-	struct upstream_target t = { s->server->base, s->server->dns, s->cfg,
+	struct upstream_target t = { s->env->base, s->env->dns, s->cfg,
 	    session_route(s) };
 
 	login_enter_state(s, LOGIN_DIAL);
@@ -407,7 +407,7 @@ void
 login_token_refused(struct session *s, const char *text, char *why,
     size_t len)
 {
-	oauth_token_reject(&s->server->tokens, s->cfg, s->token);
+	oauth_token_reject(s->env->tokens, s->cfg, s->token);
 	snprintf(why, len, "upstream refused the token for %s (check the "
 	    "service principal's mailbox permission): %s%s%s", s->user, text,
 	    s->challenge[0] != '\0' ? "; " : "", s->challenge);

@@ -21,8 +21,7 @@
 #include "credentials.h"
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
-#include "session.h"
+#include "session_env.h"
 #include "util.h"
 
 #define METRICS_LABELS_MAX	160	/* one sample's label text */
@@ -61,7 +60,7 @@ struct family {
 	const char	*type;
 	const char	*help;
 	void		 (*render)(struct evbuffer *out, const struct family *f,
-			    const struct server *srv);
+			    const struct session_env *env);
 };
 
 /* One stored sample: a family and its label text ("a=\"x\",b=\"y\""). */
@@ -73,7 +72,7 @@ struct sample {
 
 /* The HTTP side. */
 struct metrics_web {
-	struct server		*srv;
+	struct session_env	*env;
 	struct evhttp		*http;
 	struct evhttp_bound_socket *sock;
 	char			*address;
@@ -91,15 +90,15 @@ struct web_route {
 };
 
 static void	render_build_info(struct evbuffer *out, const struct family *f,
-		    const struct server *srv);
+		    const struct session_env *env);
 static void	render_active(struct evbuffer *out, const struct family *f,
-		    const struct server *srv);
+		    const struct session_env *env);
 static void	render_sunsets(struct evbuffer *out, const struct family *f,
-		    const struct server *srv);
+		    const struct session_env *env);
 static void	render_credentials(struct evbuffer *out,
-		    const struct family *f, const struct server *srv);
+		    const struct family *f, const struct session_env *env);
 static void	render_process(struct evbuffer *out, const struct family *f,
-		    const struct server *srv);
+		    const struct session_env *env);
 static void	render_stored(struct evbuffer *out, enum family_id id);
 static void	metrics_add(enum family_id fam, double n, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -119,7 +118,7 @@ static struct bufferevent *metrics_bevcb(struct event_base *base,
 static void	metrics_sweep(struct metrics_web *w);
 static bool	metrics_conn_ended(struct bufferevent *bev);
 static void	metrics_sweepcb(evutil_socket_t fd, short what, void *arg);
-static struct metrics_web *metrics_web_open(struct server *srv,
+static struct metrics_web *metrics_web_open(struct session_env *env,
 		    const struct metrics_conf *mc);
 
 static const struct family families[FAM_COUNT] = {
@@ -166,12 +165,15 @@ static const struct family families[FAM_COUNT] = {
 	[FAM_PROCESS] = { "process", NULL, NULL, render_process },
 };
 
-/* How a session result counts as an upstream failure (NULL: it does not). */
-static const char *const upstream_failure_kinds[] = {
-	[RESULT_UPSTREAM_UNREACHABLE] = "unreachable",
-	[RESULT_UPSTREAM_TLS_FAILED] = "tls",
-	[RESULT_UPSTREAM_ERROR] = "error",
-	[RESULT_REFUSED] = NULL,
+/* The session results (the log's result= names) that count as upstream
+ * failures, and the kind each counts as. */
+static const struct {
+	const char	*result;
+	const char	*kind;
+} upstream_failure_kinds[] = {
+	{ "upstream_unreachable", "unreachable" },
+	{ "upstream_tls_failed", "tls" },
+	{ "upstream_error", "error" },
 };
 
 static const struct web_route routes[] = {
@@ -181,6 +183,7 @@ static const struct web_route routes[] = {
 
 static struct sample *samples;
 static size_t nsamples;
+static unsigned active[PROTO_COUNT];	/* sessions open now */
 static time_t started;
 static struct metrics_web *web;
 
@@ -214,23 +217,33 @@ metrics_sample(enum family_id fam, const char *labels)
 	return &samples[nsamples++];
 }
 
+/* A session began. */
+void
+metrics_count_session_start(enum proto proto)
+{
+	active[proto]++;
+}
+
 /* A session ended: its result, its bytes, an upstream failure. */
 void
-metrics_count_session(const struct session *s)
+metrics_count_session(enum proto p, const char *result, uint64_t bytes_in,
+    uint64_t bytes_out)
 {
-	const char *proto = proto_name(s->ops->proto);
-	const char *kind = (size_t)s->result < nitems(upstream_failure_kinds) ?
-	    upstream_failure_kinds[s->result] : NULL;
+	const char *proto = proto_name(p);
+	size_t i;
 
+	active[p]--;
 	metrics_add(FAM_SESSIONS, 1, "protocol=\"%s\",result=\"%s\"", proto,
-	    session_result_name(s->result));
-	metrics_add(FAM_BYTES, (double)s->lan.bytes_in,
+	    result);
+	metrics_add(FAM_BYTES, (double)bytes_in,
 	    "protocol=\"%s\",direction=\"in\"", proto);
-	metrics_add(FAM_BYTES, (double)s->lan.bytes_out,
+	metrics_add(FAM_BYTES, (double)bytes_out,
 	    "protocol=\"%s\",direction=\"out\"", proto);
-	if (kind != NULL)
-		metrics_add(FAM_UPSTREAM_FAILURES, 1,
-		    "protocol=\"%s\",kind=\"%s\"", proto, kind);
+	for (i = 0; i < nitems(upstream_failure_kinds); i++)
+		if (strcmp(result, upstream_failure_kinds[i].result) == 0)
+			metrics_add(FAM_UPSTREAM_FAILURES, 1,
+			    "protocol=\"%s\",kind=\"%s\"", proto,
+			    upstream_failure_kinds[i].kind);
 }
 
 /* A connection refused before its session began. */
@@ -259,13 +272,13 @@ metrics_count_message(bool accepted)
 /* The upstream refused the session's login: count its status word (for
  * IMAP the word after the tag), letters, digits and '-' only. */
 void
-metrics_count_upstream_auth_failure(const struct session *s,
+metrics_count_upstream_auth_failure(enum proto proto, enum auth_mode mode,
     const char *reply)
 {
 	char code[METRICS_CODE_MAX];
 	size_t n = 0;
 
-	if (s->ops->proto == PROTO_IMAP && strchr(reply, ' ') != NULL)
+	if (proto == PROTO_IMAP && strchr(reply, ' ') != NULL)
 		reply = strchr(reply, ' ') + 1;
 	while (n + 1 < sizeof(code) && (isalnum((unsigned char)reply[n]) ||
 	    reply[n] == '-')) {
@@ -274,7 +287,7 @@ metrics_count_upstream_auth_failure(const struct session *s,
 	}
 	code[n] = '\0';
 	metrics_add(FAM_UPSTREAM_AUTH_FAILURES, 1, "mode=\"%s\",code=\"%s\"",
-	    auth_mode_name(s->dev->auth), n > 0 ? code : "none");
+	    auth_mode_name(mode), n > 0 ? code : "none");
 }
 
 /* A token request ended. */
@@ -299,14 +312,14 @@ metrics_count_health_check(void)
 	metrics_add(FAM_HEALTH_CHECKS, 1, "%s", "");
 }
 
-/* The session's device started a session now. */
+/* A device started a session of proto now. */
 void
-metrics_note_device_seen(const struct session *s)
+metrics_note_device_seen(const char *device, enum proto proto)
 {
 	char labels[METRICS_LABELS_MAX];
 
 	snprintf(labels, sizeof(labels), "device=\"%s\",protocol=\"%s\"",
-	    s->dev->name, proto_name(s->ops->proto));
+	    device, proto_name(proto));
 	metrics_sample(FAM_DEVICE_LAST_SEEN, labels)->value =
 	    (double)time(NULL);
 }
@@ -338,9 +351,9 @@ render_stored(struct evbuffer *out, enum family_id id)
 /* tlsrelayd_build_info{version} 1. */
 static void
 render_build_info(struct evbuffer *out, const struct family *f,
-    const struct server *srv)
+    const struct session_env *env)
 {
-	(void)srv;
+	(void)env;
 	metrics_header(out, f);
 	evbuffer_add_printf(out, "%s{version=\"%s\"} 1\n", f->name,
 	    PACKAGE_VERSION);
@@ -349,43 +362,40 @@ render_build_info(struct evbuffer *out, const struct family *f,
 /* Sessions open now, by protocol. */
 static void
 render_active(struct evbuffer *out, const struct family *f,
-    const struct server *srv)
+    const struct session_env *env)
 {
-	unsigned n[PROTO_COUNT] = { 0 };
-	const struct session *s;
 	int p;
 
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		n[s->ops->proto]++;
+	(void)env;
 	metrics_header(out, f);
 	for (p = 0; p < PROTO_COUNT; p++)
 		evbuffer_add_printf(out, "%s{protocol=\"%s\"} %u\n", f->name,
-		    proto_name((enum proto)p), n[p]);
+		    proto_name((enum proto)p), active[p]);
 }
 
 /* Each device's sunset day, from the current config. */
 static void
 render_sunsets(struct evbuffer *out, const struct family *f,
-    const struct server *srv)
+    const struct session_env *env)
 {
 	size_t i;
 
 	metrics_header(out, f);
-	for (i = 0; i < srv->cfg->ndevices; i++)
+	for (i = 0; i < env->cfg->ndevices; i++)
 		evbuffer_add_printf(out, "%s{device=\"%s\"} %lld\n", f->name,
-		    srv->cfg->devices[i].name,
-		    (long long)srv->cfg->devices[i].sunset * SECONDS_PER_DAY);
+		    env->cfg->devices[i].name,
+		    (long long)env->cfg->devices[i].sunset * SECONDS_PER_DAY);
 }
 
 /* Each credential's expiry day, from the current config. */
 static void
 render_credentials(struct evbuffer *out, const struct family *f,
-    const struct server *srv)
+    const struct session_env *env)
 {
 	struct credentials creds;
 	size_t i;
 
-	credentials_collect(srv->cfg, &creds);
+	credentials_collect(env->cfg, &creds);
 	metrics_header(out, f);
 	for (i = 0; i < creds.n; i++)
 		evbuffer_add_printf(out, "%s{credential=\"%s\"} %lld\n",
@@ -396,13 +406,13 @@ render_credentials(struct evbuffer *out, const struct family *f,
 /* The process_* metrics of the Prometheus client libraries. */
 static void
 render_process(struct evbuffer *out, const struct family *f,
-    const struct server *srv)
+    const struct session_env *env)
 {
 	struct rusage ru;
 	struct rlimit rl;
 	double rss = 0, vsize = 0;
 
-	(void)f; (void)srv;
+	(void)f; (void)env;
 	getrusage(RUSAGE_SELF, &ru);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	metrics_memory(&rss, &vsize);
@@ -473,7 +483,7 @@ serve_metrics(struct evhttp_request *req, struct metrics_web *w)
 
 	for (i = 0; i < FAM_COUNT; i++) {
 		if (families[i].render != NULL)
-			families[i].render(body, &families[i], w->srv);
+			families[i].render(body, &families[i], w->env);
 		else
 			render_stored(body, (enum family_id)i);
 	}
@@ -487,10 +497,10 @@ static void
 serve_health(struct evhttp_request *req, struct metrics_web *w)
 {
 	struct evbuffer *body = evbuffer_new();
-	bool serving = !w->srv->draining && w->srv->listeners != NULL;
+	bool serving = !w->env->draining && w->env->listeners != NULL;
 
 	evbuffer_add_printf(body, "%s\n", serving ? "serving" :
-	    w->srv->draining ? "draining" : "not serving");
+	    w->env->draining ? "draining" : "not serving");
 	metrics_reply(req, serving ? HTTP_OK : HTTP_SERVUNAVAIL, serving ?
 	    "OK" : "Service Unavailable", "text/plain; charset=utf-8", body);
 }
@@ -607,12 +617,12 @@ metrics_sweepcb(evutil_socket_t fd, short what, void *arg)
 
 /* Bind the HTTP listener with its bounds; NULL (logged) on failure. */
 static struct metrics_web *
-metrics_web_open(struct server *srv, const struct metrics_conf *mc)
+metrics_web_open(struct session_env *env, const struct metrics_conf *mc)
 {
 	struct metrics_web *w = xcalloc(1, sizeof(*w));
 
-	w->srv = srv;
-	w->http = evhttp_new(srv->base);
+	w->env = env;
+	w->http = evhttp_new(env->base);
 	w->sock = evhttp_bind_socket_with_handle(w->http, mc->address,
 	    mc->port);
 	if (w->sock == NULL) {
@@ -633,7 +643,7 @@ metrics_web_open(struct server *srv, const struct metrics_conf *mc)
 	    EVHTTP_REQ_PATCH);
 	evhttp_set_bevcb(w->http, metrics_bevcb, w);
 	evhttp_set_gencb(w->http, metrics_requestcb, w);
-	w->sweep = evtimer_new(srv->base, metrics_sweepcb, w);
+	w->sweep = evtimer_new(env->base, metrics_sweepcb, w);
 	log_info("metrics: /metrics and /health on %s port %u", mc->address,
 	    mc->port);
 	return w;
@@ -641,7 +651,7 @@ metrics_web_open(struct server *srv, const struct metrics_conf *mc)
 
 /* Open, keep or close the HTTP listener as cfg->metrics says. */
 bool
-metrics_apply(struct server *srv, const struct config *cfg)
+metrics_apply(struct session_env *env, const struct config *cfg)
 {
 	const struct metrics_conf *mc = &cfg->metrics;
 	struct metrics_web *w;
@@ -655,7 +665,7 @@ metrics_apply(struct server *srv, const struct config *cfg)
 		metrics_close();
 		return true;
 	}
-	if ((w = metrics_web_open(srv, mc)) == NULL)
+	if ((w = metrics_web_open(env, mc)) == NULL)
 		return false;
 	metrics_close();
 	web = w;

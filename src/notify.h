@@ -3,18 +3,21 @@
 #ifndef TLSRELAY_NOTIFY_H
 #define TLSRELAY_NOTIFY_H
 
-struct server;
+#include <stdbool.h>
+
+struct session_env;
 
 /* Start the watchdog pings (every half WATCHDOG_USEC) and the periodic
  * STATUS= refresh. */
-void	notify_init(struct server *srv);
-/* READY=1 with a fresh STATUS=: at start and after each reload. */
-void	notify_ready(struct server *srv);
+void	notify_init(const struct session_env *env);
+/* READY=1 with a fresh STATUS=: at start and after each reload (the
+ * status says while the last one failed). */
+void	notify_ready(bool reload_failed);
 /* RELOADING=1: a reload has begun. */
 void	notify_reloading(void);
 /* STOPPING=1: the drain has begun. */
-void	notify_stopping(struct server *srv);
+void	notify_stopping(void);
 /* Stop the timers notify_init started. */
-void	notify_free(struct server *srv);
+void	notify_free(void);
 
 #endif

@@ -120,27 +120,14 @@ static const char *const pop3_state_names[] = {
 
 const struct proto_ops pop3_ops = {
 	.proto = PROTO_POP3,
-	.state_size = sizeof(struct pop3),
 	.refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
 	.counts_mailbox = true,
-	.login_replies = {
-		[LOGIN_REPLY_TEMPORARY] = "-ERR [SYS/TEMP] Temporary "
-		    "authentication failure, try again later",
-		[LOGIN_REPLY_UNAVAILABLE] = "-ERR [SYS/TEMP] Upstream server "
-		    "unavailable, try again later",
-		[LOGIN_REPLY_REFUSED] = "-ERR [AUTH] Authentication failed",
-		[LOGIN_REPLY_BUSY] = "-ERR [IN-USE] Too many sessions for this "
-		    "mailbox, try again later",
-	},
+	.login_replies = LOGIN_REPLIES("-ERR [SYS/TEMP] ", "-ERR [SYS/TEMP] ",
+	    "-ERR [AUTH] Authentication failed", "-ERR [IN-USE] "),
 	.explain = EXPLAIN_POP3,
 	.explain_prefix = "-ERR ",
 	.sasl_prompt = "+ ",
-	.sasl_replies = {
-		[SASL_REPLY_CANCELLED] = "-ERR Authentication cancelled",
-		[SASL_REPLY_MALFORMED] = "-ERR Malformed authentication data",
-	},
-	.state_names = pop3_state_names,
-	.nstates = nitems(pop3_state_names),
+	.sasl_replies = SASL_REPLIES("-ERR ", "-ERR "),
 	PROTO_HOOKS(pop3),
 	.lan_error = pop3_error,
 	.free = NULL,
@@ -746,7 +733,8 @@ pop3_login_refused(struct session *s, const char *text)
 	char code[32], why[400];
 	size_t i;
 
-	metrics_count_upstream_auth_failure(s, st->reply_text);
+	metrics_count_upstream_auth_failure(s->ops->proto,
+	    s->dev->auth, st->reply_text);
 	pop3_resp_code(text, code, sizeof(code));
 	for (i = 0; i < nitems(pop3_login_codes); i++) {
 		if (strcmp(code, pop3_login_codes[i].code) == 0) {

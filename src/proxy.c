@@ -14,7 +14,8 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "proxy_parse.h"
-#include "server.h"
+#include "session.h"
+#include "session_env.h"
 #include "util.h"
 
 #define PROXY_HEADER_TIMEOUT	5	/* seconds for the whole header */
@@ -24,7 +25,7 @@
 /* One connection waiting for its header. */
 struct proxy_wait {
 	TAILQ_ENTRY(proxy_wait)	 entry;
-	struct server		*srv;
+	struct session_env	*env;
 	struct config		*cfg;	/* reference held while waiting */
 	struct listener_conf	 lc;	/* own copy, name duplicated */
 	int			 fd;
@@ -51,7 +52,7 @@ static void	proxy_deadlinecb(evutil_socket_t fd, short what, void *arg);
 /* Accept a connection on a proxy_protocol listener and wait for its
  * header. */
 void
-proxy_accept(struct server *srv, struct config *cfg,
+proxy_accept(struct session_env *env, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
@@ -67,16 +68,16 @@ proxy_accept(struct server *srv, struct config *cfg,
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
-	w->srv = srv;
+	w->env = env;
 	w->cfg = config_ref(cfg);
 	w->lc = *lc;
 	w->lc.name = xstrdup(lc->name);
 	w->lc.address = NULL;
 	w->fd = fd;
 	snprintf(w->proxy, sizeof(w->proxy), "%s", proxy);
-	w->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, proxy_readcb,
+	w->ev = event_new(env->base, fd, EV_READ | EV_PERSIST, proxy_readcb,
 	    w);
-	w->deadline = evtimer_new(srv->base, proxy_deadlinecb, w);
+	w->deadline = evtimer_new(env->base, proxy_deadlinecb, w);
 	event_add(w->ev, NULL);
 	evtimer_add(w->deadline, &tv);
 	TAILQ_INSERT_TAIL(&waits, w, entry);
@@ -182,11 +183,11 @@ proxy_done(struct proxy_wait *w, const struct proxy_header *h)
 		proxy_free(w, true);
 		return;
 	}
-	if (w->srv->draining) {
+	if (w->env->draining) {
 		proxy_refuse(w, "relay shutting down");
 		return;
 	}
-	session_accept(w->srv, w->cfg, &w->lc, w->fd,
+	session_accept(w->env, w->cfg, &w->lc, w->fd,
 	    (const struct sockaddr *)&h->src, salen, w->proxy);
 	proxy_free(w, false);
 }

@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-struct server;
+struct session_env;
 
 /*
  * A connection on a proxy_protocol listener: accept it only from a trusted
@@ -16,7 +16,7 @@ struct server;
  * else is closed unanswered with one log line; a LOCAL header (a health
  * check) is closed without one.
  */
-void	proxy_accept(struct server *srv, struct config *cfg,
+void	proxy_accept(struct session_env *env, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen);
 /* Close every connection still waiting for its header (at exit). */

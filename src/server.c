@@ -11,6 +11,7 @@
 #include "date.h"
 #include "devices.h"
 #include "evidence.h"
+#include "evidence_session.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,6 +22,7 @@
 #include "privdrop.h"
 #include "proxy.h"
 #include "server.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 #include "verifier.h"
@@ -78,38 +80,40 @@ server_init(struct server *srv, const char *config_path)
 	struct timeval day = { DAILY_SECONDS, 0 };
 
 	memset(srv, 0, sizeof(*srv));
-	TAILQ_INIT(&srv->sessions);
-	srv->mailboxes = mailboxes_new();
+	TAILQ_INIT(&srv->env.sessions);
+	srv->env.mailboxes = mailboxes_new();
 	srv->config_path = xstrdup(config_path);
-	if ((srv->cfg = server_load(config_path)) == NULL)
+	if ((srv->env.cfg = server_load(config_path)) == NULL)
 		return false;
-	if ((srv->base = event_base_new()) == NULL)
+	if ((srv->env.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	srv->dns = evdns_base_new(srv->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (srv->dns == NULL) {
-		srv->dns = evdns_base_new(srv->base, 0);
-		evdns_base_load_hosts(srv->dns, NULL);
+	srv->env.dns = evdns_base_new(srv->env.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (srv->env.dns == NULL) {
+		srv->env.dns = evdns_base_new(srv->env.base, 0);
+		evdns_base_load_hosts(srv->env.dns, NULL);
 	}
-	srv->tokens.base = srv->base;
-	srv->tokens.dns = srv->dns;
+	srv->tokens.base = srv->env.base;
+	srv->tokens.dns = srv->env.dns;
+	srv->env.tokens = &srv->tokens;
 	if (!server_listen(srv))
 		return false;
-	privdrop_to_user(srv->cfg->user);
+	privdrop_to_user(srv->env.cfg->user);
 	signal(SIGPIPE, SIG_IGN);
-	srv->verifier = verifier_new(srv->base);
-	srv->evidence = evidence_start(srv->cfg->state_dir,
-	    srv->cfg->evidence_days);
-	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signalcb, srv);
-	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signalcb, srv);
-	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signalcb, srv);
+	srv->env.verifier = verifier_new(srv->env.base);
+	srv->env.evidence = evidence_start(srv->env.cfg->state_dir,
+	    srv->env.cfg->evidence_days);
+	srv->env.session_ended = evidence_session_end;
+	srv->sig_hup = evsignal_new(srv->env.base, SIGHUP, server_signalcb, srv);
+	srv->sig_term = evsignal_new(srv->env.base, SIGTERM, server_signalcb, srv);
+	srv->sig_int = evsignal_new(srv->env.base, SIGINT, server_signalcb, srv);
 	evsignal_add(srv->sig_hup, NULL);
 	evsignal_add(srv->sig_term, NULL);
 	evsignal_add(srv->sig_int, NULL);
-	srv->drain_timer = evtimer_new(srv->base, server_draincb, srv);
-	srv->daily = event_new(srv->base, -1, EV_PERSIST, server_dailycb, srv);
+	srv->drain_timer = evtimer_new(srv->env.base, server_draincb, srv);
+	srv->daily = event_new(srv->env.base, -1, EV_PERSIST, server_dailycb, srv);
 	evtimer_add(srv->daily, &day);
-	notify_init(srv);
-	log_set_level(srv->cfg->log.level);
+	notify_init(&srv->env);
+	log_set_level(srv->env.cfg->log.level);
 	return true;
 }
 
@@ -118,8 +122,8 @@ static bool
 server_listen(struct server *srv)
 {
 	struct listen_fds *lf = listen_fds_take();
-	bool ok = listeners_apply(srv, srv->cfg, lf) &&
-	    metrics_apply(srv, srv->cfg);
+	bool ok = listeners_apply(&srv->env, srv->env.cfg, lf) &&
+	    metrics_apply(&srv->env, srv->env.cfg);
 
 	listen_fds_release(lf);
 	return ok;
@@ -132,11 +136,11 @@ int
 server_run(struct server *srv)
 {
 	log_info("tlsrelayd %s started: %zu listeners, %zu devices",
-	    PACKAGE_VERSION, srv->cfg->nlisteners, srv->cfg->ndevices);
-	server_report_devices(srv->cfg);
-	credentials_report(srv->cfg, time(NULL), true);
-	notify_ready(srv);
-	event_base_dispatch(srv->base);
+	    PACKAGE_VERSION, srv->env.cfg->nlisteners, srv->env.cfg->ndevices);
+	server_report_devices(srv->env.cfg);
+	credentials_report(srv->env.cfg, time(NULL), true);
+	notify_ready(srv->reload_failed);
+	event_base_dispatch(srv->env.base);
 	log_info("tlsrelayd stopped");
 	return 0;
 }
@@ -147,17 +151,17 @@ server_free(struct server *srv)
 {
 	struct session *s;
 
-	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+	while ((s = TAILQ_FIRST(&srv->env.sessions)) != NULL)
 		session_close(s, RESULT_SHUTDOWN, "relay stopped");
 	proxy_waits_free();
 	metrics_close();
-	listeners_close(srv);
-	notify_free(srv);
+	listeners_close(&srv->env);
+	notify_free();
 	oauth_tokens_free(&srv->tokens);
-	mailboxes_free(srv->mailboxes);
-	evidence_stop(srv->evidence);
-	if (srv->verifier != NULL)
-		verifier_free(srv->verifier);
+	mailboxes_free(srv->env.mailboxes);
+	evidence_stop(srv->env.evidence);
+	if (srv->env.verifier != NULL)
+		verifier_free(srv->env.verifier);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);
@@ -165,12 +169,12 @@ server_free(struct server *srv)
 		event_free(srv->drain_timer);
 		event_free(srv->daily);
 	}
-	if (srv->dns != NULL)
-		evdns_base_free(srv->dns, 0);
-	if (srv->base != NULL)
-		event_base_free(srv->base);
-	if (srv->cfg != NULL)
-		config_unref(srv->cfg);
+	if (srv->env.dns != NULL)
+		evdns_base_free(srv->env.dns, 0);
+	if (srv->env.base != NULL)
+		event_base_free(srv->env.base);
+	if (srv->env.cfg != NULL)
+		config_unref(srv->env.cfg);
 	free(srv->config_path);
 }
 
@@ -182,7 +186,7 @@ server_reload(struct server *srv)
 	log_info("reloading configuration from %s", srv->config_path);
 	srv->reload_failed = !server_swap_config(srv);
 	metrics_count_reload(!srv->reload_failed);
-	notify_ready(srv);
+	notify_ready(srv->reload_failed);
 }
 
 /* Replace the config snapshot if the new one is valid; sessions in
@@ -197,15 +201,15 @@ server_swap_config(struct server *srv)
 		    "configuration");
 		return false;
 	}
-	if (!listeners_apply(srv, cfg, NULL)) {
+	if (!listeners_apply(&srv->env, cfg, NULL)) {
 		log_warnx("configuration reload failed: cannot bind the new "
 		    "listeners; keeping the previous configuration");
 		config_unref(cfg);
 		return false;
 	}
-	metrics_apply(srv, cfg);
-	old = srv->cfg;
-	srv->cfg = cfg;
+	metrics_apply(&srv->env, cfg);
+	old = srv->env.cfg;
+	srv->env.cfg = cfg;
 	config_unref(old);
 	log_set_level(cfg->log.level);
 	log_info("configuration reloaded: %zu listeners, %zu devices",
@@ -219,17 +223,17 @@ server_swap_config(struct server *srv)
 static void
 server_begin_drain(struct server *srv)
 {
-	struct timeval tv = { srv->cfg->limits.drain_timeout, 0 };
+	struct timeval tv = { srv->env.cfg->limits.drain_timeout, 0 };
 
-	if (srv->draining)
+	if (srv->env.draining)
 		return;
-	srv->draining = true;
-	listeners_close(srv);
-	notify_stopping(srv);
+	srv->env.draining = true;
+	listeners_close(&srv->env);
+	notify_stopping();
 	log_info("shutting down: %u sessions to finish within %u s",
-	    srv->nsessions, srv->cfg->limits.drain_timeout);
-	if (srv->nsessions == 0) {
-		event_base_loopexit(srv->base, NULL);
+	    srv->env.nsessions, srv->env.cfg->limits.drain_timeout);
+	if (srv->env.nsessions == 0) {
+		event_base_loopexit(srv->env.base, NULL);
 		return;
 	}
 	evtimer_add(srv->drain_timer, &tv);
@@ -244,12 +248,12 @@ server_draincb(evutil_socket_t fd, short what, void *arg)
 	struct session *s, *next;
 
 	(void)fd; (void)what;
-	if (TAILQ_EMPTY(&srv->sessions) || srv->shutdown_sent) {
-		event_base_loopexit(srv->base, NULL);
+	if (TAILQ_EMPTY(&srv->env.sessions) || srv->shutdown_sent) {
+		event_base_loopexit(srv->env.base, NULL);
 		return;
 	}
-	log_warnx("drain timeout: ending %u sessions", srv->nsessions);
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+	log_warnx("drain timeout: ending %u sessions", srv->env.nsessions);
+	for (s = TAILQ_FIRST(&srv->env.sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		session_shutdown(s);
 	}
@@ -278,39 +282,8 @@ server_dailycb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 
 	(void)fd; (void)what;
-	server_report_devices(srv->cfg);
-	credentials_report(srv->cfg, time(NULL), false);
-}
-
-/* Register a new session. */
-void
-server_add_session(struct server *srv, struct session *s)
-{
-	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-	srv->nsessions++;
-}
-
-/* Unregister a session; the last one ends a drain. */
-void
-server_remove_session(struct server *srv, struct session *s)
-{
-	TAILQ_REMOVE(&srv->sessions, s, entry);
-	srv->nsessions--;
-	if (srv->draining && srv->nsessions == 0)
-		event_base_loopexit(srv->base, NULL);
-}
-
-/* Count live sessions of a device (by name: it survives reloads). */
-unsigned
-server_device_sessions(const struct server *srv, const struct device *dev)
-{
-	const struct session *s;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (s->dev != NULL && strcmp(s->dev->name, dev->name) == 0)
-			n++;
-	return n;
+	server_report_devices(srv->env.cfg);
+	credentials_report(srv->env.cfg, time(NULL), false);
 }
 
 /* Log a line for each device expiring within warn_days or expired. */

@@ -10,22 +10,11 @@
 
 #include "config.h"
 #include "oauth.h"
-#include "session.h"
-
-struct listener;
-struct mailboxes;
-
-TAILQ_HEAD(session_list, session);
+#include "session_env.h"
 
 struct server {
-	struct event_base	*base;
-	struct evdns_base	*dns;
+	struct session_env	 env;		/* what sessions see */
 	char			*config_path;
-	struct config		*cfg;		/* the current snapshot */
-	struct listener		*listeners;	/* singly linked */
-	struct session_list	 sessions;
-	unsigned		 nsessions;
-	bool			 draining;	/* SIGTERM received */
 	bool			 shutdown_sent;	/* drain timeout passed once */
 	bool			 reload_failed;	/* the last reload was refused */
 	struct event		*drain_timer;
@@ -33,13 +22,7 @@ struct server {
 	struct event		*sig_term;
 	struct event		*sig_int;
 	struct event		*daily;		/* expiry report timer */
-	struct event		*watchdog;	/* WATCHDOG=1, when asked for */
-	struct event		*status_timer;	/* STATUS= refresh, under systemd */
-	char			 status[256];	/* the last STATUS= text sent */
 	struct oauth_tokens	 tokens;	/* kept across reloads */
-	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
-	struct verifier		*verifier;	/* checks device secrets */
-	struct evidence		*evidence;	/* the exit register's writer */
 };
 
 /* Load a config, check that every listener's protocol is implemented,
@@ -55,12 +38,6 @@ bool	server_init(struct server *srv, const char *config_path);
  * expiry, send READY=1, and run the event loop until shutdown completes. */
 int	server_run(struct server *srv);
 void	server_free(struct server *srv);
-
-/* Register and unregister sessions; count live ones for a device. */
-void	server_add_session(struct server *srv, struct session *s);
-void	server_remove_session(struct server *srv, struct session *s);
-unsigned server_device_sessions(const struct server *srv,
-	    const struct device *dev);
 
 /* Log a warning for each device expiring within warn_days or expired. */
 void	server_report_devices(const struct config *cfg);

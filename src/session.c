@@ -16,13 +16,12 @@
 #include <openssl/rand.h>
 
 #include "date.h"
-#include "evidence_session.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "metrics.h"
 #include "msgid.h"
 #include "oauth.h"
-#include "server.h"
+#include "session_env.h"
 #include "session.h"
 #include "tls.h"
 #include "upstream.h"
@@ -79,6 +78,10 @@ static int	session_days_left(const struct session *s, char *sunset,
 		    size_t len);
 static bool	session_accept_alloc(struct session *s,
 		    const struct listener_conf *lc);
+static void	session_env_add(struct session_env *env, struct session *s);
+static void	session_env_remove(struct session_env *env, struct session *s);
+static unsigned	session_device_count(const struct session_env *env,
+		    const struct device *dev);
 static void	session_log_no_memory(struct session *s, const char *what);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
@@ -127,7 +130,7 @@ session_make_id(char *id, size_t len)
 
 /* Accept a LAN connection: identify the device and start the protocol. */
 void
-session_accept(struct server *srv, struct config *cfg,
+session_accept(struct session_env *env, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
     socklen_t salen, const char *proxy)
 {
@@ -139,7 +142,7 @@ session_accept(struct server *srv, struct config *cfg,
 		return;
 	}
 	session_make_id(s->id, sizeof(s->id));
-	s->server = srv;
+	s->env = env;
 	s->cfg = config_ref(cfg);
 	s->ops = proto_table[lc->proto];
 	s->lan_mode = lc->tls;
@@ -147,13 +150,13 @@ session_accept(struct server *srv, struct config *cfg,
 	session_format_client(s);
 	s->proxy = proxy != NULL ? xstrdup(proxy) : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	side_init(&s->lan, srv->base, &s->up,
+	side_init(&s->lan, env->base, &s->up,
 	    4 * (size_t)cfg->limits.line_length, session_lan_event, s);
-	side_init(&s->up, srv->base, &s->lan,
+	side_init(&s->up, env->base, &s->lan,
 	    4 * (size_t)cfg->limits.line_length, NULL, s);
 	s->lan.fd = fd;
 	s->up_tls_version = s->up_tls_cipher = "none";
-	server_add_session(srv, s);
+	session_env_add(env, s);
 	if (!session_accept_alloc(s, lc))
 		return;
 	if (lc->tls == LAN_TLS_IMPLICIT) {
@@ -164,13 +167,45 @@ session_accept(struct server *srv, struct config *cfg,
 	session_identify(s);
 }
 
+/* Register a new session with the daemon. */
+static void
+session_env_add(struct session_env *env, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
+	env->nsessions++;
+	metrics_count_session_start(s->ops->proto);
+}
+
+/* Unregister a session; the last one ends a drain. */
+static void
+session_env_remove(struct session_env *env, struct session *s)
+{
+	TAILQ_REMOVE(&env->sessions, s, entry);
+	env->nsessions--;
+	if (env->draining && env->nsessions == 0)
+		event_base_loopexit(env->base, NULL);
+}
+
+/* Count live sessions of a device (by name: it survives reloads). */
+static unsigned
+session_device_count(const struct session_env *env, const struct device *dev)
+{
+	const struct session *s;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(s, &env->sessions, entry)
+		if (s->dev != NULL && strcmp(s->dev->name, dev->name) == 0)
+			n++;
+	return n;
+}
+
 /* Allocate what a new session needs; on failure log it, end the session
  * and return false. */
 static bool
 session_accept_alloc(struct session *s, const struct listener_conf *lc)
 {
 	s->listener_name = strdup(lc->name);
-	s->timer = evtimer_new(s->server->base, session_timercb, s);
+	s->timer = evtimer_new(s->env->base, session_timercb, s);
 	s->line_size = s->cfg->limits.line_length + 1;
 	s->line = calloc(1, s->line_size);
 	if (s->listener_name != NULL && s->timer != NULL && s->line != NULL &&
@@ -300,9 +335,9 @@ session_over_limits(struct session *s)
 		{ "proxy", s->proxy },
 	};
 
-	if (s->server->nsessions > lim->max_sessions)
+	if (s->env->nsessions > lim->max_sessions)
 		why = "too many sessions";
-	else if (server_device_sessions(s->server, s->dev) >
+	else if (session_device_count(s->env, s->dev) >
 	    lim->max_sessions_per_device)
 		why = "too many sessions for this device";
 	else
@@ -344,7 +379,7 @@ session_log_start(struct session *s)
 	snprintf(days, sizeof(days), "%d", left);
 	log_fields(left <= (int)s->cfg->warn_days ? LOG_WARNING : LOG_INFO,
 	    f, nitems(f));
-	metrics_note_device_seen(s);
+	metrics_note_device_seen(s->dev->name, s->ops->proto);
 }
 
 /* Log the one summary line of a session that got past identification. */
@@ -717,10 +752,10 @@ session_mailbox_acquire(struct session *s, const char *mailbox)
 	};
 
 	session_mailbox_release(s);
-	if (mailboxes_acquire(s->server->mailboxes, mailbox, max)) {
+	if (mailboxes_acquire(s->env->mailboxes, mailbox, max)) {
 		if ((s->mailbox = strdup(mailbox)) != NULL)
 			return true;
-		mailboxes_release(s->server->mailboxes, mailbox);
+		mailboxes_release(s->env->mailboxes, mailbox);
 		session_no_memory(s, "mailbox name");
 		return false;
 	}
@@ -741,7 +776,7 @@ session_mailbox_release(struct session *s)
 {
 	if (s->mailbox == NULL)
 		return;
-	mailboxes_release(s->server->mailboxes, s->mailbox);
+	mailboxes_release(s->env->mailboxes, s->mailbox);
 	free(s->mailbox);
 	s->mailbox = NULL;
 }
@@ -860,11 +895,13 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	s->result = r;
 	session_dial_cancel(s);
 	if (s->verify != NULL)
-		verifier_cancel(s->server->verifier, s->verify);
+		verifier_cancel(s->env->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
 		session_log_end(s);
-	metrics_count_session(s);
-	evidence_session_end(s);
+	metrics_count_session(s->ops->proto, session_result_name(r),
+	    s->lan.bytes_in, s->lan.bytes_out);
+	if (s->env->session_ended != NULL)
+		s->env->session_ended(s);
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);
@@ -878,7 +915,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	if (s->proto_state != NULL && s->ops->free != NULL)
 		s->ops->free(s);
 	free(s->proto_state);
-	server_remove_session(s->server, s);
+	session_env_remove(s->env, s);
 	config_unref(s->cfg);
 	free(s->listener_name);
 	free(s->proxy);

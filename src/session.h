@@ -21,7 +21,7 @@
 #define SESSION_LOGIN_DELAY	2	/* seconds before a local login refusal */
 #define SESSION_MAX_ERRORS	10	/* bad commands before the session ends */
 
-struct server;
+struct session_env;
 struct session;
 struct upstream_dial;
 struct oauth_request;
@@ -103,6 +103,25 @@ enum login_reply {
 	LOGIN_REPLY_COUNT,
 };
 
+/* A protocol's login replies: its status before the words every
+ * protocol shares (temporary failure, upstream unavailable, mailbox
+ * busy), and its own refusal of the credentials, whole. */
+#define LOGIN_REPLIES(temporary, unavailable, refused, busy) {		\
+	[LOGIN_REPLY_TEMPORARY] = temporary "Temporary authentication "	\
+	    "failure, try again later",					\
+	[LOGIN_REPLY_UNAVAILABLE] = unavailable "Upstream server "	\
+	    "unavailable, try again later",				\
+	[LOGIN_REPLY_REFUSED] = refused,				\
+	[LOGIN_REPLY_BUSY] = busy "Too many sessions for this mailbox, "	\
+	    "try again later",						\
+}
+
+/* A protocol's AUTH exchange replies: its status before the shared words. */
+#define SASL_REPLIES(cancelled, malformed) {				\
+	[SASL_REPLY_CANCELLED] = cancelled "Authentication cancelled",	\
+	[SASL_REPLY_MALFORMED] = malformed "Malformed authentication data", \
+}
+
 /* What a protocol state machine supplies to the generic session. */
 struct proto_ops {
 	enum proto	 proto;
@@ -158,10 +177,13 @@ struct proto_ops {
 	void		 (*free)(struct session *s);
 };
 
-/* The hooks of protocol p that follow the naming rule p_hook (pop3_start,
- * pop3_lan_step, ...): the part of its proto_ops every protocol writes
- * alike. Its .lan_error and .free it names itself. */
+/* The entries of protocol p that follow the naming rule (struct p,
+ * p_state_names, p_start, p_lan_step, ...): the part of its proto_ops
+ * every protocol writes alike. Its .lan_error and .free it names itself. */
 #define PROTO_HOOKS(p)							\
+	.state_size = sizeof(struct p),					\
+	.state_names = p##_state_names,					\
+	.nstates = nitems(p##_state_names),				\
 	.start = p##_start,						\
 	.lan_step = p##_lan_step,					\
 	.lan_eof = p##_lan_eof,						\
@@ -178,7 +200,7 @@ struct proto_ops {
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	char			 id[17];
-	struct server		*server;
+	struct session_env	*env;	/* the daemon's, shared */
 	struct config		*cfg;	/* reference held for the session */
 	const struct proto_ops	*ops;
 	int			 state;	/* the protocol's, of its own enum */
@@ -220,7 +242,7 @@ struct session {
 	char			*delayed;	/* reply held back, or NULL */
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
-	char			*mailbox; /* counted in server->mailboxes */
+	char			*mailbox; /* counted in env->mailboxes */
 	unsigned		 messages;
 	struct session_evidence	*evidence; /* evidence_session.c's */
 };
@@ -228,7 +250,7 @@ struct session {
 /* Accept a LAN connection: identify the device and start the protocol.
  * proxy is the address of the load balancer that sent a PROXY header for
  * the client in sa, or NULL. */
-void	session_accept(struct server *srv, struct config *cfg,
+void	session_accept(struct session_env *env, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen, const char *proxy);
 

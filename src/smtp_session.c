@@ -76,27 +76,14 @@ static const char *const smtp_state_names[] = {
 
 const struct proto_ops smtp_ops = {
 	.proto = PROTO_SMTP,
-	.state_size = sizeof(struct smtp),
 	.refusal = { "554 5.7.1 ", "421 4.7.0 " },
 	.counts_mailbox = false,
-	.login_replies = {
-		[LOGIN_REPLY_TEMPORARY] = "454 4.7.0 Temporary authentication "
-		    "failure, try again later",
-		[LOGIN_REPLY_UNAVAILABLE] = "454 4.7.0 Upstream server "
-		    "unavailable, try again later",
-		[LOGIN_REPLY_REFUSED] = "535 5.7.8 Authentication credentials "
-		    "invalid",
-	},
+	.login_replies = LOGIN_REPLIES("454 4.7.0 ", "454 4.7.0 ",
+	    "535 5.7.8 Authentication credentials invalid", "454 4.7.0 "),
 	.explain = EXPLAIN_SMTP,
 	.explain_prefix = "",
 	.sasl_prompt = "334 ",
-	.sasl_replies = {
-		[SASL_REPLY_CANCELLED] = "501 5.0.0 Authentication cancelled",
-		[SASL_REPLY_MALFORMED] = "501 5.5.2 Malformed authentication "
-		    "data",
-	},
-	.state_names = smtp_state_names,
-	.nstates = nitems(smtp_state_names),
+	.sasl_replies = SASL_REPLIES("501 5.0.0 ", "501 5.5.2 "),
 	PROTO_HOOKS(smtp),
 	.lan_error = smtp_error,
 	.free = smtp_free,

@@ -196,7 +196,8 @@ smtp_up_login_reply(struct session *s, int code)
 			smtp_logged_in(s);
 			return;
 		}
-		metrics_count_upstream_auth_failure(s, st->reply_text);
+		metrics_count_upstream_auth_failure(s->ops->proto,
+		    s->dev->auth, st->reply_text);
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);
 		if (code >= 500)
@@ -329,7 +330,8 @@ smtp_up_xoauth2_verdict(struct session *s, int code)
 		smtp_logged_in(s);
 		return;
 	}
-	metrics_count_upstream_auth_failure(s, st->reply_text);
+	metrics_count_upstream_auth_failure(s->ops->proto,
+	    s->dev->auth, st->reply_text);
 	if (code < 500) {
 		snprintf(why, sizeof(why), "upstream refused the login: %s",
 		    st->reply_text);

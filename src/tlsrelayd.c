@@ -189,8 +189,8 @@ main(int argc, char *argv[])
 		return EXIT_CONFIG;
 	}
 	if (!to_stderr)
-		log_init(srv.cfg->log.target, srv.cfg->log.facility,
-		    srv.cfg->log.level);
+		log_init(srv.env.cfg->log.target, srv.env.cfg->log.facility,
+		    srv.env.cfg->log.level);
 	if (debug)
 		log_set_level(LOG_DEBUG);
 	status = server_run(&srv);
