@@ -88,6 +88,8 @@ static void	session_lan_closed(struct session *s);
 static void	session_lan_pause(struct session *s, bool paused);
 static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
+static bool	session_line_has_bare_cr(const struct session *s,
+		    const char *buf, size_t len);
 
 /* The route of the session's device for the session's protocol. */
 enum route
@@ -531,24 +533,47 @@ session_lan_input(struct session *s)
 		s->ops->lan_eof(s);
 }
 
-/* Read one device command line; a line over the limit ends the session. */
+/* Read one device command line; a line over the limit ends the session,
+ * a line with a bare CR is refused and the next one read. */
 enum step
 session_read_command(struct session *s, char *buf, size_t size, size_t *len,
     const char *too_long)
 {
-	switch (side_read_line(&s->lan, buf, size, len)) {
-	case LINE_OK:
-		return STEP_MORE;
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		side_printf(&s->lan, "%s", too_long);
-		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
-		    "device sent a line over the length limit");
-		return STEP_GONE;
-	default:
-		fatalx("session %s: bad line status", s->id);
+	for (;;) {
+		switch (side_read_line(&s->lan, buf, size, len)) {
+		case LINE_OK:
+			if (!session_line_has_bare_cr(s, buf, *len))
+				return STEP_MORE;
+			if (s->ops->lan_bare_cr(s) == STEP_GONE)
+				return STEP_GONE;
+			continue;
+		case LINE_NONE:
+			return STEP_WAIT;
+		case LINE_TOO_LONG:
+			side_printf(&s->lan, "%s", too_long);
+			session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+			    "device sent a line over the length limit");
+			return STEP_GONE;
+		default:
+			fatalx("session %s: bad line status", s->id);
+		}
 	}
+}
+
+/*
+ * Does a command line hold a CR? Its line end (LF or CRLF) is gone, so any
+ * CR left is a bare one, which an upstream might take as a line end and so
+ * see a command the relay never checked. SASL answers are exempt: they are
+ * decoded, never forwarded, and base64 refuses a CR.
+ */
+static bool
+session_line_has_bare_cr(const struct session *s, const char *buf,
+    size_t len)
+{
+	if (s->sasl != SASL_WAIT_NONE || memchr(buf, '\r', len) == NULL)
+		return false;
+	log_debug("session=%s command line with a bare CR refused", s->id);
+	return true;
 }
 
 /* Change the protocol's state in one place, with a debug trace. */

@@ -142,6 +142,9 @@ struct proto_ops {
 	/* Count a bad command and answer it with text (STEP_GONE once the
 	 * session ends for too many). */
 	enum step	 (*lan_error)(struct session *s, const char *text);
+	/* Refuse a command line with a bare CR in it (STEP_GONE once the
+	 * session ends for too many bad commands). */
+	enum step	 (*lan_bare_cr)(struct session *s);
 	/* The device's credentials are complete in s->creds. */
 	enum step	 (*auth_collected)(struct session *s);
 	/* A login ended without success: back to the LAN commands. */
@@ -168,6 +171,7 @@ struct proto_ops {
 	.upstream_ready = p##_upstream_ready,				\
 	.upstream_input = p##_upstream_input,				\
 	.upstream_failed = p##_upstream_failed,				\
+	.lan_bare_cr = p##_bare_cr,					\
 	.auth_collected = p##_auth_collected,				\
 	.login_reset = p##_login_reset,					\
 	.login_reply = p##_login_reply,					\
@@ -239,7 +243,9 @@ void	session_dial_cancel(struct session *s);
  * ops->lan_step), then ops->lan_eof if the device closed meanwhile. */
 void	session_lan_input(struct session *s);
 /* Read one device command line into buf of size bytes; a longer line gets
- * too_long and ends the session (STEP_GONE). STEP_MORE with the line. */
+ * too_long and ends the session (STEP_GONE). A command line with a bare CR
+ * in it is refused (ops->lan_bare_cr) and never reaches the protocol.
+ * STEP_MORE with the line. */
 enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
 /* Change the protocol's state in one place, with a debug trace. */

@@ -48,6 +48,7 @@ static enum step smtp_cmd_starttls(struct session *s, const char *arg);
 static enum step smtp_cmd_vrfy(struct session *s, const char *arg);
 static bool	smtp_device_authenticates(const struct session *s);
 static enum step smtp_error(struct session *s, const char *reply);
+static enum step smtp_bare_cr(struct session *s);
 static void	smtp_free(struct session *s);
 static enum step smtp_lan_command(struct session *s, const char *line);
 static void	smtp_lan_eof(struct session *s);
@@ -218,6 +219,13 @@ smtp_error(struct session *s, const char *reply)
 	snprintf(bye, sizeof(bye), "421 4.7.0 %s Too many errors",
 	    s->cfg->server_name);
 	return session_lan_error(s, reply, bye);
+}
+
+/* Refuse a command line with a bare CR in it, counted as a bad command. */
+static enum step
+smtp_bare_cr(struct session *s)
+{
+	return smtp_error(s, "500 5.5.2 Bare CR in command line refused");
 }
 
 /* Dispatch one LAN-phase command through the command table. */
