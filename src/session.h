@@ -51,6 +51,7 @@ enum session_timer {
 	TIMER_IDLE,		/* device inactive after login */
 	TIMER_UPSTREAM,		/* waiting for the upstream */
 	TIMER_DELAY,		/* a refused login's reply is held back */
+	TIMER_DATA,		/* an SMTP message's DATA took too long */
 };
 
 /* A protocol lists its states once, as FOO_STATES(S) with one S(STATE)

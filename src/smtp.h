@@ -63,6 +63,7 @@ struct smtp {
 	const struct explanation *explained; /* a known Exchange refusal */
 	bool		 body_line_start;
 	bool		 body_prev_crlf;
+	time_t		 data_deadline;	/* monotonic: limits.data_timeout */
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
 };
 

@@ -36,6 +36,9 @@ static enum step smtp_body_next(struct session *s);
 static enum step smtp_body_partial(struct session *s, size_t n);
 static enum step smtp_body_refuse(struct session *s);
 static enum step smtp_body_step(struct session *s);
+static void	smtp_body_timer(struct session *s);
+static void	smtp_data_expired(struct session *s);
+static time_t	smtp_now(void);
 static enum step smtp_cmd_auth(struct session *s, const char *arg);
 static enum step smtp_cmd_ehlo(struct session *s, const char *arg);
 static enum step smtp_cmd_helo(struct session *s, const char *arg);
@@ -169,7 +172,7 @@ smtp_lan_step(struct session *s)
 	case SMTP_RELAY_BODY:
 	case SMTP_RELAY_BODY_DISCARD:
 		if (!s->lan.eof)
-			session_set_timer(s, TIMER_IDLE);	/* a live upload */
+			smtp_body_timer(s);	/* a live upload */
 		return smtp_body_step(s);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
@@ -591,6 +594,10 @@ smtp_timeout(struct session *s, enum session_timer t)
 {
 	if (login_timeout(s, t))
 		return;
+	if (t == TIMER_DATA) {
+		smtp_data_expired(s);
+		return;
+	}
 	side_printf(&s->lan, "421 4.4.2 %s Timeout, closing connection",
 	    s->cfg->server_name);
 	session_close_after_flush(s, RESULT_TIMEOUT, t == TIMER_IDLE ?
@@ -696,6 +703,8 @@ smtp_relay_reply(struct session *s)
 	case SMTP_RELAY_DATA_REPLY:
 		if (code == 354) {
 			st->body_line_start = st->body_prev_crlf = true;
+			st->data_deadline = smtp_now() +
+			    (time_t)s->cfg->limits.data_timeout;
 			next = SMTP_RELAY_BODY;
 		}
 		break;
@@ -713,6 +722,55 @@ smtp_relay_reply(struct session *s)
 	session_enter_state(s, next);
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);
+}
+
+/* Seconds on the monotonic clock. */
+static time_t
+smtp_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/* Arm the timer of a live upload: the idle limit, or what is left of
+ * limits.data_timeout when that comes first, since each byte re-arms it. */
+static void
+smtp_body_timer(struct session *s)
+{
+	const struct smtp *st = s->proto_state;
+	time_t left = st->data_deadline - smtp_now();
+
+	if (left >= (time_t)s->cfg->limits.idle_timeout)
+		session_set_timer(s, TIMER_IDLE);
+	else
+		session_arm_timer(s, TIMER_DATA, left > 0 ? (unsigned)left : 0);
+}
+
+/*
+ * The message's DATA outlasted limits.data_timeout (a trickled body):
+ * drop the upstream connection without the end marker, so the upstream
+ * discards the partial message, and tell the device it was not delivered.
+ */
+static void
+smtp_data_expired(struct session *s)
+{
+	char why[96];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name }, { "result", "rejected" },
+		{ "reason", why },
+	};
+
+	snprintf(why, sizeof(why), "message data took longer than "
+	    "limits.data_timeout (%u s); not delivered",
+	    s->cfg->limits.data_timeout);
+	log_fields(LOG_WARNING, f, nitems(f));
+	side_close(&s->up);
+	side_printf(&s->lan, "451 4.4.2 %s Message data took too long; "
+	    "message not delivered", s->cfg->server_name);
+	session_close_after_flush(s, RESULT_TIMEOUT, why);
 }
 
 /* Count a message the upstream accepted and log the upstream's reply. */
