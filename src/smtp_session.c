@@ -72,6 +72,9 @@ static void	smtp_timeout(struct session *s, enum session_timer t);
 static void	smtp_upstream_failed(struct session *s, enum session_result r,
 		    const char *reason);
 static void	smtp_upstream_input(struct session *s);
+static bool	smtp_outcome_unknown(struct session *s);
+static void	smtp_message_unconfirmed(struct session *s,
+		    enum session_result r, const char *reason);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 
 /* The names of the states, for the debug log. */
@@ -581,11 +584,48 @@ smtp_upstream_failed(struct session *s, enum session_result r,
 		session_close_after_flush(s, RESULT_OK, NULL);
 		return;
 	}
+	if (smtp_outcome_unknown(s)) {
+		smtp_message_unconfirmed(s, r, reason);
+		return;
+	}
 	side_printf(&s->lan, "421 4.4.2 %s upstream connection lost%s",
 	    s->cfg->server_name, s->state == SMTP_RELAY_BODY ||
 	    s->state == SMTP_RELAY_BODY_REPLY ?
 	    "; message not delivered" : "");
 	session_close_after_flush(s, r, reason);
+}
+
+/* Did the upstream get the whole message, end marker included (all of it
+ * left the relay), so that only its verdict is missing? */
+static bool
+smtp_outcome_unknown(struct session *s)
+{
+	return s->state == SMTP_RELAY_BODY_REPLY && (s->up.bev == NULL ||
+	    side_output_length(&s->up) == 0);
+}
+
+/*
+ * The upstream took the whole message but its verdict never came (timeout,
+ * connection lost): it may have been delivered, and a retry by the device
+ * may make a duplicate. Say so to the device and in the log.
+ */
+static void
+smtp_message_unconfirmed(struct session *s, enum session_result r,
+    const char *reason)
+{
+	char why[300];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name }, { "result", "unknown" },
+		{ "reason", why },
+	};
+
+	snprintf(why, sizeof(why), "%s after the end of data; outcome "
+	    "unknown, the message may have been delivered", reason);
+	log_fields(LOG_WARNING, f, nitems(f));
+	side_printf(&s->lan, "451 4.4.0 %s upstream did not confirm the "
+	    "message; it may have been delivered", s->cfg->server_name);
+	session_close_after_flush(s, r, why);
 }
 
 /* The timer fired: idle device, stalled login, or silent upstream. */

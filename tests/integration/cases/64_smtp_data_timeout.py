@@ -7,19 +7,14 @@ import time
 
 from harness.case import Case
 from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import ready_for_data
 
 IDLE = 2		# seconds (limits.idle_timeout)
 DATA = 4		# seconds (limits.data_timeout)
 
 
 def client(ctx):
-    s, greeting = ctx.smtp("smtp")
-    ctx.expect_code(greeting, 220, "greeting")
-    ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.expect_code(s.mail(ctx.user), 250, "MAIL FROM")
-    ctx.expect_code(s.rcpt("inbox@example.test"), 250, "RCPT TO")
+    s = ready_for_data(ctx)
     ctx.expect_code(s.docmd("DATA"), 354, "DATA")
     started = time.monotonic()
     s.send(("Subject: %s\r\n\r\n" % ctx.msgid).encode())
