@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "oauth.h"
+#include "refusals.h"
 #include "session.h"
 
 struct listener;
@@ -39,6 +40,7 @@ struct server {
 	struct oauth_tokens	 tokens;	/* kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
 	struct verifier		*verifier;	/* checks device secrets */
+	struct refusals		 refusals;	/* log rate of unknown clients */
 };
 
 /* Load a config, check that every listener's protocol is implemented,

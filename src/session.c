@@ -68,6 +68,7 @@ static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
 static void	session_refuse(struct session *s, enum device_verdict v);
+static void	session_log_refusal(struct session *s, enum device_verdict v);
 static void	session_refusal(struct session *s, bool temporary,
 		    const char *why);
 static bool	session_over_limits(struct session *s);
@@ -155,14 +156,27 @@ session_accept(struct server *srv, struct config *cfg,
 	s->lan.fd = fd;
 	s->up_tls_version = s->up_tls_cipher = "none";
 	server_add_session(srv, s);
-	if (!session_accept_alloc(s, lc))
-		return;
-	if (lc->tls == LAN_TLS_IMPLICIT) {
-		session_set_timer(s, TIMER_PRELOGIN);
-		session_lan_swap_to_tls(s);
+	if (session_accept_alloc(s, lc))
+		session_admit(s);
+}
+
+/* Judge the client's address: unknown ones never get a TLS handshake. */
+void
+session_admit(struct session *s)
+{
+	const struct device *dev;
+
+	if (s->lan_mode != LAN_TLS_IMPLICIT) {
+		session_identify(s);
 		return;
 	}
-	session_identify(s);
+	if (devices_check(s->cfg, (struct sockaddr *)&s->peer, s->ops->proto,
+	    time(NULL), &dev) == DEVICE_UNKNOWN) {
+		session_refuse(s, DEVICE_UNKNOWN);
+		return;
+	}
+	session_set_timer(s, TIMER_PRELOGIN);
+	session_lan_swap_to_tls(s);
 }
 
 /* Allocate what a new session needs; on failure log it, end the session
@@ -242,26 +256,22 @@ session_identify(struct session *s)
 		session_no_memory(s, "protocol state");
 }
 
-/* Refuse a device the allow-list does not admit now, and log why. */
+/* Refuse a device the allow-list does not admit now, and log why; on an
+ * implicit-TLS listener before any handshake, just close. */
 static void
 session_refuse(struct session *s, enum device_verdict v)
 {
-	char why[256], sunset[16], days[16];
+	char why[256], sunset[16];
 	const char *name = s->dev != NULL ? s->dev->name : NULL;
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "refused" },
-		{ "reason", device_verdict_name(v) }, { "client", s->client },
-		{ "protocol", proto_name(s->ops->proto) },
-		{ "listener", s->listener_name }, { "device", name },
-		{ "sunset", NULL }, { "days_left", NULL }, { "proxy", s->proxy },
-	};
 
-	if (s->dev != NULL) {
-		snprintf(days, sizeof(days), "%d",
-		    session_days_left(s, sunset, sizeof(sunset)));
-		f[7].value = sunset;
-		f[8].value = days;
+	session_log_refusal(s, v);
+	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
+	if (s->lan.bev == NULL) {
+		session_close(s, RESULT_REFUSED, device_verdict_name(v));
+		return;
 	}
+	if (s->dev != NULL)
+		date_format(s->dev->sunset, sunset, sizeof(sunset));
 	if (v == DEVICE_UNKNOWN)
 		snprintf(why, sizeof(why), "%s is not an allowed device",
 		    s->client);
@@ -271,10 +281,39 @@ session_refuse(struct session *s, enum device_verdict v)
 	else
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
-	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
-	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
 	session_refusal(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
+}
+
+/* Log a refusal by the allow-list; an unknown address's at most once a
+ * minute, with the count of those not logged since. */
+static void
+session_log_refusal(struct session *s, enum device_verdict v)
+{
+	char sunset[16], days[16], count[16];
+	unsigned suppressed = 0;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "refused" },
+		{ "reason", device_verdict_name(v) }, { "client", s->client },
+		{ "protocol", proto_name(s->ops->proto) },
+		{ "listener", s->listener_name },
+		{ "device", s->dev != NULL ? s->dev->name : NULL },
+		{ "sunset", NULL }, { "days_left", NULL },
+		{ "suppressed", NULL }, { "proxy", s->proxy },
+	};
+
+	if (v == DEVICE_UNKNOWN && !refusals_log_due(&s->server->refusals,
+	    s->client, time(NULL), &suppressed))
+		return;
+	if (s->dev != NULL) {
+		snprintf(days, sizeof(days), "%d",
+		    session_days_left(s, sunset, sizeof(sunset)));
+		f[7].value = sunset;
+		f[8].value = days;
+	}
+	snprintf(count, sizeof(count), "%u", suppressed);
+	f[9].value = suppressed > 0 ? count : NULL;
+	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
 }
 
 /* Send the protocol's refusal: permanent, or temporary (try again). */

@@ -235,6 +235,13 @@ void	session_accept(struct server *srv, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen, const char *proxy);
 
+/* Judge the client's address as soon as the session knows it (at accept,
+ * or after a PROXY header): a plain listener identifies the device at once;
+ * on an implicit-TLS listener an address in no device entry is refused
+ * (closed, logged) before any handshake, and any other gets the handshake
+ * and is identified after it. */
+void	session_admit(struct session *s);
+
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
 /* Abandon the dial in progress, if any. */
