@@ -22,6 +22,8 @@ void	listen_fds_release(struct listen_fds *lf);
  * cannot be bound. lf may be NULL. */
 bool	listeners_apply(struct server *srv, const struct config *cfg,
 	    struct listen_fds *lf);
+/* A session ended: resume listeners paused for want of descriptors. */
+void	listeners_resume(struct server *srv);
 /* Close every listener (at shutdown). */
 void	listeners_close(struct server *srv);
 

@@ -286,12 +286,14 @@ server_add_session(struct server *srv, struct session *s)
 	srv->nsessions++;
 }
 
-/* Unregister a session; the last one ends a drain. */
+/* Unregister a session (its descriptors are free: paused listeners resume);
+ * the last one ends a drain. */
 void
 server_remove_session(struct server *srv, struct session *s)
 {
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
+	listeners_resume(srv);
 	if (srv->draining && srv->nsessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }

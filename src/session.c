@@ -160,6 +160,27 @@ session_accept(struct server *srv, struct config *cfg,
 		session_admit(s);
 }
 
+/* Out of descriptors: a plain listener's client hears that the relay is
+ * busy (best effort, never blocking); an implicit-TLS one is just closed. */
+void
+session_busy_close(const struct config *cfg, const struct listener_conf *lc,
+    int fd)
+{
+	char line[320];
+	int n;
+
+	if (lc->tls != LAN_TLS_IMPLICIT) {
+		n = snprintf(line, sizeof(line), "%s%s out of resources, try "
+		    "again later\r\n", proto_table[lc->proto]->refusal[1],
+		    cfg->server_name);
+		if (n > 0 && send(fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_debug("busy reply on listener %s: %s", lc->name,
+			    strerror(errno));
+	}
+	close(fd);
+}
+
 /* Judge the client's address: unknown ones never get a TLS handshake. */
 void
 session_admit(struct session *s)

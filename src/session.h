@@ -242,6 +242,11 @@ void	session_accept(struct server *srv, struct config *cfg,
  * and is identified after it. */
 void	session_admit(struct session *s);
 
+/* A connection taken with the reserve descriptor when out of descriptors:
+ * send a plain listener's protocol its temporary refusal, and close. */
+void	session_busy_close(const struct config *cfg,
+	    const struct listener_conf *lc, int fd);
+
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
 /* Abandon the dial in progress, if any. */
