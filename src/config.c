@@ -186,6 +186,8 @@ static const struct key limits_keys[] = {
 	    AT(struct limits, imap_idle_timeout), .min = 1, .max = INT_MAX },
 	{ "upstream_timeout", KIND_UINT, AT(struct limits, upstream_timeout),
 	    .min = 1, .max = INT_MAX },
+	{ "data_timeout", KIND_UINT, AT(struct limits, data_timeout),
+	    .min = 1, .max = INT_MAX },
 	{ "drain_timeout", KIND_UINT, AT(struct limits, drain_timeout),
 	    .min = 1, .max = INT_MAX },
 };
@@ -862,6 +864,7 @@ config_new(const char *path)
 	cfg->limits.idle_timeout = 300;
 	cfg->limits.imap_idle_timeout = 1800;
 	cfg->limits.upstream_timeout = 30;
+	cfg->limits.data_timeout = 600;
 	cfg->limits.drain_timeout = 30;
 	cfg->lan_tls.min_version = TLS1_VERSION;
 	cfg->lan_tls.ciphers = xstrdup(DEFAULT_LAN_CIPHERS);

@@ -148,6 +148,7 @@ struct limits {
 	unsigned	 idle_timeout;		/* seconds */
 	unsigned	 imap_idle_timeout;	/* seconds, IMAP after login */
 	unsigned	 upstream_timeout;	/* seconds: DNS, connect, each reply */
+	unsigned	 data_timeout;		/* seconds, one SMTP message's DATA */
 	unsigned	 drain_timeout;		/* seconds, at SIGTERM */
 };
 

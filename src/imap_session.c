@@ -102,6 +102,7 @@ static void	imap_logged_in(struct session *s,
 		    const struct imap_response *r);
 static bool	imap_login_allowed(const struct session *s);
 static enum step imap_login_error(struct session *s, const char *text);
+static enum step imap_bare_cr(struct session *s);
 static enum step imap_login_refused(struct session *s, const char *tag);
 static void	imap_login_reply(struct session *s, char *dst, size_t len,
 		    const char *text);
@@ -340,6 +341,18 @@ imap_literal_refused(struct session *s, bool nonsync, const char *why)
 	session_close_after_flush(s, RESULT_PROTOCOL_ERROR, "device sent a "
 	    "non-synchronizing literal over the pre-login limit");
 	return STEP_GONE;
+}
+
+/* Refuse a command line with a bare CR in it (read, NUL-terminated, after
+ * the command assembled so far): the whole command is dropped, as for a
+ * refused literal, under its tag. */
+static enum step
+imap_bare_cr(struct session *s)
+{
+	struct imap *st = s->proto_state;
+
+	st->cmd_len += strlen(st->cmd + st->cmd_len);
+	return imap_literal_refused(s, false, "Bare CR in command line");
 }
 
 /* Parse the assembled command, answer it, and wipe it. */

@@ -1,9 +1,12 @@
-/* Listening sockets: bind or take from systemd, accept, back off when out
- * of descriptors. */
+/* Listening sockets: bind or take from systemd, accept, and when out of
+ * descriptors answer "busy" with a reserve descriptor. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 
 #define LISTEN_BACKLOG		511
 #define ACCEPT_BACKOFF_SECONDS	1
+#define SHED_LOG_INTERVAL	10	/* seconds between "answered busy" lines */
 
 struct listener {
 	struct listener		*next;
@@ -29,7 +33,18 @@ struct listener {
 	struct listener_conf	 conf;		/* own copy of the settings */
 	bool			 passed;	/* the socket came from systemd */
 	bool			 keep;		/* still in the new config */
+	bool			 paused;	/* disabled until descriptors free */
 };
+
+/*
+ * A descriptor held in reserve (as nginx and relayd do): when accept()
+ * fails for want of descriptors, it is closed to take one connection,
+ * tell it the relay is busy and close it, then reopened. Clients get an
+ * answer instead of waiting in the kernel's backlog.
+ */
+static int reserve_fd = -1;
+static unsigned shed_count;	/* answered busy since the last line */
+static time_t shed_logged;
 
 /* Sockets passed by systemd, in LISTEN_FDS order. */
 struct listen_fds {
@@ -52,6 +67,9 @@ static void	listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd,
 		    struct sockaddr *sa, int salen, void *arg);
 static void	listener_errorcb(struct evconnlistener *evl, void *arg);
 static void	listener_resumecb(evutil_socket_t fd, short what, void *arg);
+static bool	listener_shed(struct listener *l);
+static void	listener_log_shed(const struct listener *l);
+static void	listener_reserve_open(void);
 
 /* Take the sockets systemd passed; NULL when there are none. */
 struct listen_fds *
@@ -146,6 +164,7 @@ listeners_apply(struct session_env *env, const struct config *cfg,
 	struct listener *l, *fresh = NULL, **lp;
 	size_t i;
 
+	listener_reserve_open();
 	for (i = 0; i < cfg->nlisteners; i++) {
 		if (listener_find(env, &cfg->listeners[i]) != NULL)
 			continue;
@@ -323,7 +342,8 @@ listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd,
 		    NULL);
 }
 
-/* accept() failed: pause this listener briefly when out of descriptors. */
+/* accept() failed: out of descriptors, answer the client "busy" with the
+ * reserve; failing that, pause until a session ends (or a second passes). */
 static void
 listener_errorcb(struct evconnlistener *evl, void *arg)
 {
@@ -337,10 +357,60 @@ listener_errorcb(struct evconnlistener *evl, void *arg)
 		    evutil_socket_error_to_string(err));
 		return;
 	}
-	log_warnx("listener %s: accept: %s; pausing for %d s", l->conf.name,
-	    evutil_socket_error_to_string(err), ACCEPT_BACKOFF_SECONDS);
+	if ((err == EMFILE || err == ENFILE) && listener_shed(l))
+		return;
+	log_warnx("listener %s: accept: %s; pausing until a session ends",
+	    l->conf.name, evutil_socket_error_to_string(err));
 	evconnlistener_disable(evl);
+	l->paused = true;
 	evtimer_add(l->resume, &tv);
+}
+
+/* Take one waiting connection with the reserve descriptor, answer it
+ * "busy" and close it (true also when none was waiting: Linux reports
+ * EMFILE before looking at the queue); false if that failed. */
+static bool
+listener_shed(struct listener *l)
+{
+	int fd, err;
+
+	if (reserve_fd == -1)
+		return false;
+	close(reserve_fd);
+	fd = accept4(evconnlistener_get_fd(l->evl), NULL, NULL, SOCK_CLOEXEC);
+	err = errno;
+	if (fd != -1)
+		session_busy_close(l->env->cfg, &l->conf, fd);
+	reserve_fd = -1;
+	listener_reserve_open();
+	if (fd == -1)	/* nobody waiting: accept() said EMFILE first */
+		return err == EAGAIN || err == EWOULDBLOCK;
+	shed_count++;
+	listener_log_shed(l);
+	return true;
+}
+
+/* Log the connections answered "busy", at most once per interval. */
+static void
+listener_log_shed(const struct listener *l)
+{
+	time_t now = time(NULL);
+
+	if (now - shed_logged < SHED_LOG_INTERVAL)
+		return;
+	log_warnx("listener %s: out of descriptors; %u connection%s answered "
+	    "busy and closed", l->conf.name, shed_count,
+	    shed_count == 1 ? "" : "s");
+	shed_logged = now;
+	shed_count = 0;
+}
+
+/* Open the reserve descriptor if it is not held. */
+static void
+listener_reserve_open(void)
+{
+	if (reserve_fd == -1)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 /* Resume accepting after a pause. */
@@ -350,5 +420,21 @@ listener_resumecb(evutil_socket_t fd, short what, void *arg)
 	struct listener *l = arg;
 
 	(void)fd; (void)what;
+	listener_reserve_open();
 	evconnlistener_enable(l->evl);
+	l->paused = false;
+}
+
+/* A session ended, so a descriptor is free: resume paused listeners now. */
+void
+listeners_resume(struct session_env *env)
+{
+	struct listener *l;
+
+	for (l = env->listeners; l != NULL; l = l->next) {
+		if (!l->paused)
+			continue;
+		event_del(l->resume);
+		listener_resumecb(-1, 0, l);
+	}
 }

@@ -22,6 +22,8 @@ void	listen_fds_release(struct listen_fds *lf);
  * cannot be bound. lf may be NULL. */
 bool	listeners_apply(struct session_env *env, const struct config *cfg,
 	    struct listen_fds *lf);
+/* A session ended: resume listeners paused for want of descriptors. */
+void	listeners_resume(struct session_env *env);
 /* Close every listener (at shutdown). */
 void	listeners_close(struct session_env *env);
 

@@ -79,6 +79,7 @@ static enum step pop3_cmd_stls(struct session *s,
 static enum step pop3_cmd_user(struct session *s,
 		    const struct pop3_cmd *cmd);
 static enum step pop3_error(struct session *s, const char *reply);
+static enum step pop3_bare_cr(struct session *s);
 static enum step pop3_lan_command(struct session *s, size_t len);
 static void	pop3_lan_eof(struct session *s);
 static enum step pop3_lan_step(struct session *s);
@@ -234,6 +235,13 @@ pop3_error(struct session *s, const char *reply)
 {
 	return session_lan_error(s, reply, "-ERR Too many bad commands, "
 	    "closing connection");
+}
+
+/* Refuse a command line with a bare CR in it, counted as a bad command. */
+static enum step
+pop3_bare_cr(struct session *s)
+{
+	return pop3_error(s, "-ERR Bare CR in command line refused");
 }
 
 /* Answer a command the parser did not accept. */

@@ -103,6 +103,7 @@ server_init(struct server *srv, const char *config_path)
 	srv->env.evidence = evidence_start(srv->env.cfg->state_dir,
 	    srv->env.cfg->evidence_days);
 	srv->env.session_ended = evidence_session_end;
+	srv->env.descriptors_freed = listeners_resume;
 	srv->sig_hup = evsignal_new(srv->env.base, SIGHUP, server_signalcb, srv);
 	srv->sig_term = evsignal_new(srv->env.base, SIGTERM, server_signalcb, srv);
 	srv->sig_int = evsignal_new(srv->env.base, SIGINT, server_signalcb, srv);

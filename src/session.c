@@ -68,6 +68,7 @@ static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
 static void	session_refuse(struct session *s, enum device_verdict v);
+static void	session_log_refusal(struct session *s, enum device_verdict v);
 static void	session_refusal(struct session *s, bool temporary,
 		    const char *why);
 static bool	session_over_limits(struct session *s);
@@ -92,6 +93,8 @@ static void	session_lan_closed(struct session *s);
 static void	session_lan_pause(struct session *s, bool paused);
 static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
+static bool	session_line_has_bare_cr(const struct session *s,
+		    const char *buf, size_t len);
 
 /* The route of the session's device for the session's protocol. */
 enum route
@@ -157,14 +160,48 @@ session_accept(struct session_env *env, struct config *cfg,
 	s->lan.fd = fd;
 	s->up_tls_version = s->up_tls_cipher = "none";
 	session_env_add(env, s);
-	if (!session_accept_alloc(s, lc))
-		return;
-	if (lc->tls == LAN_TLS_IMPLICIT) {
-		session_set_timer(s, TIMER_PRELOGIN);
-		session_lan_swap_to_tls(s);
+	if (session_accept_alloc(s, lc))
+		session_admit(s);
+}
+
+/* Out of descriptors: a plain listener's client hears that the relay is
+ * busy (best effort, never blocking); an implicit-TLS one is just closed. */
+void
+session_busy_close(const struct config *cfg, const struct listener_conf *lc,
+    int fd)
+{
+	char line[320];
+	int n;
+
+	if (lc->tls != LAN_TLS_IMPLICIT) {
+		n = snprintf(line, sizeof(line), "%s%s out of resources, try "
+		    "again later\r\n", proto_table[lc->proto]->refusal[1],
+		    cfg->server_name);
+		if (n > 0 && send(fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_debug("busy reply on listener %s: %s", lc->name,
+			    strerror(errno));
+	}
+	close(fd);
+}
+
+/* Judge the client's address: unknown ones never get a TLS handshake. */
+void
+session_admit(struct session *s)
+{
+	const struct device *dev;
+
+	if (s->lan_mode != LAN_TLS_IMPLICIT) {
+		session_identify(s);
 		return;
 	}
-	session_identify(s);
+	if (devices_check(s->cfg, (struct sockaddr *)&s->peer, s->ops->proto,
+	    time(NULL), &dev) == DEVICE_UNKNOWN) {
+		session_refuse(s, DEVICE_UNKNOWN);
+		return;
+	}
+	session_set_timer(s, TIMER_PRELOGIN);
+	session_lan_swap_to_tls(s);
 }
 
 /* Register a new session with the daemon. */
@@ -176,12 +213,15 @@ session_env_add(struct session_env *env, struct session *s)
 	metrics_count_session_start(s->ops->proto);
 }
 
-/* Unregister a session; the last one ends a drain. */
+/* Unregister a session (its descriptors are free: paused listeners
+ * resume); the last one ends a drain. */
 static void
 session_env_remove(struct session_env *env, struct session *s)
 {
 	TAILQ_REMOVE(&env->sessions, s, entry);
 	env->nsessions--;
+	if (env->descriptors_freed != NULL)
+		env->descriptors_freed(env);
 	if (env->draining && env->nsessions == 0)
 		event_base_loopexit(env->base, NULL);
 }
@@ -276,26 +316,22 @@ session_identify(struct session *s)
 		session_no_memory(s, "protocol state");
 }
 
-/* Refuse a device the allow-list does not admit now, and log why. */
+/* Refuse a device the allow-list does not admit now, and log why; on an
+ * implicit-TLS listener before any handshake, just close. */
 static void
 session_refuse(struct session *s, enum device_verdict v)
 {
-	char why[256], sunset[16], days[16];
+	char why[256], sunset[16];
 	const char *name = s->dev != NULL ? s->dev->name : NULL;
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "refused" },
-		{ "reason", device_verdict_name(v) }, { "client", s->client },
-		{ "protocol", proto_name(s->ops->proto) },
-		{ "listener", s->listener_name }, { "device", name },
-		{ "sunset", NULL }, { "days_left", NULL }, { "proxy", s->proxy },
-	};
 
-	if (s->dev != NULL) {
-		snprintf(days, sizeof(days), "%d",
-		    session_days_left(s, sunset, sizeof(sunset)));
-		f[7].value = sunset;
-		f[8].value = days;
+	session_log_refusal(s, v);
+	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
+	if (s->lan.bev == NULL) {
+		session_close(s, RESULT_REFUSED, device_verdict_name(v));
+		return;
 	}
+	if (s->dev != NULL)
+		date_format(s->dev->sunset, sunset, sizeof(sunset));
 	if (v == DEVICE_UNKNOWN)
 		snprintf(why, sizeof(why), "%s is not an allowed device",
 		    s->client);
@@ -305,10 +341,39 @@ session_refuse(struct session *s, enum device_verdict v)
 	else
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
-	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
-	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
 	session_refusal(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
+}
+
+/* Log a refusal by the allow-list; an unknown address's at most once a
+ * minute, with the count of those not logged since. */
+static void
+session_log_refusal(struct session *s, enum device_verdict v)
+{
+	char sunset[16], days[16], count[16];
+	unsigned suppressed = 0;
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "refused" },
+		{ "reason", device_verdict_name(v) }, { "client", s->client },
+		{ "protocol", proto_name(s->ops->proto) },
+		{ "listener", s->listener_name },
+		{ "device", s->dev != NULL ? s->dev->name : NULL },
+		{ "sunset", NULL }, { "days_left", NULL },
+		{ "suppressed", NULL }, { "proxy", s->proxy },
+	};
+
+	if (v == DEVICE_UNKNOWN && !refusals_log_due(&s->env->refusals,
+	    s->client, time(NULL), &suppressed))
+		return;
+	if (s->dev != NULL) {
+		snprintf(days, sizeof(days), "%d",
+		    session_days_left(s, sunset, sizeof(sunset)));
+		f[7].value = sunset;
+		f[8].value = days;
+	}
+	snprintf(count, sizeof(count), "%u", suppressed);
+	f[9].value = suppressed > 0 ? count : NULL;
+	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
 }
 
 /* Send the protocol's refusal: permanent, or temporary (try again). */
@@ -567,24 +632,47 @@ session_lan_input(struct session *s)
 		s->ops->lan_eof(s);
 }
 
-/* Read one device command line; a line over the limit ends the session. */
+/* Read one device command line; a line over the limit ends the session,
+ * a line with a bare CR is refused and the next one read. */
 enum step
 session_read_command(struct session *s, char *buf, size_t size, size_t *len,
     const char *too_long)
 {
-	switch (side_read_line(&s->lan, buf, size, len)) {
-	case LINE_OK:
-		return STEP_MORE;
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		side_printf(&s->lan, "%s", too_long);
-		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
-		    "device sent a line over the length limit");
-		return STEP_GONE;
-	default:
-		fatalx("session %s: bad line status", s->id);
+	for (;;) {
+		switch (side_read_line(&s->lan, buf, size, len)) {
+		case LINE_OK:
+			if (!session_line_has_bare_cr(s, buf, *len))
+				return STEP_MORE;
+			if (s->ops->lan_bare_cr(s) == STEP_GONE)
+				return STEP_GONE;
+			continue;
+		case LINE_NONE:
+			return STEP_WAIT;
+		case LINE_TOO_LONG:
+			side_printf(&s->lan, "%s", too_long);
+			session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+			    "device sent a line over the length limit");
+			return STEP_GONE;
+		default:
+			fatalx("session %s: bad line status", s->id);
+		}
 	}
+}
+
+/*
+ * Does a command line hold a CR? Its line end (LF or CRLF) is gone, so any
+ * CR left is a bare one, which an upstream might take as a line end and so
+ * see a command the relay never checked. SASL answers are exempt: they are
+ * decoded, never forwarded, and base64 refuses a CR.
+ */
+static bool
+session_line_has_bare_cr(const struct session *s, const char *buf,
+    size_t len)
+{
+	if (s->sasl != SASL_WAIT_NONE || memchr(buf, '\r', len) == NULL)
+		return false;
+	log_debug("session=%s command line with a bare CR refused", s->id);
+	return true;
 }
 
 /* Change the protocol's state in one place, with a debug trace. */

@@ -52,6 +52,7 @@ enum session_timer {
 	TIMER_IDLE,		/* device inactive after login */
 	TIMER_UPSTREAM,		/* waiting for the upstream */
 	TIMER_DELAY,		/* a refused login's reply is held back */
+	TIMER_DATA,		/* an SMTP message's DATA took too long */
 };
 
 /* A protocol lists its states once, as FOO_STATES(S) with one S(STATE)
@@ -162,6 +163,9 @@ struct proto_ops {
 	/* Count a bad command and answer it with text (STEP_GONE once the
 	 * session ends for too many). */
 	enum step	 (*lan_error)(struct session *s, const char *text);
+	/* Refuse a command line with a bare CR in it (STEP_GONE once the
+	 * session ends for too many bad commands). */
+	enum step	 (*lan_bare_cr)(struct session *s);
 	/* The device's credentials are complete in s->creds. */
 	enum step	 (*auth_collected)(struct session *s);
 	/* A login ended without success: back to the LAN commands. */
@@ -191,6 +195,7 @@ struct proto_ops {
 	.upstream_ready = p##_upstream_ready,				\
 	.upstream_input = p##_upstream_input,				\
 	.upstream_failed = p##_upstream_failed,				\
+	.lan_bare_cr = p##_bare_cr,					\
 	.auth_collected = p##_auth_collected,				\
 	.login_reset = p##_login_reset,					\
 	.login_reply = p##_login_reply,					\
@@ -254,6 +259,18 @@ void	session_accept(struct session_env *env, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen, const char *proxy);
 
+/* Judge the client's address as soon as the session knows it (at accept,
+ * or after a PROXY header): a plain listener identifies the device at once;
+ * on an implicit-TLS listener an address in no device entry is refused
+ * (closed, logged) before any handshake, and any other gets the handshake
+ * and is identified after it. */
+void	session_admit(struct session *s);
+
+/* A connection taken with the reserve descriptor when out of descriptors:
+ * send a plain listener's protocol its temporary refusal, and close. */
+void	session_busy_close(const struct config *cfg,
+	    const struct listener_conf *lc, int fd);
+
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
 /* Abandon the dial in progress, if any. */
@@ -263,7 +280,9 @@ void	session_dial_cancel(struct session *s);
  * ops->lan_step), then ops->lan_eof if the device closed meanwhile. */
 void	session_lan_input(struct session *s);
 /* Read one device command line into buf of size bytes; a longer line gets
- * too_long and ends the session (STEP_GONE). STEP_MORE with the line. */
+ * too_long and ends the session (STEP_GONE). A command line with a bare CR
+ * in it is refused (ops->lan_bare_cr) and never reaches the protocol.
+ * STEP_MORE with the line. */
 enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
 /* Change the protocol's state in one place, with a debug trace. */

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <sys/queue.h>
 
+#include "refusals.h"
+
 struct config;
 struct evdns_base;
 struct evidence;
@@ -32,10 +34,14 @@ struct session_env {
 	struct oauth_tokens	*tokens;	/* kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */
 	struct verifier		*verifier;	/* checks device secrets */
+	struct refusals		 refusals;	/* log rate of unknown clients */
 	struct evidence		*evidence;	/* the exit register's writer */
 	/* Called by session_close before the sides are closed, so the
 	 * register can read the session whole (evidence_session_end). */
 	void			(*session_ended)(struct session *);
+	/* Called when a session has freed its descriptors, so listeners
+	 * paused for want of them resume at once (listeners_resume). */
+	void			(*descriptors_freed)(struct session_env *);
 };
 
 #endif

@@ -63,6 +63,7 @@ struct smtp {
 	char		 reply_text[256]; /* its first line, escaped */
 	const struct explanation *explained; /* a known Exchange refusal */
 	struct body_scan body;	/* where the message body is */
+	time_t		 data_deadline;	/* monotonic: limits.data_timeout */
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
 };
 

@@ -35,6 +35,9 @@ static enum step smtp_body_next(struct session *s);
 static enum step smtp_body_refuse(struct session *s, size_t len);
 static void	smtp_body_start(struct session *s);
 static enum step smtp_body_step(struct session *s);
+static void	smtp_body_timer(struct session *s);
+static void	smtp_data_expired(struct session *s);
+static time_t	smtp_now(void);
 static enum step smtp_cmd_auth(struct session *s, const char *arg);
 static enum step smtp_cmd_ehlo(struct session *s, const char *arg);
 static enum step smtp_cmd_helo(struct session *s, const char *arg);
@@ -47,6 +50,7 @@ static enum step smtp_cmd_starttls(struct session *s, const char *arg);
 static enum step smtp_cmd_vrfy(struct session *s, const char *arg);
 static bool	smtp_device_authenticates(const struct session *s);
 static enum step smtp_error(struct session *s, const char *reply);
+static enum step smtp_bare_cr(struct session *s);
 static void	smtp_free(struct session *s);
 static enum step smtp_lan_command(struct session *s, const char *line);
 static void	smtp_lan_eof(struct session *s);
@@ -67,6 +71,9 @@ static void	smtp_timeout(struct session *s, enum session_timer t);
 static void	smtp_upstream_failed(struct session *s, enum session_result r,
 		    const char *reason);
 static void	smtp_upstream_input(struct session *s);
+static bool	smtp_outcome_unknown(struct session *s);
+static void	smtp_message_unconfirmed(struct session *s,
+		    enum session_result r, const char *reason);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 
 /* The names of the states, for the debug log. */
@@ -154,7 +161,7 @@ smtp_lan_step(struct session *s)
 	case SMTP_RELAY_BODY:
 	case SMTP_RELAY_BODY_DISCARD:
 		if (!s->lan.eof)
-			session_set_timer(s, TIMER_IDLE);	/* a live upload */
+			smtp_body_timer(s);	/* a live upload */
 		return smtp_body_step(s);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
@@ -204,6 +211,13 @@ smtp_error(struct session *s, const char *reply)
 	snprintf(bye, sizeof(bye), "421 4.7.0 %s Too many errors",
 	    s->cfg->server_name);
 	return session_lan_error(s, reply, bye);
+}
+
+/* Refuse a command line with a bare CR in it, counted as a bad command. */
+static enum step
+smtp_bare_cr(struct session *s)
+{
+	return smtp_error(s, "500 5.5.2 Bare CR in command line refused");
 }
 
 /* Dispatch one LAN-phase command through the command table. */
@@ -557,11 +571,48 @@ smtp_upstream_failed(struct session *s, enum session_result r,
 		session_close_after_flush(s, RESULT_OK, NULL);
 		return;
 	}
+	if (smtp_outcome_unknown(s)) {
+		smtp_message_unconfirmed(s, r, reason);
+		return;
+	}
 	side_printf(&s->lan, "421 4.4.2 %s upstream connection lost%s",
 	    s->cfg->server_name, s->state == SMTP_RELAY_BODY ||
 	    s->state == SMTP_RELAY_BODY_REPLY ?
 	    "; message not delivered" : "");
 	session_close_after_flush(s, r, reason);
+}
+
+/* Did the upstream get the whole message, end marker included (all of it
+ * left the relay), so that only its verdict is missing? */
+static bool
+smtp_outcome_unknown(struct session *s)
+{
+	return s->state == SMTP_RELAY_BODY_REPLY && (s->up.bev == NULL ||
+	    side_output_length(&s->up) == 0);
+}
+
+/*
+ * The upstream took the whole message but its verdict never came (timeout,
+ * connection lost): it may have been delivered, and a retry by the device
+ * may make a duplicate. Say so to the device and in the log.
+ */
+static void
+smtp_message_unconfirmed(struct session *s, enum session_result r,
+    const char *reason)
+{
+	char why[300];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name }, { "result", "unknown" },
+		{ "reason", why },
+	};
+
+	snprintf(why, sizeof(why), "%s after the end of data; outcome "
+	    "unknown, the message may have been delivered", reason);
+	log_fields(LOG_WARNING, f, nitems(f));
+	side_printf(&s->lan, "451 4.4.0 %s upstream did not confirm the "
+	    "message; it may have been delivered", s->cfg->server_name);
+	session_close_after_flush(s, r, why);
 }
 
 /* The timer fired: idle device, stalled login, or silent upstream. */
@@ -570,6 +621,10 @@ smtp_timeout(struct session *s, enum session_timer t)
 {
 	if (login_timeout(s, t))
 		return;
+	if (t == TIMER_DATA) {
+		smtp_data_expired(s);
+		return;
+	}
 	side_printf(&s->lan, "421 4.4.2 %s Timeout, closing connection",
 	    s->cfg->server_name);
 	session_close_after_flush(s, RESULT_TIMEOUT, t == TIMER_IDLE ?
@@ -677,6 +732,8 @@ smtp_relay_reply(struct session *s)
 	case SMTP_RELAY_DATA_REPLY:
 		if (code == 354) {
 			smtp_body_start(s);
+			st->data_deadline = smtp_now() +
+			    (time_t)s->cfg->limits.data_timeout;
 			next = SMTP_RELAY_BODY;
 		}
 		break;
@@ -694,6 +751,55 @@ smtp_relay_reply(struct session *s)
 	session_enter_state(s, next);
 	session_set_timer(s, TIMER_IDLE);
 	session_lan_input(s);
+}
+
+/* Seconds on the monotonic clock. */
+static time_t
+smtp_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/* Arm the timer of a live upload: the idle limit, or what is left of
+ * limits.data_timeout when that comes first, since each byte re-arms it. */
+static void
+smtp_body_timer(struct session *s)
+{
+	const struct smtp *st = s->proto_state;
+	time_t left = st->data_deadline - smtp_now();
+
+	if (left >= (time_t)s->cfg->limits.idle_timeout)
+		session_set_timer(s, TIMER_IDLE);
+	else
+		session_arm_timer(s, TIMER_DATA, left > 0 ? (unsigned)left : 0);
+}
+
+/*
+ * The message's DATA outlasted limits.data_timeout (a trickled body):
+ * drop the upstream connection without the end marker, so the upstream
+ * discards the partial message, and tell the device it was not delivered.
+ */
+static void
+smtp_data_expired(struct session *s)
+{
+	char why[96];
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "message" },
+		{ "device", s->dev->name }, { "result", "rejected" },
+		{ "reason", why },
+	};
+
+	snprintf(why, sizeof(why), "message data took longer than "
+	    "limits.data_timeout (%u s); not delivered",
+	    s->cfg->limits.data_timeout);
+	log_fields(LOG_WARNING, f, nitems(f));
+	side_close(&s->up);
+	side_printf(&s->lan, "451 4.4.2 %s Message data took too long; "
+	    "message not delivered", s->cfg->server_name);
+	session_close_after_flush(s, RESULT_TIMEOUT, why);
 }
 
 /* Count a message the upstream accepted and log the upstream's reply. */

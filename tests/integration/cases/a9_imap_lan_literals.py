@@ -1,5 +1,6 @@
 """Literals in the LAN phase: LOGIN with {n} and {n+} reaches Dovecot; an
-oversized {n} is BAD and the session goes on; an oversized {n+} ends it."""
+oversized {n} or a bare CR in a command line is BAD and the session goes
+on; an oversized {n+} ends it."""
 
 from harness.case import Case, CaseFailure
 from harness.imap import raw
@@ -31,7 +32,8 @@ def literal_login(ctx):
 
 
 def oversized(ctx):
-    """{n} too large: BAD, still in step; {n+} too large: BAD, BYE, end."""
+    """{n} too large: BAD, still in step; a bare CR: BAD; {n+} too large:
+    BAD, BYE, end."""
     c = raw(ctx, "imap")
     ctx.check(c.line().startswith("* OK "), "no greeting")
     lines = c.command("B1", "LOGIN {%d}" % TOO_BIG)
@@ -39,6 +41,9 @@ def oversized(ctx):
     lines = c.command("B2", "SELECT INBOX")
     ctx.check(lines[-1].startswith("B2 BAD"), "SELECT before login: %r"
               % lines)
+    lines = c.command("B5", "LOGIN a b\rB6 LOGOUT")
+    ctx.check(lines[-1].startswith("B5 BAD Bare CR"),
+              "a bare CR in the command line: %r" % lines)
     lines = c.command("B3", "NOOP")
     ctx.check(lines[-1].startswith("B3 OK"), "NOOP: %r" % lines)
     c.send("B4 LOGIN {%d+}\r\n%s x\r\n" % (TOO_BIG, "u" * TOO_BIG))

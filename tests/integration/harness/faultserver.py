@@ -6,6 +6,10 @@ Modes:
   selfsigned  STARTTLS with a self-signed certificate for localhost
   nostarttls  EHLO without STARTTLS (AUTH offered in the clear, as bait)
   reset_data  good TLS 1.2+ and AUTH, then a TCP reset in the middle of DATA
+  silent_dot  like good, but takes the whole message and never answers the
+              final dot (reads until the client goes)
+  close_dot   like good, but closes the connection after the final dot
+              without answering it
   good        good TLS 1.2+, AUTH, and a 250 for the message
   counting    greets with 554 and closes: for cases that expect no contact
   silent      accepts but never sends a byte (reads until the client goes)
@@ -27,7 +31,7 @@ import struct
 from .scripted import ScriptedServer
 
 MODES = ("tls11", "wrongname", "selfsigned", "nostarttls", "reset_data",
-         "good", "counting", "silent", "garbage", "inject_starttls",
+         "silent_dot", "close_dot", "good", "counting", "silent", "garbage", "inject_starttls",
          "exchange")
 
 # Refusals as Exchange Online words them, keyed by the local part that
@@ -207,6 +211,12 @@ class _Session:
             if line == ".":
                 break
         self.server.event("message: %d bytes" % got)
+        if self.mode == "close_dot":
+            raise OSError("closed after the dot")
+        while self.mode == "silent_dot":
+            if self.readline() is None:
+                self.server.event("client left")
+                return
         self.send("250 2.0.0 Ok: queued as FAULT1")
 
     def run(self):

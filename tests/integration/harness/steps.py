@@ -26,6 +26,18 @@ def plain_auth_and_send(ctx, listener="smtp"):
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
 
+def ready_for_data(ctx):
+    """EHLO, AUTH PLAIN in the clear, MAIL and RCPT: the client, ready for
+    DATA (plaintext_auth device)."""
+    s, greeting = ctx.smtp("smtp")
+    ctx.expect_code(greeting, 220, "greeting")
+    ctx.ehlo(s)
+    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
+    ctx.expect_code(s.mail(ctx.user), 250, "MAIL FROM")
+    ctx.expect_code(s.rcpt("inbox@example.test"), 250, "RCPT TO")
+    return s
+
+
 def ctx_auth_plain(ctx, s, password=None):
     """AUTH PLAIN with the test user's credentials."""
     if password:
