@@ -19,7 +19,6 @@
 #include "util.h"
 
 #define IMAP_MAX_ERRORS		10	/* bad commands before BYE */
-#define IMAP_LITERALS_MAX	4	/* literals in a command before login */
 #define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
 #define IMAP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
 #define IMAP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
@@ -58,14 +57,10 @@ enum imap_step {
 
 struct imap {
 	enum imap_state	 state;
-	char		*cmd;		/* the device command being assembled */
-	size_t		 cmd_len;
-	size_t		 cmd_size;
+	struct imap_assembly cmd;	/* the device command being assembled */
 	char		*arena;		/* its parsed arguments */
 	char		*line;		/* one AUTHENTICATE or upstream line */
 	size_t		 line_size;
-	size_t		 literal_left;	/* literal bytes still to read */
-	unsigned	 nliterals;	/* literals in the current command */
 	unsigned	 errors;
 	char		 tag[IMAP_TAG_MAX]; /* the device's login command */
 	struct sasl_creds creds;
@@ -256,9 +251,8 @@ imap_start(struct session *s)
 	size_t line_length = s->cfg->limits.line_length;
 	char caps[256];
 
-	st->cmd_size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
-	st->cmd = xcalloc(1, st->cmd_size);
-	st->arena = xcalloc(1, IMAP_ARENA_SIZE(st->cmd_size));
+	imap_assembly_init(&st->cmd, line_length);
+	st->arena = xcalloc(1, IMAP_ARENA_SIZE(st->cmd.size));
 	st->line_size = line_length + 1;
 	st->line = xcalloc(1, st->line_size);
 	s->proto_state = st;
@@ -286,10 +280,9 @@ imap_free(struct session *s)
 	struct imap *st = s->proto_state;
 
 	sasl_creds_clear(&st->creds);
-	OPENSSL_cleanse(st->cmd, st->cmd_size);
-	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
+	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd.size));
 	OPENSSL_cleanse(st->line, st->line_size);
-	free(st->cmd);
+	imap_assembly_free(&st->cmd);
 	free(st->arena);
 	free(st->line);
 	free(st);
@@ -373,12 +366,12 @@ static enum imap_step
 imap_read_command(struct session *s)
 {
 	struct imap *st = s->proto_state;
-	size_t len, room = st->cmd_size - st->cmd_len, size = 0;
+	size_t len, room = st->cmd.size - st->cmd.len;
 	enum imap_literal lit;
 
 	if (room > st->line_size)
 		room = st->line_size;
-	switch (session_read_line(&s->lan, st->cmd + st->cmd_len, room,
+	switch (session_read_line(&s->lan, st->cmd.buf + st->cmd.len, room,
 	    &len)) {
 	case LINE_NONE:
 		return STEP_WAIT;
@@ -390,24 +383,17 @@ imap_read_command(struct session *s)
 	case LINE_OK:
 		break;
 	}
-	lit = imap_parse_literal(st->cmd + st->cmd_len, len, &size);
-	st->cmd_len += len;
-	switch (lit) {
-	case IMAP_LITERAL_NONE:
+	switch (imap_assemble_line(&st->cmd, len, &lit)) {
+	case IMAP_ASSEMBLE_DONE:
 		return imap_lan_command(s);
-	case IMAP_LITERAL_BAD:
+	case IMAP_ASSEMBLE_BAD:
 		return imap_literal_refused(s, false, "Invalid literal");
-	case IMAP_LITERAL_SYNC:
-	case IMAP_LITERAL_NONSYNC:
-		break;
-	}
-	if (size > IMAP_LITERAL_MAX || ++st->nliterals > IMAP_LITERALS_MAX ||
-	    st->cmd_len + 2 + size >= st->cmd_size)
+	case IMAP_ASSEMBLE_TOO_LARGE:
 		return imap_literal_refused(s, lit == IMAP_LITERAL_NONSYNC,
 		    "Literal too large before login");
-	memcpy(st->cmd + st->cmd_len, "\r\n", 2);
-	st->cmd_len += 2;
-	st->literal_left = size;
+	case IMAP_ASSEMBLE_LITERAL:
+		break;
+	}
 	if (lit == IMAP_LITERAL_SYNC)
 		session_lan_printf(s, "+ Ready for literal data");
 	imap_enter_state(s, IMAP_LAN_LITERAL);
@@ -419,13 +405,9 @@ static enum imap_step
 imap_read_literal(struct session *s)
 {
 	struct imap *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
 
-	if (evbuffer_get_length(in) < st->literal_left)
+	if (!imap_assemble_literal(&st->cmd, bufferevent_get_input(s->lan.bev)))
 		return STEP_WAIT;
-	evbuffer_remove(in, st->cmd + st->cmd_len, st->literal_left);
-	st->cmd_len += st->literal_left;
-	st->literal_left = 0;
 	imap_enter_state(s, IMAP_LAN_COMMAND);
 	return STEP_MORE;
 }
@@ -442,11 +424,9 @@ imap_literal_refused(struct session *s, bool nonsync, const char *why)
 	char tag[IMAP_TAG_MAX], text[128];
 	enum imap_step step;
 
-	if (!imap_parse_tag(st->cmd, st->cmd_len, tag, sizeof(tag)))
+	if (!imap_parse_tag(st->cmd.buf, st->cmd.len, tag, sizeof(tag)))
 		snprintf(tag, sizeof(tag), "*");
-	OPENSSL_cleanse(st->cmd, st->cmd_len);
-	st->cmd_len = 0;
-	st->nliterals = 0;
+	imap_assembly_clear(&st->cmd);
 	snprintf(text, sizeof(text), "BAD %s", why);
 	if ((step = imap_error(s, tag, text)) == STEP_GONE || !nonsync)
 		return step;
@@ -465,10 +445,10 @@ imap_lan_command(struct session *s)
 	const char *error;
 	char text[128];
 	enum imap_step step;
-	size_t len = st->cmd_len;
+	size_t len = st->cmd.len;
 
-	switch (imap_parse_command(st->cmd, len, st->arena,
-	    IMAP_ARENA_SIZE(st->cmd_size), &cmd, &error)) {
+	switch (imap_parse_command(st->cmd.buf, len, st->arena,
+	    IMAP_ARENA_SIZE(st->cmd.size), &cmd, &error)) {
 	case IMAP_PARSE_NO_TAG:
 		step = imap_error(s, "*", "BAD Invalid tag");
 		break;
@@ -483,10 +463,8 @@ imap_lan_command(struct session *s)
 		fatalx("imap: bad parse status");
 	}
 	if (step != STEP_GONE) {
-		OPENSSL_cleanse(st->cmd, len);
+		imap_assembly_clear(&st->cmd);
 		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(len));
-		st->cmd_len = 0;
-		st->nliterals = 0;
 	}
 	OPENSSL_cleanse(&cmd, sizeof(cmd));
 	return step;
@@ -1128,7 +1106,7 @@ imap_up_xoauth2_challenge(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
 
-	session_xoauth2_challenge(st->challenge, sizeof(st->challenge),
+	sasl_xoauth2_challenge(st->challenge, sizeof(st->challenge),
 	    r->text);
 	session_up_printf(s, "%s", "");
 	imap_enter_state(s, IMAP_UP_XOAUTH2_ERROR);

@@ -1028,7 +1028,7 @@ pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
 			    "upstream sent a second XOAUTH2 challenge");
 			return STEP_GONE;
 		}
-		session_xoauth2_challenge(st->challenge, sizeof(st->challenge),
+		sasl_xoauth2_challenge(st->challenge, sizeof(st->challenge),
 		    text);
 		session_up_printf(s, "%s", "");
 		pop3_enter_state(s, POP3_UP_XOAUTH2_ERROR);

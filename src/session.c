@@ -872,19 +872,6 @@ session_secret_checked(void *arg, bool match)
 	s->ops->login_checked(s, why);
 }
 
-/* Decode an XOAUTH2 error challenge for the log. */
-void
-session_xoauth2_challenge(char *dst, size_t len, const char *text)
-{
-	char json[1024];
-	long n = sasl_b64_decode(text, strlen(text), json, sizeof(json));
-
-	if (n < 0)
-		log_escape(dst, len, text, strlen(text));
-	else
-		log_escape(dst, len, json, (size_t)n);
-}
-
 /* Ask for an XOAUTH2 token (arming the upstream timer). */
 void
 session_token_get(struct session *s)

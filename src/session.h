@@ -244,10 +244,6 @@ void	session_close_before_login(struct session *s, enum session_result r,
  */
 bool	session_device_login(struct session *s,
 	    const struct sasl_creds *creds, char *why, size_t len);
-/* The text of an XOAUTH2 error challenge (base64 of a JSON status),
- * decoded and escaped for the log; the text itself, escaped, if it is not
- * base64. */
-void	session_xoauth2_challenge(char *dst, size_t len, const char *text);
 /* Ask for an XOAUTH2 token (arming the upstream timer); ends in
  * ops->token_ready. */
 void	session_token_get(struct session *s);

@@ -78,17 +78,13 @@ struct smtp {
 	bool		 auth_ignored;	/* AUTH taken and ignored (ignore_auth) */
 	unsigned	 errors;
 	struct sasl_creds creds;
-	bool		 up_starttls;	/* upstream capabilities */
-	bool		 up_plain;
-	bool		 up_login;
-	bool		 up_xoauth2;
+	struct smtp_caps up;		/* upstream capabilities */
 	char		*mail;		/* MAIL to send, its sender checked */
 	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	int		 reply_code;	/* of the reply being read */
 	char		 reply_text[256]; /* its first line, escaped */
 	const struct explanation *explained; /* a known Exchange refusal */
-	bool		 body_line_start;
-	bool		 body_prev_crlf;
+	struct smtp_body_state body;
 	enum smtp_verb	 hello_verb;	/* EHLO or HELO waiting for RSET */
 };
 
@@ -154,14 +150,7 @@ static void	smtp_relay_reply(struct session *s);
 static void	smtp_log_message(struct session *s, int code);
 static enum smtp_step smtp_relay_command(struct session *s, const char *line);
 static enum smtp_step smtp_body_step(struct session *s);
-static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
-static enum smtp_step smtp_body_partial(struct session *s, size_t n);
-static enum smtp_step smtp_body_line(struct session *s, size_t len,
-		    size_t tlen, bool crlf);
 static enum smtp_step smtp_body_refuse(struct session *s);
-static void	smtp_body_move(struct session *s, size_t n);
-static void	smtp_body_add(struct session *s, const char *text);
-static enum smtp_step smtp_body_next(struct session *s);
 static void	smtp_body_end(struct session *s);
 static enum smtp_step smtp_abandoned_command(struct session *s,
 		    const char *line);
@@ -762,7 +751,7 @@ smtp_up_login(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
-	st->up_starttls = st->up_plain = st->up_login = st->up_xoauth2 = false;
+	memset(&st->up, 0, sizeof(st->up));
 	smtp_enter_state(s, SMTP_UP_CONNECT);
 	upstream_dial(s);
 }
@@ -851,8 +840,7 @@ smtp_read_reply(struct session *s, bool forward)
 		case LINE_OK:
 			break;
 		}
-		if (!smtp_parse_reply_line(st->line, len, &rl) ||
-		    (st->reply_code != 0 && rl.code != st->reply_code))
+		if (!smtp_parse_reply_next(st->reply_code, st->line, len, &rl))
 			return REPLY_BAD;
 		if (st->reply_code == 0)
 			smtp_reply_first(s, rl.code, len);
@@ -892,25 +880,8 @@ smtp_reply_first(struct session *s, int code, size_t len)
 static void
 smtp_note_capability(struct smtp *st, const char *text)
 {
-	char buf[256], *word, *save;
-
-	if (st->state != SMTP_UP_EHLO && st->state != SMTP_UP_EHLO_TLS)
-		return;
-	if (strcasecmp(text, "STARTTLS") == 0)
-		st->up_starttls = true;
-	if (strncasecmp(text, "AUTH", 4) != 0 ||
-	    (text[4] != ' ' && text[4] != '='))
-		return;
-	snprintf(buf, sizeof(buf), "%s", text + 5);
-	for (word = strtok_r(buf, " ", &save); word != NULL;
-	    word = strtok_r(NULL, " ", &save)) {
-		if (strcasecmp(word, "PLAIN") == 0)
-			st->up_plain = true;
-		else if (strcasecmp(word, "LOGIN") == 0)
-			st->up_login = true;
-		else if (strcasecmp(word, "XOAUTH2") == 0)
-			st->up_xoauth2 = true;
-	}
+	if (st->state == SMTP_UP_EHLO || st->state == SMTP_UP_EHLO_TLS)
+		smtp_parse_capability(text, &st->up);
 }
 
 /* Upstream input: complete replies drive the login or the relay. */
@@ -975,12 +946,12 @@ smtp_up_login_reply(struct session *s, int code)
 	case SMTP_UP_EHLO:
 		if (code != 250)
 			break;
-		if (!st->up_starttls) {
+		if (!st->up.starttls) {
 			smtp_upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED,
 			    "upstream does not offer STARTTLS");
 			return;
 		}
-		st->up_plain = st->up_login = false;
+		st->up.plain = st->up.login = false;
 		session_up_printf(s, "STARTTLS");
 		smtp_enter_state(s, SMTP_UP_STARTTLS);
 		return;
@@ -1055,11 +1026,11 @@ smtp_up_send_auth(struct session *s)
 			smtp_up_send_xoauth2(s);
 			return;
 		}
-		if (st->up_plain) {
+		if (st->up.plain) {
 			sasl_plain_encode(&st->creds, b64, sizeof(b64));
 			session_up_printf(s, "AUTH PLAIN %s", b64);
 			smtp_enter_state(s, SMTP_UP_AUTH);
-		} else if (st->up_login) {
+		} else if (st->up.login) {
 			session_up_printf(s, "AUTH LOGIN");
 			smtp_enter_state(s, SMTP_UP_AUTH_LOGIN);
 		} else {
@@ -1098,7 +1069,7 @@ smtp_up_send_xoauth2(struct session *s)
 	enum smtp_state next = SMTP_UP_XOAUTH2;
 	char *ir;
 
-	if (st->state == SMTP_UP_EHLO_TLS && !st->up_xoauth2) {
+	if (st->state == SMTP_UP_EHLO_TLS && !st->up.xoauth2) {
 		smtp_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream does not offer AUTH XOAUTH2");
 		return;
@@ -1127,7 +1098,7 @@ smtp_up_xoauth2_challenge(struct session *s)
 	struct smtp_reply_line rl;
 
 	if (smtp_parse_reply_line(st->line, strlen(st->line), &rl))
-		session_xoauth2_challenge(st->challenge,
+		sasl_xoauth2_challenge(st->challenge,
 		    sizeof(st->challenge), rl.text);
 	session_up_printf(s, "%s", "");
 	smtp_enter_state(s, SMTP_UP_XOAUTH2_ERROR);
@@ -1353,7 +1324,7 @@ smtp_relay_reply(struct session *s)
 		break;
 	case SMTP_RELAY_DATA_REPLY:
 		if (code == 354) {
-			st->body_line_start = st->body_prev_crlf = true;
+			smtp_body_start(&st->body);
 			next = SMTP_RELAY_BODY;
 		}
 		break;
@@ -1392,137 +1363,31 @@ smtp_log_message(struct session *s, int code)
 }
 
 /*
- * Move body bytes to the upstream, line by line. A line ends at CRLF, at a
- * bare LF or at a bare CR; with smtp_bare_line_endings "normalise" the
- * last two are sent as CRLF, with "reject" they refuse the message. Only
- * CRLF "." CRLF ends the message, and any other "." line is dot-stuffed,
- * so the relay and the upstream always agree on where the message ends (no
- * SMTP smuggling, whatever the upstream makes of bare line endings).
+ * Move body bytes to the upstream, line by line (smtp_body_scan). With
+ * smtp_bare_line_endings "normalise" a bare CR or LF is sent as CRLF, with
+ * "reject" it refuses the message; after that refusal the rest of the
+ * body is read to its end and dropped.
  */
 static enum smtp_step
 smtp_body_step(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	size_t avail = evbuffer_get_length(in), end;
-	struct evbuffer_ptr at;
-	unsigned char c[2];
-
-	if (avail == 0)
-		return STEP_WAIT;
-	if ((end = smtp_body_eol(in, avail)) == avail)
-		return smtp_body_partial(s, avail);
-	evbuffer_ptr_set(in, &at, end, EVBUFFER_PTR_SET);
-	if (evbuffer_copyout_from(in, &at, c, 2) < 2) {
-		if (c[0] == '\n')
-			return smtp_body_line(s, end, 1, false);
-		/* A CR last: an LF may follow. */
-		return end > 0 ? smtp_body_partial(s, end) : STEP_WAIT;
-	}
-	if (c[0] == '\r' && c[1] == '\n')
-		return smtp_body_line(s, end, 2, true);
-	return smtp_body_line(s, end, 1, false);
-}
-
-/* The offset of the first CR or LF in the body input, or avail if none. */
-static size_t
-smtp_body_eol(struct evbuffer *in, size_t avail)
-{
-	struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL), cr;
-
-	cr = evbuffer_search_range(in, "\r", 1, NULL, lf.pos >= 0 ? &lf : NULL);
-	if (cr.pos >= 0)
-		return (size_t)cr.pos;
-	return lf.pos >= 0 ? (size_t)lf.pos : avail;
-}
-
-/* Forward n bytes of a line whose end has not arrived yet; a lone "." at
- * the start of a line waits, as it may become an end marker. */
-static enum smtp_step
-smtp_body_partial(struct session *s, size_t n)
-{
 	struct smtp *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	unsigned char first;
+	bool discard = st->state == SMTP_RELAY_BODY_DISCARD;
 
-	evbuffer_copyout(in, &first, 1);
-	if (st->body_line_start && first == '.' && n == 1)
+	switch (smtp_body_scan(bufferevent_get_input(s->lan.bev),
+	    discard ? NULL : bufferevent_get_output(s->up.bev), &st->body,
+	    !discard && s->cfg->smtp_bare_eol == BARE_EOL_REJECT)) {
+	case SMTP_BODY_WAIT:
 		return STEP_WAIT;
-	smtp_body_move(s, n);
-	st->body_line_start = false;
-	return smtp_body_next(s);
-}
-
-/* Forward one complete line of len bytes ended by tlen bytes (CRLF when
- * crlf), as CRLF; recognise the end marker and dot-stuff lone dots. */
-static enum smtp_step
-smtp_body_line(struct session *s, size_t len, size_t tlen, bool crlf)
-{
-	struct smtp *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-	unsigned char first = 0;
-	bool dot;
-
-	if (!crlf && st->state == SMTP_RELAY_BODY &&
-	    s->cfg->smtp_bare_eol == BARE_EOL_REJECT)
+	case SMTP_BODY_BARE:
 		return smtp_body_refuse(s);
-	if (len > 0)
-		evbuffer_copyout(in, &first, 1);
-	dot = st->body_line_start && len == 1 && first == '.';
-	if (dot && crlf && st->body_prev_crlf) {
-		evbuffer_drain(in, len + tlen);
+	case SMTP_BODY_END:
 		smtp_body_end(s);
 		return STEP_WAIT;
+	case SMTP_BODY_MORE:
+		break;
 	}
-	if (dot) {
-		evbuffer_drain(in, len + tlen);
-		smtp_body_add(s, "..\r\n");
-	} else if (crlf)
-		smtp_body_move(s, len + tlen);
-	else {
-		smtp_body_move(s, len);
-		evbuffer_drain(in, tlen);
-		smtp_body_add(s, "\r\n");
-	}
-	st->body_line_start = true;
-	st->body_prev_crlf = crlf;
-	return smtp_body_next(s);
-}
-
-/* Move n bytes of body input to the upstream (or drop them once the
- * message is refused). */
-static void
-smtp_body_move(struct session *s, size_t n)
-{
-	struct smtp *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
-
-	if (st->state == SMTP_RELAY_BODY_DISCARD)
-		evbuffer_drain(in, n);
-	else
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->up.bev),
-		    n);
-}
-
-/* Add text of the relay's own to the body sent upstream. */
-static void
-smtp_body_add(struct session *s, const char *text)
-{
-	struct smtp *st = s->proto_state;
-
-	if (st->state != SMTP_RELAY_BODY_DISCARD)
-		evbuffer_add(bufferevent_get_output(s->up.bev), text,
-		    strlen(text));
-}
-
-/* Go on with the body unless the upstream's output is full. */
-static enum smtp_step
-smtp_body_next(struct session *s)
-{
-	struct smtp *st = s->proto_state;
-
-	if (st->state == SMTP_RELAY_BODY_DISCARD)
-		return STEP_MORE;
-	return session_up_congested(s) ? STEP_WAIT : STEP_MORE;
+	return !discard && session_up_congested(s) ? STEP_WAIT : STEP_MORE;
 }
 
 /* The end marker: wait for the upstream's verdict, or give the device
@@ -1533,7 +1398,6 @@ smtp_body_end(struct session *s)
 	struct smtp *st = s->proto_state;
 
 	if (st->state == SMTP_RELAY_BODY) {
-		smtp_body_add(s, ".\r\n");
 		smtp_enter_state(s, SMTP_RELAY_BODY_REPLY);
 		session_set_timer(s, TIMER_UPSTREAM);
 		return;
@@ -1564,7 +1428,7 @@ smtp_body_refuse(struct session *s)
 	log_fields(LOG_WARNING, f, nitems(f));
 	side_close(&s->up);
 	smtp_enter_state(s, SMTP_RELAY_BODY_DISCARD);
-	st->body_line_start = false;
+	st->body.line_start = false;
 	return STEP_MORE;
 }
 

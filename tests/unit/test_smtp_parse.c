@@ -1,4 +1,5 @@
-/* Unit tests for smtp_parse.c: command verbs, reply lines, MAIL senders. */
+/* Unit tests for smtp_parse.c: command verbs, reply lines, EHLO
+ * capabilities, MAIL senders and the message body. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,9 @@ static void	assert_reply(const char *, int, bool, const char *);
 static void	assert_bad_reply(const char *);
 static void	assert_mail(const char *, const char *, const char *);
 static void	assert_bad_mail(const char *);
+static void	assert_caps(const char *const *, bool, bool, bool, bool);
+static enum smtp_body scan_body(const char *const *, bool, char *, size_t,
+		    size_t *);
 
 /* Parse line and compare its verb and argument. */
 static void
@@ -70,6 +74,51 @@ assert_bad_mail(const char *arg)
 
 	ck_assert_msg(!smtp_parse_mail_from(arg, got, sizeof(got), &rest),
 	    "accepted \"%s\"", arg);
+}
+
+/* Note every line of an EHLO reply and compare the capabilities. */
+static void
+assert_caps(const char *const *lines, bool starttls, bool plain, bool login,
+    bool xoauth2)
+{
+	struct smtp_caps c = { 0 };
+
+	for (; *lines != NULL; lines++)
+		smtp_parse_capability(*lines, &c);
+	ck_assert(c.starttls == starttls);
+	ck_assert(c.plain == plain);
+	ck_assert(c.login == login);
+	ck_assert(c.xoauth2 == xoauth2);
+}
+
+/*
+ * Feed body chunks to smtp_body_scan until it ends or refuses; out gets
+ * what went upstream (NUL-terminated), *left the input bytes not taken.
+ */
+static enum smtp_body
+scan_body(const char *const *chunks, bool reject, char *out, size_t outlen,
+    size_t *left)
+{
+	struct evbuffer *in = evbuffer_new(), *up = evbuffer_new();
+	struct smtp_body_state st;
+	enum smtp_body r = SMTP_BODY_WAIT;
+	size_t len;
+
+	smtp_body_start(&st);
+	for (; *chunks != NULL && r == SMTP_BODY_WAIT; chunks++) {
+		evbuffer_add(in, *chunks, strlen(*chunks));
+		while ((r = smtp_body_scan(in, up, &st, reject)) ==
+		    SMTP_BODY_MORE)
+			;
+	}
+	len = evbuffer_get_length(up);
+	ck_assert_uint_lt(len, outlen);
+	evbuffer_remove(up, out, len);
+	out[len] = '\0';
+	*left = evbuffer_get_length(in);
+	evbuffer_free(in);
+	evbuffer_free(up);
+	return r;
 }
 
 /* Every verb is recognised, with or without an argument. */
@@ -218,6 +267,8 @@ START_TEST(test_mail_invalid)
 		"FROM:<@relay:a@b", "FROM:<@relay a@b>", "FROM:<@relay>",
 		"FROM:\"a b@c", "FROM:<\"a\\\x01\"@b>", "FROM:<\"a\\",
 		"FROM:<<a@b>>",
+		/* bare "@..." is neither: in brackets it is a source route */
+		"FROM:@L(OROO", "FROM:@relay:a@b",
 	};
 	size_t i;
 
@@ -317,6 +368,117 @@ START_TEST(test_verbs_auth_initial_response)
 }
 END_TEST
 
+/* A reply goes on while its lines keep the first line's code. */
+START_TEST(test_reply_next)
+{
+	struct smtp_reply_line r;
+
+	ck_assert(smtp_parse_reply_next(0, "250-a", 5, &r));
+	ck_assert(smtp_parse_reply_next(250, "250 b", 5, &r));
+	ck_assert(r.last);
+	ck_assert(!smtp_parse_reply_next(250, "251 b", 5, &r));
+	ck_assert(!smtp_parse_reply_next(250, "25", 2, &r));
+	ck_assert(!smtp_parse_reply_next(0, "hello", 5, &r));
+}
+END_TEST
+
+/* STARTTLS and the mechanisms of AUTH lines, in either form and any
+ * case; look-alike words do not count. */
+START_TEST(test_capabilities)
+{
+	static const char *const exchange[] = { "smtp.example.test Hello",
+		"SIZE 157286400", "STARTTLS", "AUTH LOGIN XOAUTH2", NULL };
+	static const char *const old[] = { "AUTH=PLAIN login", NULL };
+	static const char *const fake[] = { "AUTHX PLAIN", "AUTH PLAINX",
+		"AUTH XPLAIN LOGINS", "X STARTTLS", "STARTTLSX", "AUTH",
+		"AUTH ", NULL };
+	static const char *const spaces[] = { "auth   plain  xoauth2 ", NULL };
+
+	assert_caps(exchange, true, false, true, true);
+	assert_caps(old, false, true, true, false);
+	assert_caps(fake, false, false, false, false);
+	assert_caps(spaces, false, true, false, true);
+}
+END_TEST
+
+/* CRLF lines pass as they are; the end marker ends the message and goes
+ * upstream; what follows it stays in the input. */
+START_TEST(test_body_plain)
+{
+	static const char *const body[] = { "Subject: x\r\n\r\nline\r\n",
+		".\r\nQUIT\r\n", NULL };
+	char out[256];
+	size_t left;
+
+	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
+	    SMTP_BODY_END);
+	ck_assert_str_eq(out, "Subject: x\r\n\r\nline\r\n.\r\n");
+	ck_assert_uint_eq(left, strlen("QUIT\r\n"));
+}
+END_TEST
+
+/* Bare CR and LF become CRLF; a "." line after one is stuffed, so only
+ * CRLF "." CRLF ends the message (no smuggling). */
+START_TEST(test_body_bare)
+{
+	static const char *const body[] = { "a\nb\rc\r\n", ".\n",
+		"x\n.\r\n", "..\r\n.\r\n", NULL };
+	char out[256];
+	size_t left;
+
+	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
+	    SMTP_BODY_END);
+	ck_assert_str_eq(out, "a\r\nb\r\nc\r\n..\r\nx\r\n..\r\n..\r\n"
+	    ".\r\n");
+	ck_assert_uint_eq(left, 0);
+}
+END_TEST
+
+/* The end marker split anywhere is still found; a lone "." or a CR at
+ * the end of what arrived waits for the next byte. */
+START_TEST(test_body_chunks)
+{
+	static const char *const body[] = { "ab", "c\r", "\n", ".", "\r",
+		"\n", NULL };
+	static const char *const wait[] = { "abc\r\n.", NULL };
+	char out[256];
+	size_t left;
+
+	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
+	    SMTP_BODY_END);
+	ck_assert_str_eq(out, "abc\r\n.\r\n");
+	ck_assert_int_eq(scan_body(wait, false, out, sizeof(out), &left),
+	    SMTP_BODY_WAIT);
+	ck_assert_str_eq(out, "abc\r\n");
+	ck_assert_uint_eq(left, 1);
+}
+END_TEST
+
+/* With reject_bare a bare line ending stops the scan with the line left
+ * in the input; discarding (out NULL) still finds the end. */
+START_TEST(test_body_reject)
+{
+	static const char *const body[] = { "ok\r\nbad\nmore\r\n.\r\n",
+		NULL };
+	struct evbuffer *in = evbuffer_new();
+	struct smtp_body_state st;
+	char out[256];
+	size_t left;
+
+	ck_assert_int_eq(scan_body(body, true, out, sizeof(out), &left),
+	    SMTP_BODY_BARE);
+	ck_assert_str_eq(out, "ok\r\n");
+	ck_assert_uint_eq(left, strlen("bad\nmore\r\n.\r\n"));
+	evbuffer_add(in, "bad\nmore\r\n.\r\n", left);
+	st.line_start = false;
+	st.prev_crlf = true;
+	while (smtp_body_scan(in, NULL, &st, false) == SMTP_BODY_MORE)
+		;
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+	evbuffer_free(in);
+}
+END_TEST
+
 /* Build the SMTP parsing suite. */
 Suite *
 smtp_parse_suite(void)
@@ -337,6 +499,8 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_reply_valid);
 	tcase_add_test(tc, test_reply_invalid);
 	tcase_add_test(tc, test_reply_length);
+	tcase_add_test(tc, test_reply_next);
+	tcase_add_test(tc, test_capabilities);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("senders");
@@ -346,6 +510,13 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_mail_length);
 	tcase_add_test(tc, test_sender_allowed);
 	tcase_add_test(tc, test_sender_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("body");
+	tcase_add_test(tc, test_body_plain);
+	tcase_add_test(tc, test_body_bare);
+	tcase_add_test(tc, test_body_chunks);
+	tcase_add_test(tc, test_body_reject);
 	suite_add_tcase(s, tc);
 	return s;
 }
