@@ -153,7 +153,7 @@ smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
 		p++;
 	if (*p == '@') {	/* a source route: ignored, in brackets only */
 		p += strcspn(p, ":<> ");
-		if (!bracketed || *p++ != ':')
+		if (!bracketed || *p++ != ':' || *p == '@')
 			return false;
 	}
 	if ((end = smtp_addr_end(p, bracketed)) == NULL)

@@ -71,8 +71,8 @@ void	smtp_parse_capability(const char *text, struct smtp_caps *caps);
  * malformed: no "FROM:", no address, an unterminated path or quoted
  * string, a space, "<" or a control or 8-bit character outside a quoted
  * local part, text glued to the path, a bare address starting with "@"
- * (a source route outside brackets), or an address over addrlen - 1
- * bytes.
+ * (a source route outside brackets) or after a source route, or an
+ * address over addrlen - 1 bytes.
  */
 bool	smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
 	    const char **params);

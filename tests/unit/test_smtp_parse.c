@@ -269,6 +269,8 @@ START_TEST(test_mail_invalid)
 		"FROM:<<a@b>>",
 		/* bare "@..." is neither: in brackets it is a source route */
 		"FROM:@L(OROO", "FROM:@relay:a@b",
+		/* nor may the address after a source route start with "@" */
+		"FROM:<@relay:@b>",
 	};
 	size_t i;
 
