@@ -647,8 +647,8 @@ device_secret_hash_parse(struct load *ld, const config_setting_t *s,
 	if (!secret_hash_valid(text)) {
 		setting_path(s, path, sizeof(path));
 		load_error(ld, s, "'%s' is not a yescrypt ($y$) or SHA-512 "
-		    "($6$) crypt hash: make one with 'tlsrelayd --hash-secret'",
-		    path);
+		    "($6$) crypt hash under the cost ceiling: make one with "
+		    "'tlsrelayd --hash-secret'", path);
 		return;
 	}
 	string_store(&dev->secret_hash, text);
