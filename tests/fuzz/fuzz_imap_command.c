@@ -155,7 +155,7 @@ run(const uint8_t *data, size_t size, struct fuzz_chunks *chunks,
 	enum imap_literal lit;
 	enum imap_assemble as;
 	bool literal = false, too_long = false;
-	size_t fed = 0, n, len;
+	size_t fed = 0, n, len, want = 0;
 
 	imap_assembly_init(&a, LINE_LENGTH);
 	while (fed < size && !too_long) {
@@ -166,6 +166,7 @@ run(const uint8_t *data, size_t size, struct fuzz_chunks *chunks,
 			if (literal) {
 				if (!imap_assemble_literal(&a, in))
 					break;
+				FUZZ_CHECK(a.len == want && a.literal_left == 0);
 				literal = false;
 				continue;
 			}
@@ -176,8 +177,12 @@ run(const uint8_t *data, size_t size, struct fuzz_chunks *chunks,
 			FUZZ_CHECK(a.len < a.size);
 			if (as == IMAP_ASSEMBLE_DONE)
 				take_command(&a, t);
-			else if (as == IMAP_ASSEMBLE_LITERAL)
+			else if (as == IMAP_ASSEMBLE_LITERAL) {
+				FUZZ_CHECK(a.literal_left <= IMAP_LITERAL_MAX &&
+				    a.nliterals <= IMAP_LITERALS_MAX);
+				want = a.len + a.literal_left;
 				literal = true;
+			}
 			else
 				imap_assembly_clear(&a);
 		}
