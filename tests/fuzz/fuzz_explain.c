@@ -38,6 +38,7 @@ stands_in(const char *reply, const char *match)
 	return false;
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

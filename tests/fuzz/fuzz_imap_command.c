@@ -192,6 +192,7 @@ run(const uint8_t *data, size_t size, struct fuzz_chunks *chunks,
 	evbuffer_free(in);
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -90,6 +90,7 @@ check_quote(const char *src)
 	    memcmp(c.args[0].data, src, c.args[0].len) == 0);
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -32,6 +32,7 @@ model_end(const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

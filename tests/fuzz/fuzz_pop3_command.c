@@ -47,6 +47,7 @@ check_auth(const char *arg)
 		FUZZ_CHECK(*arg == '\0');
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

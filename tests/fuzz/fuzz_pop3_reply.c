@@ -79,6 +79,7 @@ check_capa(const char *line)
 	FUZZ_CHECK(c.sasl_xoauth2 == sasl_has(line, "XOAUTH2"));
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

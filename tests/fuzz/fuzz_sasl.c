@@ -98,6 +98,7 @@ check_challenge(const char *text, size_t len)
 	(void)len;
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

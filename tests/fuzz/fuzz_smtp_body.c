@@ -104,6 +104,7 @@ check_output(const char *out, size_t len, bool ended)
 	}
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

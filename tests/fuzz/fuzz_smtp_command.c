@@ -65,6 +65,7 @@ check_mail(const char *arg)
 	    1) == (*addr != '\0'));
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -60,6 +60,7 @@ check_caps(const char *text, const struct smtp_caps *c)
 	FUZZ_CHECK(c->xoauth2 == has_word(text, "XOAUTH2"));
 }
 
+/* One fuzz input: run the parser and check its invariants. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
