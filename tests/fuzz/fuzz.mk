@@ -11,12 +11,23 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	$(DEP_CFLAGS)
 
 TARGETS = smtp_command smtp_reply smtp_body pop3_command pop3_reply \
-	pop3_body imap_command imap_response sasl explain
-PARSERS = util log smtp_parse pop3_parse imap_parse sasl explain
+	pop3_body imap_command imap_response sasl explain token_answer \
+	config
+# The daemon's modules (as in libtlsrelay.a), instrumented; a target
+# links only those it needs from the archive.
+MODULES = util log config config_schema config_check devices credentials \
+	sasl secret oauth oauth_cred oauth_wire explain tls smtp_parse \
+	mailboxes verifier session upstream smtp_session pop3_parse \
+	pop3_session imap_parse imap_session listener notify privdrop server
 OBJDIR = tests/fuzz/obj
-OBJS = $(PARSERS:%=$(OBJDIR)/%.o)
+OBJS = $(MODULES:%=$(OBJDIR)/%.o)
+LIB = $(OBJDIR)/libfuzz.a
 
 all: $(TARGETS:%=tests/fuzz/fuzz_%)
+
+$(LIB): $(OBJS)
+	rm -f $@
+	ar rcs $@ $(OBJS)
 
 $(OBJDIR)/%.o: $(srcdir)/src/%.c $(wildcard $(srcdir)/src/*.h)
 	@mkdir -p $(OBJDIR)
@@ -24,9 +35,9 @@ $(OBJDIR)/%.o: $(srcdir)/src/%.c $(wildcard $(srcdir)/src/*.h)
 		-c -o $@ $<
 
 tests/fuzz/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c \
-    $(srcdir)/tests/fuzz/fuzz.h $(OBJS)
+    $(srcdir)/tests/fuzz/fuzz.h $(LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(SANITIZE) \
-		-o $@ $< $(OBJS) $(DEP_LIBS)
+		-o $@ $< $(LIB) $(DEP_LIBS) -pthread
 
 .PHONY: all
 .SECONDARY: $(OBJS)
