@@ -334,13 +334,14 @@ imap_parse_literal(const char *line, size_t len, size_t *size)
 }
 
 /* Allocate the command buffer for lines of line_length bytes. */
-void
+bool
 imap_assembly_init(struct imap_assembly *a, size_t line_length)
 {
 	a->size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
-	a->buf = xcalloc(1, a->size);
+	a->buf = calloc(1, a->size);
 	a->len = a->literal_left = 0;
 	a->nliterals = 0;
+	return a->buf != NULL;
 }
 
 /* Wipe the command so far: it may hold credentials. */
@@ -356,7 +357,8 @@ imap_assembly_clear(struct imap_assembly *a)
 void
 imap_assembly_free(struct imap_assembly *a)
 {
-	OPENSSL_cleanse(a->buf, a->size);
+	if (a->buf != NULL)
+		OPENSSL_cleanse(a->buf, a->size);
 	free(a->buf);
 	a->buf = NULL;
 }

@@ -99,11 +99,12 @@ enum imap_assemble {
 };
 
 /* Allocate room for a command of lines up to line_length bytes and
- * IMAP_LITERALS_MAX literals of IMAP_LITERAL_MAX bytes. */
-void	imap_assembly_init(struct imap_assembly *a, size_t line_length);
+ * IMAP_LITERALS_MAX literals of IMAP_LITERAL_MAX bytes; false if memory
+ * is short (imap_assembly_free is still safe). */
+bool	imap_assembly_init(struct imap_assembly *a, size_t line_length);
 /* Wipe the command so far and start the next one. */
 void	imap_assembly_clear(struct imap_assembly *a);
-/* Wipe and free the buffer. */
+/* Wipe and free the buffer, if there is one. */
 void	imap_assembly_free(struct imap_assembly *a);
 /*
  * Take the line of len bytes (CRLF removed) that the caller has just

@@ -9,32 +9,23 @@
 #include <event2/bufferevent.h>
 #include <openssl/crypto.h>
 
-#include "explain.h"
 #include "imap_parse.h"
 #include "log.h"
-#include "oauth.h"
+#include "login.h"
 #include "sasl.h"
 #include "session.h"
-#include "upstream.h"
 #include "util.h"
 
-#define IMAP_MAX_ERRORS		10	/* bad commands before BYE */
 #define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
-#define IMAP_PROMPT_USER	"VXNlcm5hbWU6"	/* "Username:" */
-#define IMAP_PROMPT_PASS	"UGFzc3dvcmQ6"	/* "Password:" */
 
-/* The login states IMAP_UP_TOKEN..IMAP_UP_XOAUTH2_ERROR must stay
- * contiguous. */
+/* The states of the dialogue; login.c's own state says which of them are
+ * part of a login. */
 enum imap_state {
 	IMAP_LAN_COMMAND,	/* device commands answered locally */
 	IMAP_LAN_LITERAL,	/* reading the bytes of a literal */
-	IMAP_LAN_AUTH_PLAIN,	/* "+ " sent, waiting for PLAIN data */
-	IMAP_LAN_AUTH_USER,	/* AUTHENTICATE LOGIN user name prompt sent */
-	IMAP_LAN_AUTH_PASS,	/* AUTHENTICATE LOGIN password prompt sent */
+	IMAP_LAN_AUTH,		/* login.c collects the AUTHENTICATE answers */
 	IMAP_LAN_STARTTLS,	/* OK sent, LAN TLS handshake pending */
-	IMAP_LAN_SECRET,	/* oauth2 device's secret being checked */
-	IMAP_UP_TOKEN,		/* waiting for an XOAUTH2 token */
-	IMAP_UP_CONNECT,	/* dialling the upstream */
+	IMAP_LOGIN,		/* login.c: secret, token or dial */
 	IMAP_UP_GREETING,	/* waiting for the upstream's greeting */
 	IMAP_UP_CAPABILITY,	/* CAPABILITY sent */
 	IMAP_UP_STARTTLS,	/* STARTTLS sent */
@@ -48,25 +39,12 @@ enum imap_state {
 	IMAP_RELAY,		/* logged in: bytes both ways */
 };
 
-/* Result of one processing step. */
-enum imap_step {
-	STEP_MORE,		/* progress made, try again */
-	STEP_WAIT,		/* need more input or an upstream reply */
-	STEP_GONE,		/* the session may be closed: touch nothing */
-};
-
 struct imap {
-	enum imap_state	 state;
 	struct imap_assembly cmd;	/* the device command being assembled */
 	char		*arena;		/* its parsed arguments */
-	char		*line;		/* one AUTHENTICATE or upstream line */
-	size_t		 line_size;
-	unsigned	 errors;
 	char		 tag[IMAP_TAG_MAX]; /* the device's login command */
-	struct sasl_creds creds;
 	unsigned	 up_caps;	/* IMAP_CAP_* of the upstream */
 	bool		 up_caps_known;
-	char		 challenge[256]; /* XOAUTH2 error challenge, escaped */
 	unsigned	 up_seq;	/* numbers the relay's own tags */
 	char		 up_tag[16];	/* the relay's command in progress */
 	int		 login_field;	/* LOGIN: 0 user, 1 password */
@@ -74,106 +52,137 @@ struct imap {
 	size_t		 tail_len;
 };
 
-typedef enum imap_step (*imap_lan_handler)(struct session *,
+typedef enum step (*imap_lan_handler)(struct session *,
 		    const struct imap_command *);
 
-static void	imap_start(struct session *s);
-static void	imap_refuse(struct session *s, bool temporary, const char *why);
-static void	imap_lan_input(struct session *s);
-static void	imap_lan_tls_ready(struct session *s);
-static void	imap_upstream_ready(struct session *s);
-static void	imap_upstream_input(struct session *s);
-static void	imap_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	imap_timeout(struct session *s, enum session_timer t);
-static void	imap_shutdown(struct session *s);
-static void	imap_free(struct session *s);
-
-static void	imap_enter_state(struct session *s, enum imap_state next);
-static const char *imap_strstate(enum imap_state state);
-static bool	imap_logging_in(enum imap_state state);
-static bool	imap_login_allowed(const struct session *s);
-static bool	imap_starttls_offered(const struct session *s);
+static bool	imap_at_line_start(const struct imap *st);
+static enum step imap_auth_collected(struct session *s);
+static enum step imap_auth_line(struct session *s);
+static void	imap_bye(struct session *s, const char *text);
 static void	imap_capability_list(const struct session *s, char *dst,
 		    size_t len);
-static enum imap_step imap_lan_step(struct session *s);
-static void	imap_lan_eof(struct session *s);
-static enum imap_step imap_read_command(struct session *s);
-static enum imap_step imap_read_literal(struct session *s);
-static enum imap_step imap_literal_refused(struct session *s, bool nonsync,
-		    const char *why);
-static enum imap_step imap_lan_command(struct session *s);
-static enum imap_step imap_dispatch(struct session *s,
+static enum step imap_cmd_authenticate(struct session *s,
 		    const struct imap_command *cmd);
-static enum imap_step imap_error(struct session *s, const char *tag,
+static enum step imap_cmd_capability(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_id(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_login(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_logout(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_noop(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_cmd_starttls(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_dispatch(struct session *s,
+		    const struct imap_command *cmd);
+static enum step imap_error(struct session *s, const char *tag,
 		    const char *text);
-static enum imap_step imap_cmd_capability(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_noop(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_logout(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_id(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_starttls(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_login(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_cmd_authenticate(struct session *s,
-		    const struct imap_command *cmd);
-static enum imap_step imap_login_refused(struct session *s, const char *tag);
-static enum imap_step imap_auth_line(struct session *s);
-static enum imap_step imap_auth_data(struct session *s, const char *data);
-static enum imap_step imap_auth_collected(struct session *s);
-static enum imap_step imap_device_refused(struct session *s,
-		    const char *reason);
-static enum imap_step imap_mailbox_busy(struct session *s);
-static void	imap_token_get(struct session *s);
-static void	imap_login_checked(struct session *s, const char *refusal);
-static void	imap_token_ready(struct session *s, const char *error);
-static void	imap_token_failed(struct session *s, const char *reason);
-static void	imap_up_login(struct session *s);
-static enum imap_step imap_up_line(struct session *s);
-static enum imap_step imap_up_response(struct session *s,
+static void	imap_free(struct session *s);
+static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
+static enum step imap_lan_command(struct session *s);
+static void	imap_lan_eof(struct session *s);
+static enum step imap_lan_step(struct session *s);
+static void	imap_lan_tls_ready(struct session *s);
+static enum step imap_literal_refused(struct session *s, bool nonsync,
+		    const char *why);
+static void	imap_logged_in(struct session *s,
 		    const struct imap_response *r);
-static enum imap_step imap_up_greeting(struct session *s,
+static bool	imap_login_allowed(const struct session *s);
+static enum step imap_login_error(struct session *s, const char *text);
+static enum step imap_login_refused(struct session *s, const char *tag);
+static void	imap_login_reply(struct session *s, char *dst, size_t len,
+		    const char *text);
+static void	imap_login_reset(struct session *s);
+static enum step imap_read_command(struct session *s);
+static enum step imap_read_literal(struct session *s);
+static enum step imap_relay_lan(struct session *s);
+static void	imap_relay_up(struct session *s);
+static void	imap_shutdown(struct session *s);
+static bool	imap_start(struct session *s);
+static bool	imap_starttls_offered(const struct session *s);
+static void	imap_timeout(struct session *s, enum session_timer t);
+static enum step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
-static enum imap_step imap_up_tagged(struct session *s,
-		    const struct imap_response *r);
-static enum imap_step imap_up_next(struct session *s);
 static void	imap_up_command(struct session *s, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+static enum step imap_up_fail(struct session *s, enum session_result r,
+		    const char *what, const char *line);
+static enum step imap_up_greeting(struct session *s,
+		    const struct imap_response *r);
+static enum step imap_up_line(struct session *s);
+static void	imap_up_login_args(struct session *s, int field);
+static enum step imap_up_next(struct session *s);
+static enum step imap_up_response(struct session *s,
+		    const struct imap_response *r);
 static void	imap_up_send_auth(struct session *s);
 static void	imap_up_send_plain(struct session *s);
 static void	imap_up_send_xoauth2(struct session *s);
-static enum imap_step imap_up_xoauth2_challenge(struct session *s,
+static enum step imap_up_tagged(struct session *s,
 		    const struct imap_response *r);
-static void	imap_up_login_args(struct session *s, int field);
-static enum imap_step imap_up_auth_result(struct session *s,
+static enum step imap_up_xoauth2_challenge(struct session *s,
 		    const struct imap_response *r);
-static enum imap_step imap_up_fail(struct session *s, enum session_result r,
-		    const char *what, const char *line);
-static void	imap_login_failed(struct session *s, enum session_result r,
-		    const char *reply, const char *reason);
-static void	imap_logged_in(struct session *s,
-		    const struct imap_response *r);
-static enum imap_step imap_relay_lan(struct session *s);
-static void	imap_relay_up(struct session *s);
-static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
-static bool	imap_at_line_start(const struct imap *st);
-static void	imap_bye(struct session *s, const char *text);
+static void	imap_upstream_failed(struct session *s, enum session_result r,
+		    const char *reason);
+static void	imap_upstream_input(struct session *s);
+static void	imap_upstream_ready(struct session *s);
+
+/* The names of the states, for the debug log. */
+static const char *const imap_state_names[] = {
+	STATE_NAME(IMAP_LAN_COMMAND),
+	STATE_NAME(IMAP_LAN_LITERAL),
+	STATE_NAME(IMAP_LAN_AUTH),
+	STATE_NAME(IMAP_LAN_STARTTLS),
+	STATE_NAME(IMAP_LOGIN),
+	STATE_NAME(IMAP_UP_GREETING),
+	STATE_NAME(IMAP_UP_CAPABILITY),
+	STATE_NAME(IMAP_UP_STARTTLS),
+	STATE_NAME(IMAP_UP_TLS),
+	STATE_NAME(IMAP_UP_AUTH_CONT),
+	STATE_NAME(IMAP_UP_LOGIN_CONT),
+	STATE_NAME(IMAP_UP_AUTH),
+	STATE_NAME(IMAP_UP_XOAUTH2_CONT),
+	STATE_NAME(IMAP_UP_XOAUTH2),
+	STATE_NAME(IMAP_UP_XOAUTH2_ERROR),
+	STATE_NAME(IMAP_RELAY),
+};
 
 const struct proto_ops imap_ops = {
 	.proto = PROTO_IMAP,
+	.state_size = sizeof(struct imap),
+	.refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
+	.counts_mailbox = true,
+	.login_replies = {
+		[LOGIN_REPLY_TEMPORARY] = "NO [UNAVAILABLE] Temporary "
+		    "authentication failure, try again later",
+		[LOGIN_REPLY_UNAVAILABLE] = "NO [UNAVAILABLE] Upstream server "
+		    "unavailable, try again later",
+		[LOGIN_REPLY_REFUSED] = "NO [AUTHENTICATIONFAILED] "
+		    "Authentication failed.",
+		[LOGIN_REPLY_BUSY] = "NO [INUSE] Too many sessions for this "
+		    "mailbox, try again later",
+	},
+	.explain = EXPLAIN_IMAP,
+	.explain_prefix = "NO ",
+	.sasl_prompt = "+ ",
+	.sasl_replies = {
+		[SASL_REPLY_CANCELLED] = "BAD Authentication cancelled",
+		[SASL_REPLY_MALFORMED] = "BAD Malformed authentication data",
+	},
+	.state_names = imap_state_names,
+	.nstates = nitems(imap_state_names),
 	.start = imap_start,
-	.refuse = imap_refuse,
-	.lan_input = imap_lan_input,
+	.lan_step = imap_lan_step,
+	.lan_eof = imap_lan_eof,
 	.lan_tls_ready = imap_lan_tls_ready,
 	.upstream_ready = imap_upstream_ready,
 	.upstream_input = imap_upstream_input,
 	.upstream_failed = imap_upstream_failed,
-	.login_checked = imap_login_checked,
-	.token_ready = imap_token_ready,
+	.lan_error = imap_login_error,
+	.auth_collected = imap_auth_collected,
+	.login_reset = imap_login_reset,
+	.login_reply = imap_login_reply,
 	.timeout = imap_timeout,
 	.shutdown = imap_shutdown,
 	.free = imap_free,
@@ -193,100 +202,37 @@ static const struct {
 	{ IMAP_VERB_AUTHENTICATE, imap_cmd_authenticate },
 };
 
-#define CASE(x) case x: return #x
-/* The name of a state, for debug logs. */
-static const char *
-imap_strstate(enum imap_state state)
-{
-	switch (state) {
-	CASE(IMAP_LAN_COMMAND);
-	CASE(IMAP_LAN_LITERAL);
-	CASE(IMAP_LAN_AUTH_PLAIN);
-	CASE(IMAP_LAN_AUTH_USER);
-	CASE(IMAP_LAN_AUTH_PASS);
-	CASE(IMAP_LAN_STARTTLS);
-	CASE(IMAP_LAN_SECRET);
-	CASE(IMAP_UP_TOKEN);
-	CASE(IMAP_UP_CONNECT);
-	CASE(IMAP_UP_GREETING);
-	CASE(IMAP_UP_CAPABILITY);
-	CASE(IMAP_UP_STARTTLS);
-	CASE(IMAP_UP_TLS);
-	CASE(IMAP_UP_AUTH_CONT);
-	CASE(IMAP_UP_LOGIN_CONT);
-	CASE(IMAP_UP_AUTH);
-	CASE(IMAP_UP_XOAUTH2_CONT);
-	CASE(IMAP_UP_XOAUTH2);
-	CASE(IMAP_UP_XOAUTH2_ERROR);
-	CASE(IMAP_RELAY);
-	default:
-		fatalx("imap: unknown state %d", state);
-	}
-}
-#undef CASE
-
-/* Change state in one place, with a debug trace. */
-static void
-imap_enter_state(struct session *s, enum imap_state next)
-{
-	struct imap *st = s->proto_state;
-
-	log_debug("session=%s imap %s -> %s", s->id, imap_strstate(st->state),
-	    imap_strstate(next));
-	st->state = next;
-}
-
-/* States of the upstream login, from the token to the verdict. */
+/* Allocate the command buffers and greet the device with the
+ * capabilities. */
 static bool
-imap_logging_in(enum imap_state state)
-{
-	return state >= IMAP_UP_TOKEN && state <= IMAP_UP_XOAUTH2_ERROR;
-}
-
-/* Allocate the IMAP state and greet the device with the capabilities. */
-static void
 imap_start(struct session *s)
 {
-	struct imap *st = xcalloc(1, sizeof(*st));
+	struct imap *st = s->proto_state;
 	size_t line_length = s->cfg->limits.line_length;
 	char caps[256];
 
-	imap_assembly_init(&st->cmd, line_length);
-	st->arena = xcalloc(1, IMAP_ARENA_SIZE(st->cmd.size));
-	st->line_size = line_length + 1;
-	st->line = xcalloc(1, st->line_size);
-	s->proto_state = st;
+	if (!imap_assembly_init(&st->cmd, line_length))
+		return false;
+	st->arena = calloc(1, IMAP_ARENA_SIZE(st->cmd.size));
+	if (st->arena == NULL)
+		return false;
 	imap_capability_list(s, caps, sizeof(caps));
-	session_lan_printf(s, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
+	side_printf(&s->lan, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
 	    caps, s->cfg->server_name);
+	return true;
 }
 
-/* Refuse the device with an untagged BYE. */
-static void
-imap_refuse(struct session *s, bool temporary, const char *why)
-{
-	if (temporary)
-		session_lan_printf(s, "* BYE [UNAVAILABLE] %s %s, try again "
-		    "later", s->cfg->server_name, why);
-	else
-		session_lan_printf(s, "* BYE %s %s", s->cfg->server_name, why);
-}
-
-/* Wipe the credentials and free the IMAP state (session_close wipes
- * the token). */
+/* Wipe and free the command buffers (session_close wipes the line, the
+ * credentials and the token). */
 static void
 imap_free(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
-	sasl_creds_clear(&st->creds);
-	OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd.size));
-	OPENSSL_cleanse(st->line, st->line_size);
+	if (st->arena != NULL)
+		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd.size));
 	imap_assembly_free(&st->cmd);
 	free(st->arena);
-	free(st->line);
-	free(st);
-	s->proto_state = NULL;
 }
 
 /* May the device log in on this connection? */
@@ -311,32 +257,16 @@ imap_capability_list(const struct session *s, char *dst, size_t len)
 	    imap_login_allowed(s));
 }
 
-/* Process as much buffered device input as the state allows. */
-static void
-imap_lan_input(struct session *s)
-{
-	enum imap_step step;
-
-	while ((step = imap_lan_step(s)) == STEP_MORE)
-		;
-	if (step == STEP_WAIT && s->lan.eof)
-		imap_lan_eof(s);
-}
-
 /* One step of device input processing in the current state. */
-static enum imap_step
+static enum step
 imap_lan_step(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	switch (st->state) {
+	switch (s->state) {
 	case IMAP_LAN_COMMAND:
 		return imap_read_command(s);
 	case IMAP_LAN_LITERAL:
 		return imap_read_literal(s);
-	case IMAP_LAN_AUTH_PLAIN:
-	case IMAP_LAN_AUTH_USER:
-	case IMAP_LAN_AUTH_PASS:
+	case IMAP_LAN_AUTH:
 		return imap_auth_line(s);
 	case IMAP_RELAY:
 		return imap_relay_lan(s);
@@ -349,11 +279,9 @@ imap_lan_step(struct session *s)
 static void
 imap_lan_eof(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	if (st->state == IMAP_RELAY)
+	if (s->state == IMAP_RELAY)
 		session_close(s, RESULT_OK, "device closed the connection");
-	else if (imap_logging_in(st->state) || st->state == IMAP_LAN_SECRET)
+	else if (s->login != LOGIN_IDLE)
 		session_close(s, RESULT_CLIENT_CLOSED, "device closed the "
 		    "connection before login");
 	else
@@ -362,27 +290,19 @@ imap_lan_eof(struct session *s)
 }
 
 /* Read one line of a command; complete it, or start reading a literal. */
-static enum imap_step
+static enum step
 imap_read_command(struct session *s)
 {
 	struct imap *st = s->proto_state;
 	size_t len, room = st->cmd.size - st->cmd.len;
 	enum imap_literal lit;
+	enum step step;
 
-	if (room > st->line_size)
-		room = st->line_size;
-	switch (session_read_line(&s->lan, st->cmd.buf + st->cmd.len, room,
-	    &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		session_lan_printf(s, "* BYE Command line too long");
-		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
-		    "device sent a line over the length limit");
-		return STEP_GONE;
-	case LINE_OK:
-		break;
-	}
+	if (room > s->line_size)
+		room = s->line_size;
+	if ((step = session_read_command(s, st->cmd.buf + st->cmd.len, room,
+	    &len, "* BYE Command line too long")) != STEP_MORE)
+		return step;
 	switch (imap_assemble_line(&st->cmd, len, &lit)) {
 	case IMAP_ASSEMBLE_DONE:
 		return imap_lan_command(s);
@@ -395,20 +315,20 @@ imap_read_command(struct session *s)
 		break;
 	}
 	if (lit == IMAP_LITERAL_SYNC)
-		session_lan_printf(s, "+ Ready for literal data");
-	imap_enter_state(s, IMAP_LAN_LITERAL);
+		side_printf(&s->lan, "+ Ready for literal data");
+	session_enter_state(s, IMAP_LAN_LITERAL);
 	return STEP_MORE;
 }
 
 /* Take the bytes of a literal once they have all arrived. */
-static enum imap_step
+static enum step
 imap_read_literal(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
 	if (!imap_assemble_literal(&st->cmd, bufferevent_get_input(s->lan.bev)))
 		return STEP_WAIT;
-	imap_enter_state(s, IMAP_LAN_COMMAND);
+	session_enter_state(s, IMAP_LAN_COMMAND);
 	return STEP_MORE;
 }
 
@@ -417,12 +337,12 @@ imap_read_literal(struct session *s)
  * for "+" and gives up at BAD; after "{n+}" the bytes are on their way and
  * the stream cannot be followed any more, so the session ends.
  */
-static enum imap_step
+static enum step
 imap_literal_refused(struct session *s, bool nonsync, const char *why)
 {
 	struct imap *st = s->proto_state;
 	char tag[IMAP_TAG_MAX], text[128];
-	enum imap_step step;
+	enum step step;
 
 	if (!imap_parse_tag(st->cmd.buf, st->cmd.len, tag, sizeof(tag)))
 		snprintf(tag, sizeof(tag), "*");
@@ -437,14 +357,14 @@ imap_literal_refused(struct session *s, bool nonsync, const char *why)
 }
 
 /* Parse the assembled command, answer it, and wipe it. */
-static enum imap_step
+static enum step
 imap_lan_command(struct session *s)
 {
 	struct imap *st = s->proto_state;
 	struct imap_command cmd;
 	const char *error;
 	char text[128];
-	enum imap_step step;
+	enum step step;
 	size_t len = st->cmd.len;
 
 	switch (imap_parse_command(st->cmd.buf, len, st->arena,
@@ -471,7 +391,7 @@ imap_lan_command(struct session *s)
 }
 
 /* Run a LAN-phase command through the command table. */
-static enum imap_step
+static enum step
 imap_dispatch(struct session *s, const struct imap_command *cmd)
 {
 	size_t i;
@@ -484,23 +404,15 @@ imap_dispatch(struct session *s, const struct imap_command *cmd)
 }
 
 /* Count a bad command; answer it, or end the session after too many. */
-static enum imap_step
+static enum step
 imap_error(struct session *s, const char *tag, const char *text)
 {
-	struct imap *st = s->proto_state;
-
-	session_lan_printf(s, "%s %s", tag, text);
-	if (++st->errors >= IMAP_MAX_ERRORS) {
-		session_lan_printf(s, "* BYE Too many invalid commands");
-		session_close_after_flush(s, RESULT_PROTOCOL_ERROR,
-		    "too many bad commands");
-		return STEP_GONE;
-	}
-	return STEP_MORE;
+	side_printf(&s->lan, "%s %s", tag, text);
+	return session_lan_error(s, NULL, "* BYE Too many invalid commands");
 }
 
 /* CAPABILITY: the relay's own list for this connection. */
-static enum imap_step
+static enum step
 imap_cmd_capability(struct session *s, const struct imap_command *cmd)
 {
 	char caps[256];
@@ -509,35 +421,35 @@ imap_cmd_capability(struct session *s, const struct imap_command *cmd)
 		return imap_error(s, cmd->tag, "BAD CAPABILITY takes no "
 		    "arguments");
 	imap_capability_list(s, caps, sizeof(caps));
-	session_lan_printf(s, "* CAPABILITY %s", caps);
-	session_lan_printf(s, "%s OK Capability completed.", cmd->tag);
+	side_printf(&s->lan, "* CAPABILITY %s", caps);
+	side_printf(&s->lan, "%s OK Capability completed.", cmd->tag);
 	return STEP_MORE;
 }
 
 /* NOOP: nothing to do before login. */
-static enum imap_step
+static enum step
 imap_cmd_noop(struct session *s, const struct imap_command *cmd)
 {
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD NOOP takes no arguments");
-	session_lan_printf(s, "%s OK NOOP completed.", cmd->tag);
+	side_printf(&s->lan, "%s OK NOOP completed.", cmd->tag);
 	return STEP_MORE;
 }
 
 /* LOGOUT before login. */
-static enum imap_step
+static enum step
 imap_cmd_logout(struct session *s, const struct imap_command *cmd)
 {
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD LOGOUT takes no arguments");
-	session_lan_printf(s, "* BYE Logging out");
-	session_lan_printf(s, "%s OK Logout completed.", cmd->tag);
+	side_printf(&s->lan, "* BYE Logging out");
+	side_printf(&s->lan, "%s OK Logout completed.", cmd->tag);
 	session_quit_before_login(s, "logout before login");
 	return STEP_GONE;
 }
 
 /* ID (RFC 2971): NIL or a parameter list; the relay names itself. */
-static enum imap_step
+static enum step
 imap_cmd_id(struct session *s, const struct imap_command *cmd)
 {
 	bool nil = cmd->nargs == 1 && cmd->args[0].type == IMAP_ARG_ATOM &&
@@ -549,15 +461,17 @@ imap_cmd_id(struct session *s, const struct imap_command *cmd)
 	if (!nil && !list)
 		return imap_error(s, cmd->tag, "BAD Syntax: ID NIL or ID "
 		    "(parameters)");
-	session_lan_printf(s, "* ID (\"name\" \"tlsrelayd\")");
-	session_lan_printf(s, "%s OK ID completed.", cmd->tag);
+	side_printf(&s->lan, "* ID (\"name\" \"tlsrelayd\")");
+	side_printf(&s->lan, "%s OK ID completed.", cmd->tag);
 	return STEP_MORE;
 }
 
 /* STARTTLS: refuse pipelined bytes (injection), then start TLS. */
-static enum imap_step
+static enum step
 imap_cmd_starttls(struct session *s, const struct imap_command *cmd)
 {
+	char reply[IMAP_TAG_MAX + 64];
+
 	if (s->lan.ssl != NULL)
 		return imap_error(s, cmd->tag, "BAD TLS is already active");
 	if (!imap_starttls_offered(s))
@@ -565,27 +479,22 @@ imap_cmd_starttls(struct session *s, const struct imap_command *cmd)
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD STARTTLS takes no "
 		    "arguments");
-	if (session_lan_has_pending(s)) {
-		session_close(s, RESULT_INJECTION, "device sent data after "
-		    "STARTTLS before the TLS handshake");
-		return STEP_GONE;
-	}
-	session_lan_printf(s, "%s OK Begin TLS negotiation now", cmd->tag);
-	imap_enter_state(s, IMAP_LAN_STARTTLS);
-	session_lan_start_tls(s);
-	return STEP_WAIT;
+	snprintf(reply, sizeof(reply), "%s OK Begin TLS negotiation now",
+	    cmd->tag);
+	session_enter_state(s, IMAP_LAN_STARTTLS);
+	return session_lan_starttls(s, "STARTTLS", reply);
 }
 
 /* The LAN handshake finished: take commands again, now over TLS. */
 static void
 imap_lan_tls_ready(struct session *s)
 {
-	imap_enter_state(s, IMAP_LAN_COMMAND);
-	imap_lan_input(s);
+	session_enter_state(s, IMAP_LAN_COMMAND);
+	session_lan_input(s);
 }
 
 /* LOGIN user password: collect the credentials. */
-static enum imap_step
+static enum step
 imap_cmd_login(struct session *s, const struct imap_command *cmd)
 {
 	struct imap *st = s->proto_state;
@@ -603,14 +512,14 @@ imap_cmd_login(struct session *s, const struct imap_command *cmd)
 		    cmd->args[i].len >= SASL_FIELD_MAX)
 			return imap_error(s, cmd->tag, "BAD Invalid user name "
 			    "or password");
-	memcpy(st->creds.user, cmd->args[0].data, cmd->args[0].len + 1);
-	memcpy(st->creds.pass, cmd->args[1].data, cmd->args[1].len + 1);
+	memcpy(s->creds.user, cmd->args[0].data, cmd->args[0].len + 1);
+	memcpy(s->creds.pass, cmd->args[1].data, cmd->args[1].len + 1);
 	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
 	return imap_auth_collected(s);
 }
 
 /* AUTHENTICATE PLAIN or LOGIN, with or without an initial response. */
-static enum imap_step
+static enum step
 imap_cmd_authenticate(struct session *s, const struct imap_command *cmd)
 {
 	struct imap *st = s->proto_state;
@@ -627,25 +536,19 @@ imap_cmd_authenticate(struct session *s, const struct imap_command *cmd)
 	ir = cmd->nargs == 2 ? cmd->args[1].data : NULL;
 	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
 	if (strcasecmp(mech, "PLAIN") == 0) {
-		imap_enter_state(s, IMAP_LAN_AUTH_PLAIN);
-		if (ir != NULL)
-			return imap_auth_data(s, ir);
-		session_lan_printf(s, "+ ");
-		return STEP_MORE;
+		session_enter_state(s, IMAP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_PLAIN, ir);
 	}
 	if (strcasecmp(mech, "LOGIN") == 0) {
-		imap_enter_state(s, IMAP_LAN_AUTH_USER);
-		if (ir != NULL)
-			return imap_auth_data(s, ir);
-		session_lan_printf(s, "+ " IMAP_PROMPT_USER);
-		return STEP_MORE;
+		session_enter_state(s, IMAP_LAN_AUTH);
+		return login_sasl_start(s, SASL_WAIT_USER, ir);
 	}
 	return imap_error(s, cmd->tag, "NO Unsupported authentication "
 	    "mechanism");
 }
 
 /* LOGIN or AUTHENTICATE on a connection where plaintext login is off. */
-static enum imap_step
+static enum step
 imap_login_refused(struct session *s, const char *tag)
 {
 	return imap_error(s, tag, imap_starttls_offered(s) ?
@@ -655,176 +558,36 @@ imap_login_refused(struct session *s, const char *tag)
 }
 
 /* Read one line of an AUTHENTICATE exchange. */
-static enum imap_step
+static enum step
 imap_auth_line(struct session *s)
 {
-	struct imap *st = s->proto_state;
-	enum imap_step step;
+	enum step step;
 	size_t len;
 
-	switch (session_read_line(&s->lan, st->line, st->line_size, &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		session_lan_printf(s, "* BYE Authentication line too long");
-		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
-		    "device sent a line over the length limit");
-		return STEP_GONE;
-	case LINE_OK:
-		break;
-	}
-	step = imap_auth_data(s, st->line);
-	if (step != STEP_GONE)
-		OPENSSL_cleanse(st->line, len);
-	return step;
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
+	    "* BYE Authentication line too long")) != STEP_MORE)
+		return step;
+	return login_sasl_line(s, s->line);
 }
 
-/* One SASL answer from the device (an initial response or a line). */
-static enum imap_step
-imap_auth_data(struct session *s, const char *data)
+/* A bad command during a login, answered under its command's tag. */
+static enum step
+imap_login_error(struct session *s, const char *text)
 {
 	struct imap *st = s->proto_state;
-	size_t len = strlen(data);
-	bool ok;
 
-	if (strcmp(data, "*") == 0) {
-		sasl_creds_clear(&st->creds);
-		imap_enter_state(s, IMAP_LAN_COMMAND);
-		return imap_error(s, st->tag, "BAD Authentication cancelled");
-	}
-	switch (st->state) {
-	case IMAP_LAN_AUTH_PLAIN:
-		ok = sasl_plain_decode(data, len, &st->creds);
-		break;
-	case IMAP_LAN_AUTH_USER:
-		if ((ok = sasl_login_decode(data, len, st->creds.user))) {
-			session_lan_printf(s, "+ " IMAP_PROMPT_PASS);
-			imap_enter_state(s, IMAP_LAN_AUTH_PASS);
-			return STEP_MORE;
-		}
-		break;
-	case IMAP_LAN_AUTH_PASS:
-		ok = sasl_login_decode(data, len, st->creds.pass);
-		break;
-	default:
-		fatalx("imap: AUTHENTICATE data in state %s",
-		    imap_strstate(st->state));
-	}
-	if (!ok) {
-		sasl_creds_clear(&st->creds);
-		imap_enter_state(s, IMAP_LAN_COMMAND);
-		return imap_error(s, st->tag, "BAD Malformed authentication "
-		    "data");
-	}
-	return imap_auth_collected(s);
+	return imap_error(s, st->tag, text);
 }
 
 /*
  * Credentials are in. Pass-through: log in upstream with them. oauth2:
  * check them here, then log in upstream as the device's mailbox.
  */
-static enum imap_step
+static enum step
 imap_auth_collected(struct session *s)
 {
-	struct imap *st = s->proto_state;
-	char why[128];
-
-	if (s->dev->auth == AUTH_PASSTHROUGH) {
-		session_set_user(s, st->creds.user);
-		if (!session_mailbox_acquire(s, st->creds.user))
-			return imap_mailbox_busy(s);
-		imap_up_login(s);
-		return STEP_WAIT;
-	}
-	session_set_user(s, s->dev->mailbox);
-	if (!session_device_login(s, &st->creds, why, sizeof(why)))
-		return imap_device_refused(s, why);
-	sasl_creds_clear(&st->creds);
-	imap_enter_state(s, IMAP_LAN_SECRET);
-	return STEP_WAIT;
-}
-
-/* The oauth2 device's secret was checked: refuse the login, or take a
- * place for its mailbox and get the token to log in upstream. */
-static void
-imap_login_checked(struct session *s, const char *refusal)
-{
-	if (refusal != NULL)
-		imap_device_refused(s, refusal);
-	else if (!session_mailbox_acquire(s, s->dev->mailbox)) {
-		imap_mailbox_busy(s);
-		imap_lan_input(s);
-	} else
-		imap_token_get(s);
-}
-
-/* The relay itself refused the device's login: log it now, answer after
- * a delay, and touch nothing upstream. */
-static enum imap_step
-imap_device_refused(struct session *s, const char *reason)
-{
-	struct imap *st = s->proto_state;
-
-	sasl_creds_clear(&st->creds);
-	session_login_failed(s, RESULT_AUTH_FAILED, reason);
-	imap_enter_state(s, IMAP_LAN_COMMAND);
-	session_lan_printf_delayed(s, SESSION_LOGIN_DELAY, "%s NO "
-	    "[AUTHENTICATIONFAILED] Authentication failed.", st->tag);
-	return STEP_WAIT;
-}
-
-/* The mailbox has all the upstream sessions it may: a temporary error
- * (RFC 5530 INUSE), and the device may try again or log out; nothing was
- * sent upstream, and session_mailbox_acquire() logged it. */
-static enum imap_step
-imap_mailbox_busy(struct session *s)
-{
-	struct imap *st = s->proto_state;
-
-	sasl_creds_clear(&st->creds);
-	imap_enter_state(s, IMAP_LAN_COMMAND);
-	session_lan_printf(s, "%s NO [INUSE] Too many sessions for this "
-	    "mailbox, try again later", st->tag);
-	session_set_timer(s, TIMER_PRELOGIN);
-	return STEP_MORE;
-}
-
-/* Ask for the token to log in upstream as the device's mailbox. */
-static void
-imap_token_get(struct session *s)
-{
-	imap_enter_state(s, IMAP_UP_TOKEN);
-	session_token_get(s);
-}
-
-/* The token request ended: dial the upstream, or fail for now. */
-static void
-imap_token_ready(struct session *s, const char *error)
-{
-	if (error != NULL)
-		imap_token_failed(s, error);
-	else
-		imap_up_login(s);
-}
-
-/* No token: a temporary error for the device. */
-static void
-imap_token_failed(struct session *s, const char *reason)
-{
-	imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
-	    "Temporary authentication failure, try again later", reason);
-}
-
-/* Dial the upstream to log in there. */
-static void
-imap_up_login(struct session *s)
-{
-	struct imap *st = s->proto_state;
-
-	st->up_caps = 0;
-	st->up_caps_known = false;
-	imap_enter_state(s, IMAP_UP_CONNECT);
-	upstream_dial(s);
+	session_enter_state(s, IMAP_LOGIN);
+	return login_begin(s);
 }
 
 /* The upstream connection (or its TLS after STARTTLS) is up. */
@@ -834,12 +597,12 @@ imap_upstream_ready(struct session *s)
 	struct imap *st = s->proto_state;
 
 	session_set_timer(s, TIMER_UPSTREAM);
-	if (st->state != IMAP_UP_TLS) {
-		imap_enter_state(s, IMAP_UP_GREETING);
+	st->up_caps = 0;	/* forget what was said before, and before TLS */
+	st->up_caps_known = false;
+	if (s->state != IMAP_UP_TLS) {
+		session_enter_state(s, IMAP_UP_GREETING);
 		return;
 	}
-	st->up_caps = 0;	/* forget what was said before TLS */
-	st->up_caps_known = false;
 	imap_up_next(s);
 }
 
@@ -847,28 +610,25 @@ imap_upstream_ready(struct session *s)
 static void
 imap_upstream_input(struct session *s)
 {
-	struct imap *st = s->proto_state;
-
-	if (st->state == IMAP_RELAY) {
+	if (s->state == IMAP_RELAY) {
 		imap_relay_up(s);
 		return;
 	}
-	if (!imap_logging_in(st->state) || st->state == IMAP_UP_TOKEN ||
-	    st->state == IMAP_UP_CONNECT || st->state == IMAP_UP_TLS)
+	if (!login_active(s) || s->state == IMAP_LOGIN ||
+	    s->state == IMAP_UP_TLS)
 		return;		/* nothing is due yet */
 	while (imap_up_line(s) == STEP_MORE)
 		;
 }
 
 /* Read one upstream response line during the login and act on it. */
-static enum imap_step
+static enum step
 imap_up_line(struct session *s)
 {
-	struct imap *st = s->proto_state;
 	struct imap_response r;
 	size_t len, size;
 
-	switch (session_read_line(&s->up, st->line, st->line_size, &len)) {
+	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
 	case LINE_NONE:
 		return STEP_WAIT;
 	case LINE_TOO_LONG:
@@ -877,29 +637,29 @@ imap_up_line(struct session *s)
 	case LINE_OK:
 		break;
 	}
-	if (!imap_parse_response(st->line, len, &r))
+	if (!imap_parse_response(s->line, len, &r))
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent an invalid response", st->line);
-	if (imap_parse_literal(st->line, len, &size) != IMAP_LITERAL_NONE)
+		    "upstream sent an invalid response", s->line);
+	if (imap_parse_literal(s->line, len, &size) != IMAP_LITERAL_NONE)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a literal during the login", st->line);
+		    "upstream sent a literal during the login", s->line);
 	return imap_up_response(s, &r);
 }
 
 /* Act on one upstream response in the current login state. */
-static enum imap_step
+static enum step
 imap_up_response(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
 
 	if (r->kind == IMAP_RESPONSE_UNTAGGED && r->status == IMAP_STATUS_BYE)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream said BYE", st->line);
-	if (st->state == IMAP_UP_GREETING)
+		    "upstream said BYE", s->line);
+	if (s->state == IMAP_UP_GREETING)
 		return imap_up_greeting(s, r);
 	switch (r->kind) {
 	case IMAP_RESPONSE_UNTAGGED:
-		if (r->has_caps && st->state == IMAP_UP_CAPABILITY) {
+		if (r->has_caps && s->state == IMAP_UP_CAPABILITY) {
 			st->up_caps = r->caps;
 			st->up_caps_known = true;
 		}
@@ -907,27 +667,27 @@ imap_up_response(struct session *s, const struct imap_response *r)
 		    s->id);
 		return STEP_MORE;
 	case IMAP_RESPONSE_CONTINUE:
-		if (st->state == IMAP_UP_AUTH_CONT) {
+		if (s->state == IMAP_UP_AUTH_CONT) {
 			imap_up_send_plain(s);
-			imap_enter_state(s, IMAP_UP_AUTH);
+			session_enter_state(s, IMAP_UP_AUTH);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_LOGIN_CONT) {
+		if (s->state == IMAP_UP_LOGIN_CONT) {
 			imap_up_login_args(s, st->login_field);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_XOAUTH2_CONT) {
+		if (s->state == IMAP_UP_XOAUTH2_CONT) {
 			imap_up_send_xoauth2(s);
 			return STEP_MORE;
 		}
-		if (st->state == IMAP_UP_XOAUTH2)
+		if (s->state == IMAP_UP_XOAUTH2)
 			return imap_up_xoauth2_challenge(s, r);
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "unexpected continuation from upstream", st->line);
+		    "unexpected continuation from upstream", s->line);
 	case IMAP_RESPONSE_TAGGED:
 		if (strcmp(r->tag, st->up_tag) != 0)
 			return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-			    "upstream answered an unknown tag", st->line);
+			    "upstream answered an unknown tag", s->line);
 		return imap_up_tagged(s, r);
 	default:
 		fatalx("imap: bad response kind");
@@ -935,7 +695,7 @@ imap_up_response(struct session *s, const struct imap_response *r)
 }
 
 /* The upstream's greeting: OK (maybe with capabilities), never PREAUTH. */
-static enum imap_step
+static enum step
 imap_up_greeting(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
@@ -943,22 +703,22 @@ imap_up_greeting(struct session *s, const struct imap_response *r)
 	if (r->kind == IMAP_RESPONSE_UNTAGGED &&
 	    r->status == IMAP_STATUS_PREAUTH)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream greeted with PREAUTH", st->line);
+		    "upstream greeted with PREAUTH", s->line);
 	if (r->kind != IMAP_RESPONSE_UNTAGGED || r->status != IMAP_STATUS_OK)
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "unexpected upstream greeting", st->line);
+		    "unexpected upstream greeting", s->line);
 	st->up_caps = r->caps;
 	st->up_caps_known = r->has_caps;
 	return imap_up_next(s);
 }
 
 /* The tagged completion of the relay's own command. */
-static enum imap_step
+static enum step
 imap_up_tagged(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
 
-	switch (st->state) {
+	switch (s->state) {
 	case IMAP_UP_CAPABILITY:
 		if (r->status != IMAP_STATUS_OK)
 			break;
@@ -969,9 +729,9 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 	case IMAP_UP_STARTTLS:
 		if (r->status != IMAP_STATUS_OK)
 			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
-			    "upstream refused STARTTLS", st->line);
-		imap_enter_state(s, IMAP_UP_TLS);
-		upstream_start_tls(s);
+			    "upstream refused STARTTLS", s->line);
+		session_enter_state(s, IMAP_UP_TLS);
+		login_start_tls(s);
 		return STEP_WAIT;
 	case IMAP_UP_AUTH_CONT:
 	case IMAP_UP_LOGIN_CONT:
@@ -983,11 +743,11 @@ imap_up_tagged(struct session *s, const struct imap_response *r)
 		break;
 	}
 	return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-	    "unexpected upstream reply", st->line);
+	    "unexpected upstream reply", s->line);
 }
 
 /* After greeting or capabilities: learn them, STARTTLS, or log in. */
-static enum imap_step
+static enum step
 imap_up_next(struct session *s)
 {
 	struct imap *st = s->proto_state;
@@ -995,7 +755,7 @@ imap_up_next(struct session *s)
 
 	if (!st->up_caps_known) {
 		imap_up_command(s, "CAPABILITY");
-		imap_enter_state(s, IMAP_UP_CAPABILITY);
+		session_enter_state(s, IMAP_UP_CAPABILITY);
 		return STEP_MORE;
 	}
 	if (up->tls == UPSTREAM_TLS_STARTTLS && !s->up.tls_up) {
@@ -1003,14 +763,13 @@ imap_up_next(struct session *s)
 			return imap_up_fail(s, RESULT_UPSTREAM_TLS_FAILED,
 			    "upstream does not offer STARTTLS", NULL);
 		imap_up_command(s, "STARTTLS");
-		imap_enter_state(s, IMAP_UP_STARTTLS);
+		session_enter_state(s, IMAP_UP_STARTTLS);
 		return STEP_MORE;
 	}
 	if (s->dev->auth != AUTH_PASSTHROUGH) {
 		if (!(st->up_caps & IMAP_CAP_AUTH_XOAUTH2))
 			return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
 			    "upstream does not offer AUTH=XOAUTH2", NULL);
-		st->challenge[0] = '\0';
 		imap_up_send_xoauth2(s);
 		return STEP_MORE;
 	}
@@ -1054,24 +813,23 @@ imap_up_send_auth(struct session *s)
 	}
 	if (!(st->up_caps & IMAP_CAP_SASL_IR)) {
 		imap_up_command(s, "AUTHENTICATE PLAIN");
-		imap_enter_state(s, IMAP_UP_AUTH_CONT);
+		session_enter_state(s, IMAP_UP_AUTH_CONT);
 		return;
 	}
-	sasl_plain_encode(&st->creds, b64, sizeof(b64));
+	sasl_plain_encode(&s->creds, b64, sizeof(b64));
 	imap_up_command(s, "AUTHENTICATE PLAIN %s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
-	imap_enter_state(s, IMAP_UP_AUTH);
+	session_enter_state(s, IMAP_UP_AUTH);
 }
 
 /* Send the PLAIN response after the upstream's "+". */
 static void
 imap_up_send_plain(struct session *s)
 {
-	struct imap *st = s->proto_state;
 	char b64[SASL_FIELD_MAX * 3];
 
-	sasl_plain_encode(&st->creds, b64, sizeof(b64));
-	session_up_printf(s, "%s", b64);
+	sasl_plain_encode(&s->creds, b64, sizeof(b64));
+	side_printf(&s->up, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
 
@@ -1084,32 +842,29 @@ imap_up_send_xoauth2(struct session *s)
 	char *ir;
 
 	if (!(st->up_caps & IMAP_CAP_SASL_IR) &&
-	    st->state != IMAP_UP_XOAUTH2_CONT) {
+	    s->state != IMAP_UP_XOAUTH2_CONT) {
 		imap_up_command(s, "AUTHENTICATE XOAUTH2");
-		imap_enter_state(s, IMAP_UP_XOAUTH2_CONT);
+		session_enter_state(s, IMAP_UP_XOAUTH2_CONT);
 		return;
 	}
-	if ((ir = sasl_xoauth2_encode(s->dev->mailbox, s->token)) == NULL)
-		fatalx("imap: cannot encode the XOAUTH2 response");
-	if (st->state == IMAP_UP_XOAUTH2_CONT)
-		session_up_printf(s, "%s", ir);
+	if ((ir = login_xoauth2(s)) == NULL)
+		return;
+	if (s->state == IMAP_UP_XOAUTH2_CONT)
+		side_printf(&s->up, "%s", ir);
 	else
 		imap_up_command(s, "AUTHENTICATE XOAUTH2 %s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
-	imap_enter_state(s, IMAP_UP_XOAUTH2);
+	session_enter_state(s, IMAP_UP_XOAUTH2);
 }
 
 /* An XOAUTH2 error challenge: keep it for the log, answer it with an
  * empty line to get the refusal. */
-static enum imap_step
+static enum step
 imap_up_xoauth2_challenge(struct session *s, const struct imap_response *r)
 {
-	struct imap *st = s->proto_state;
-
-	sasl_xoauth2_challenge(st->challenge, sizeof(st->challenge),
-	    r->text);
-	session_up_printf(s, "%s", "");
-	imap_enter_state(s, IMAP_UP_XOAUTH2_ERROR);
+	login_challenge(s, r->text);
+	side_printf(&s->up, "%s", "");
+	session_enter_state(s, IMAP_UP_XOAUTH2_ERROR);
 	return STEP_MORE;
 }
 
@@ -1130,11 +885,11 @@ imap_up_login_args(struct session *s, int field)
 	int i;
 
 	if (field >= 0) {
-		value = field == 0 ? st->creds.user : st->creds.pass;
+		value = field == 0 ? s->creds.user : s->creds.pass;
 		evbuffer_add(out, value, strlen(value));
 	}
 	for (i = field + 1; i < 2; i++) {
-		value = i == 0 ? st->creds.user : st->creds.pass;
+		value = i == 0 ? s->creds.user : s->creds.pass;
 		if (i == 1)
 			evbuffer_add(out, " ", 1);
 		if (imap_quote(value, quoted, sizeof(quoted)))
@@ -1145,51 +900,41 @@ imap_up_login_args(struct session *s, int field)
 		else {
 			evbuffer_add_printf(out, "{%zu}\r\n", strlen(value));
 			st->login_field = i;
-			imap_enter_state(s, IMAP_UP_LOGIN_CONT);
+			session_enter_state(s, IMAP_UP_LOGIN_CONT);
 			OPENSSL_cleanse(quoted, sizeof(quoted));
 			return;
 		}
 	}
 	evbuffer_add(out, "\r\n", 2);
 	OPENSSL_cleanse(quoted, sizeof(quoted));
-	imap_enter_state(s, IMAP_UP_AUTH);
+	session_enter_state(s, IMAP_UP_AUTH);
 }
 
-/* The upstream's verdict on the login, a refusal Exchange Online is known
- * for explained; a refused token is dropped from the token cache. */
-static enum imap_step
+/* The upstream's verdict on the login: OK, a refusal (login.c explains
+ * it), or a temporary failure. */
+static enum step
 imap_up_auth_result(struct session *s, const struct imap_response *r)
 {
-	struct imap *st = s->proto_state;
-	const struct explanation *e;
-	char why[640], text[256], reply[512];
+	char why[400], text[256];
 
 	if (r->status == IMAP_STATUS_OK) {
 		imap_logged_in(s, r);
 		return STEP_GONE;
 	}
-	log_escape(text, sizeof(text), st->line, strlen(st->line));
-	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
+	log_escape(text, sizeof(text), s->line, strlen(s->line));
 	if (r->status == IMAP_STATUS_NO &&
 	    !imap_response_has_code(r->text, "UNAVAILABLE")) {
-		if (s->token != NULL)
-			session_token_refused(s, s->token, text,
-			    st->challenge, why, sizeof(why));
-		if ((e = explain_lookup(EXPLAIN_IMAP, st->line,
-		    s->dev->auth != AUTH_PASSTHROUGH)) != NULL) {
-			explain_log(s->id, s->dev->name, e, st->line);
-			snprintf(reply, sizeof(reply), "NO %s", e->device);
-		}
-		imap_login_failed(s, RESULT_AUTH_FAILED, e != NULL ? reply :
-		    "NO [AUTHENTICATIONFAILED] Authentication failed.", why);
-	} else
-		imap_login_failed(s, RESULT_UPSTREAM_ERROR, "NO [UNAVAILABLE] "
-		    "Temporary authentication failure, try again later", why);
+		login_refused(s, text, s->line);
+		return STEP_GONE;
+	}
+	snprintf(why, sizeof(why), "upstream refused the login: %s", text);
+	login_failed(s, RESULT_UPSTREAM_ERROR,
+	    imap_ops.login_replies[LOGIN_REPLY_TEMPORARY], why);
 	return STEP_GONE;
 }
 
 /* The login failed upstream: an unexpected response or a broken peer. */
-static enum imap_step
+static enum step
 imap_up_fail(struct session *s, enum session_result r, const char *what,
     const char *line)
 {
@@ -1200,30 +945,24 @@ imap_up_fail(struct session *s, enum session_result r, const char *what,
 		snprintf(why, sizeof(why), "%s: %s", what, text);
 	} else
 		snprintf(why, sizeof(why), "%s", what);
-	imap_upstream_failed(s, r, why);
+	login_upstream_failed(s, r, why);
 	return STEP_GONE;
 }
 
-
-/* The upstream login failed: tell the device, drop the upstream, and let
- * the device try again or log out. */
+/* A login ended without success: take LAN commands again. */
 static void
-imap_login_failed(struct session *s, enum session_result r,
-    const char *reply, const char *reason)
+imap_login_reset(struct session *s)
+{
+	session_enter_state(s, IMAP_LAN_COMMAND);
+}
+
+/* A login reply goes to the device under its login command's tag. */
+static void
+imap_login_reply(struct session *s, char *dst, size_t len, const char *text)
 {
 	struct imap *st = s->proto_state;
 
-	session_login_failed(s, r, reason);
-	sasl_creds_clear(&st->creds);
-	session_token_clear(s);
-	if (s->dial != NULL)
-		upstream_dial_cancel(s);
-	side_close(&s->up);
-	session_mailbox_release(s);
-	session_lan_printf(s, "%s %s", st->tag, reply);
-	imap_enter_state(s, IMAP_LAN_COMMAND);
-	session_set_timer(s, TIMER_PRELOGIN);
-	imap_lan_input(s);
+	snprintf(dst, len, "%s %s", st->tag, text);
 }
 
 /* Logged in: the device gets the upstream's completion under its own
@@ -1233,25 +972,23 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 {
 	struct imap *st = s->proto_state;
 
-	sasl_creds_clear(&st->creds);
-	session_token_clear(s);
-	session_login_succeeded(s);
-	session_lan_printf(s, "%s %s", st->tag, r->rest);
-	imap_enter_state(s, IMAP_RELAY);
+	login_done(s);
+	side_printf(&s->lan, "%s %s", st->tag, r->rest);
+	session_enter_state(s, IMAP_RELAY);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
 	st->tail_len = 0;
 	imap_relay_up(s);
-	imap_lan_input(s);
+	session_lan_input(s);
 }
 
 /* Device bytes after login go upstream as they are. */
-static enum imap_step
+static enum step
 imap_relay_lan(struct session *s)
 {
 	if (evbuffer_get_length(bufferevent_get_input(s->lan.bev)) == 0)
 		return STEP_WAIT;
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
-	session_pipe(s, PIPE_TO_UPSTREAM);
+	side_pipe(&s->lan);
 	return STEP_WAIT;
 }
 
@@ -1266,7 +1003,7 @@ imap_relay_up(struct session *s)
 		return;
 	imap_keep_tail(st, in);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);
-	session_pipe(s, PIPE_TO_LAN);
+	side_pipe(&s->up);
 }
 
 /* Remember the last bytes relayed from the upstream. */
@@ -1299,8 +1036,8 @@ imap_bye(struct session *s, const char *text)
 {
 	struct imap *st = s->proto_state;
 
-	if (st->state != IMAP_RELAY || imap_at_line_start(st))
-		session_lan_printf(s, "* BYE %s", text);
+	if (s->state != IMAP_RELAY || imap_at_line_start(st))
+		side_printf(&s->lan, "* BYE %s", text);
 }
 
 /* The upstream failed or went away: a temporary error at login; after
@@ -1311,14 +1048,9 @@ imap_upstream_failed(struct session *s, enum session_result r,
 {
 	struct imap *st = s->proto_state;
 
-	if (imap_logging_in(st->state)) {
-		imap_login_failed(s, r, "NO [UNAVAILABLE] Upstream server "
-		    "unavailable, try again later", reason);
-		return;
-	}
-	if (st->state != IMAP_RELAY)
+	if (s->state != IMAP_RELAY)
 		fatalx("imap: upstream failure in state %s",
-		    imap_strstate(st->state));
+		    session_state_name(s, s->state));
 	if (s->up.bev != NULL) {
 		imap_keep_tail(st, bufferevent_get_input(s->up.bev));
 		evbuffer_add_buffer(bufferevent_get_output(s->lan.bev),
@@ -1337,19 +1069,8 @@ imap_upstream_failed(struct session *s, enum session_result r,
 static void
 imap_timeout(struct session *s, enum session_timer t)
 {
-	struct imap *st = s->proto_state;
-
-	if (t == TIMER_UPSTREAM && st->state == IMAP_UP_TOKEN) {
-		imap_token_failed(s, "no token from the token endpoint in "
-		    "time");
+	if (login_timeout(s, t))
 		return;
-	}
-	if (t == TIMER_UPSTREAM) {
-		imap_upstream_failed(s, st->state == IMAP_UP_CONNECT ?
-		    RESULT_UPSTREAM_UNREACHABLE : RESULT_UPSTREAM_ERROR,
-		    "upstream timed out");
-		return;
-	}
 	imap_bye(s, "Disconnected for inactivity");
 	session_close_after_flush(s, RESULT_TIMEOUT, t == TIMER_IDLE ?
 	    "device idle too long" : "device did not log in in time");

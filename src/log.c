@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #define SD_JOURNAL_SUPPRESS_LOCATION	/* CODE_FILE= would always be log.c */
 #include <systemd/sd-journal.h>
 
@@ -31,6 +33,7 @@ struct log_buf {
 };
 
 static enum log_target	 log_auto_target(void);
+static void		 log_libevent(int, const char *);
 static void		 log_vlog(int, const char *, const char *, va_list)
 			    __attribute__((format(printf, 3, 0)));
 static void		 log_emit(int, const char *, const char *,
@@ -88,6 +91,28 @@ log_init(enum log_target target, int facility, int max_priority)
 	log_max_priority = max_priority;
 	if (log_target == LOG_TARGET_SYSLOG)
 		openlog(LOG_IDENT, LOG_PID | LOG_NDELAY, facility);
+	event_set_log_callback(log_libevent);
+}
+
+/* A message of libevent's own, at the priority its severity maps to. */
+static void
+log_libevent(int severity, const char *msg)
+{
+	static const int priorities[] = {
+		[EVENT_LOG_DEBUG] = LOG_DEBUG,
+		[EVENT_LOG_MSG] = LOG_INFO,
+		[EVENT_LOG_WARN] = LOG_WARNING,
+		[EVENT_LOG_ERR] = LOG_ERR,
+	};
+	int priority = LOG_ERR;
+	char text[LOG_LINE_MAX];
+
+	if (severity >= 0 && (size_t)severity < nitems(priorities))
+		priority = priorities[severity];
+	if (LOG_PRI(priority) > log_max_priority)
+		return;
+	snprintf(text, sizeof(text), "libevent: %s", msg);
+	log_emit(priority, NULL, text, NULL, 0);
 }
 
 /* Drop messages numerically above max_priority from now on. */

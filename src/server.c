@@ -35,27 +35,18 @@ static void	server_dailycb(evutil_socket_t fd, short what, void *arg);
 static void	server_report_device(const struct config *cfg,
 		    const struct device *dev, time_t now);
 
-/* Load a config, check that every listener's protocol is implemented,
- * build its TLS contexts and load its OAuth2 credentials; NULL with errs
- * filled on any error. */
+/* Load a config, build its TLS contexts and load its OAuth2 credentials;
+ * NULL with errs filled on any error. */
 struct config *
 server_load_config(const char *path, struct config_errors *errs)
 {
 	struct config *cfg;
-	size_t i, before = errs->n;
+	size_t before = errs->n;
 
 	if ((cfg = config_load(path, errs)) == NULL)
 		return NULL;
-	for (i = 0; i < cfg->nlisteners; i++)
-		if (!session_proto_supported(cfg->listeners[i].proto))
-			config_errors_add(errs, "%s:%d: listener %s: protocol "
-			    "%s is not supported by this version", cfg->file,
-			    cfg->listeners[i].line, cfg->listeners[i].name,
-			    proto_name(cfg->listeners[i].proto));
-	if (errs->n == before) {
-		tls_config_load(cfg, errs);
-		oauth_config_load(cfg, errs);
-	}
+	tls_config_load(cfg, errs);
+	oauth_config_load(cfg, errs);
 	if (errs->n == before)
 		return cfg;
 	config_unref(cfg);

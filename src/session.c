@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -26,7 +27,6 @@
 #include "verifier.h"
 
 #define SESSION_FLUSH_TIMEOUT	10	/* seconds to deliver a final reply */
-#define SESSION_HIGH_WATER	(256 * 1024) /* upstream output bytes */
 
 extern const struct proto_ops smtp_ops;
 extern const struct proto_ops imap_ops;
@@ -52,6 +52,7 @@ static const char *const result_names[] = {
 	[RESULT_LINE_TOO_LONG] = "line_too_long",
 	[RESULT_SHUTDOWN] = "shutdown",
 	[RESULT_REFUSED] = "refused",
+	[RESULT_NO_MEMORY] = "no_memory",
 };
 
 /* The MESSAGE_ID of each refusal by the allow-list. */
@@ -65,36 +66,26 @@ static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
 static void	session_refuse(struct session *s, enum device_verdict v);
+static void	session_refusal(struct session *s, bool temporary,
+		    const char *why);
 static bool	session_over_limits(struct session *s);
 static void	session_log_start(struct session *s);
 static void	session_log_end(struct session *s);
 static const char *session_end_msgid(enum session_result r);
 static int	session_days_left(const struct session *s, char *sunset,
 		    size_t len);
-static void	session_lan_attach(struct session *s);
+static bool	session_accept_alloc(struct session *s,
+		    const struct listener_conf *lc);
+static void	session_log_no_memory(struct session *s, const char *what);
 static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
-static void	session_secret_checked(void *arg, bool match);
-static void	session_token_cb(void *arg, const char *token,
-		    const char *error);
-static void	session_lan_drained(struct session *s);
-static void	session_lan_readcb(struct bufferevent *bev, void *arg);
-static void	session_lan_writecb(struct bufferevent *bev, void *arg);
-static void	session_lan_eventcb(struct bufferevent *bev, short what,
+static void	session_lan_event(struct side *side, enum side_event ev,
 		    void *arg);
-static void	session_count_in(struct evbuffer *buf,
-		    const struct evbuffer_cb_info *info, void *arg);
-static void	session_count_out(struct evbuffer *buf,
-		    const struct evbuffer_cb_info *info, void *arg);
+static void	session_lan_flushed(struct session *s);
+static void	session_lan_closed(struct session *s);
+static void	session_lan_pause(struct session *s, bool paused);
 static void	session_lan_send_delayed(struct session *s);
 static void	session_timercb(evutil_socket_t fd, short what, void *arg);
-
-/* Is there a state machine for this protocol? */
-bool
-session_proto_supported(enum proto proto)
-{
-	return proto_table[proto] != NULL;
-}
 
 /* The route of the session's device for the session's protocol. */
 enum route
@@ -137,30 +128,84 @@ session_accept(struct server *srv, struct config *cfg,
     const struct listener_conf *lc, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct session *s = xcalloc(1, sizeof(*s));
+	struct session *s = calloc(1, sizeof(*s));
 
+	if (s == NULL) {
+		log_warn("no memory for a session on listener %s", lc->name);
+		close(fd);
+		return;
+	}
 	session_make_id(s->id, sizeof(s->id));
 	s->server = srv;
 	s->cfg = config_ref(cfg);
 	s->ops = proto_table[lc->proto];
-	s->listener_name = xstrdup(lc->name);
 	s->lan_mode = lc->tls;
 	memcpy(&s->peer, sa, salen);
 	session_format_client(s);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	side_init(&s->lan, srv->base, &s->up,
+	    4 * (size_t)cfg->limits.line_length, session_lan_event, s);
+	side_init(&s->up, srv->base, &s->lan,
+	    4 * (size_t)cfg->limits.line_length, NULL, s);
 	s->lan.fd = fd;
-	s->up.fd = -1;
 	s->up_tls_version = s->up_tls_cipher = "none";
-	s->timer = evtimer_new(srv->base, session_timercb, s);
 	server_add_session(srv, s);
+	if (!session_accept_alloc(s, lc))
+		return;
 	if (lc->tls == LAN_TLS_IMPLICIT) {
 		session_set_timer(s, TIMER_PRELOGIN);
 		session_lan_swap_to_tls(s);
 		return;
 	}
-	s->lan.bev = bufferevent_socket_new(srv->base, fd, 0);
-	session_lan_attach(s);
 	session_identify(s);
+}
+
+/* Allocate what a new session needs; on failure log it, end the session
+ * and return false. */
+static bool
+session_accept_alloc(struct session *s, const struct listener_conf *lc)
+{
+	s->listener_name = strdup(lc->name);
+	s->timer = evtimer_new(s->server->base, session_timercb, s);
+	s->line_size = s->cfg->limits.line_length + 1;
+	s->line = calloc(1, s->line_size);
+	if (s->listener_name != NULL && s->timer != NULL && s->line != NULL &&
+	    (lc->tls == LAN_TLS_IMPLICIT || side_attach(&s->lan, s->lan.fd)))
+		return true;
+	session_log_no_memory(s, "session set-up");
+	session_close(s, RESULT_NO_MEMORY, "no memory for the session");
+	return false;
+}
+
+/* Log that an allocation for the session failed. */
+static void
+session_log_no_memory(struct session *s, const char *what)
+{
+	struct log_field f[] = {
+		{ "session", s->id }, { "event", "no_memory" },
+		{ "client", s->client }, { "what", what },
+	};
+
+	log_fields(LOG_ERR, f, nitems(f));
+}
+
+/* An allocation for the session failed: log it and end only this
+ * session, from the event loop (the caller may still use it). */
+void
+session_no_memory(struct session *s, const char *what)
+{
+	struct timeval now = { 0, 0 };
+
+	session_log_no_memory(s, what);
+	if (s->closing)
+		return;
+	s->closing = true;
+	s->result = RESULT_NO_MEMORY;
+	free(s->reason);
+	s->reason = strdup(what);
+	if (s->lan.bev != NULL)
+		side_pause(&s->lan, true);
+	evtimer_add(s->timer, &now);
 }
 
 /* Write the numeric client address, without the v4-mapped prefix. */
@@ -191,7 +236,9 @@ session_identify(struct session *s)
 		return;
 	session_log_start(s);
 	session_set_timer(s, TIMER_PRELOGIN);
-	s->ops->start(s);
+	s->proto_state = calloc(1, s->ops->state_size);
+	if (s->proto_state == NULL || !s->ops->start(s))
+		session_no_memory(s, "protocol state");
 }
 
 /* Refuse a device the allow-list does not admit now, and log why. */
@@ -224,8 +271,16 @@ session_refuse(struct session *s, enum device_verdict v)
 		snprintf(why, sizeof(why), "device %s may not use %s", name,
 		    proto_name(s->ops->proto));
 	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
-	s->ops->refuse(s, false, why);
+	session_refusal(s, false, why);
 	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
+}
+
+/* Send the protocol's refusal: permanent, or temporary (try again). */
+static void
+session_refusal(struct session *s, bool temporary, const char *why)
+{
+	side_printf(&s->lan, "%s%s %s%s", s->ops->refusal[temporary],
+	    s->cfg->server_name, why, temporary ? ", try again later" : "");
 }
 
 /* Refuse with a temporary error when the session limits are reached. */
@@ -254,7 +309,7 @@ session_over_limits(struct session *s)
 	snprintf(days, sizeof(days), "%d",
 	    session_days_left(s, sunset, sizeof(sunset)));
 	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
-	s->ops->refuse(s, true, why);
+	session_refusal(s, true, why);
 	session_close_after_flush(s, RESULT_REFUSED, "busy");
 	return true;
 }
@@ -278,7 +333,7 @@ session_log_start(struct session *s)
 		{ "device", s->dev->name }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
 		{ "listener", s->listener_name },
-		{ "lan_tls", session_tls_version(&s->lan) },
+		{ "lan_tls", side_tls_version(&s->lan) },
 		{ "sunset", sunset }, { "days_left", days },
 	};
 
@@ -300,8 +355,8 @@ session_log_end(struct session *s)
 		{ "session", s->id }, { "event", "end" },
 		{ "device", s->dev->name }, { "client", s->client },
 		{ "protocol", proto_name(s->ops->proto) },
-		{ "lan_tls", session_tls_version(&s->lan) },
-		{ "lan_cipher", session_tls_cipher(&s->lan) },
+		{ "lan_tls", side_tls_version(&s->lan) },
+		{ "lan_cipher", side_tls_cipher(&s->lan) },
 		{ "upstream", upstream },
 		{ "upstream_tls", s->up_tls_version },
 		{ "upstream_cipher", s->up_tls_cipher },
@@ -315,8 +370,10 @@ session_log_end(struct session *s)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	snprintf(upstream, sizeof(upstream), "%s:%u", up->host, up->port);
-	snprintf(in, sizeof(in), "%llu", (unsigned long long)s->bytes_in);
-	snprintf(out, sizeof(out), "%llu", (unsigned long long)s->bytes_out);
+	snprintf(in, sizeof(in), "%llu",
+	    (unsigned long long)s->lan.bytes_in);
+	snprintf(out, sizeof(out), "%llu",
+	    (unsigned long long)s->lan.bytes_out);
 	snprintf(msgs, sizeof(msgs), "%u", s->messages);
 	snprintf(dur, sizeof(dur), "%.3f", (double)(now.tv_sec -
 	    s->started.tv_sec) + (now.tv_nsec - s->started.tv_nsec) / 1e9);
@@ -340,173 +397,31 @@ session_end_msgid(enum session_result r)
 	}
 }
 
-/* The negotiated TLS version of a side, or "none". */
-const char *
-session_tls_version(const struct side *side)
-{
-	if (side->ssl == NULL || !side->tls_up)
-		return "none";
-	return SSL_get_version(side->ssl);
-}
-
-/* The negotiated cipher of a side, or "none". */
-const char *
-session_tls_cipher(const struct side *side)
-{
-	if (side->ssl == NULL || !side->tls_up)
-		return "none";
-	return SSL_get_cipher_name(side->ssl);
-}
-
-/* Install callbacks and byte counters on the current LAN bufferevent. */
-static void
-session_lan_attach(struct session *s)
-{
-	struct bufferevent *bev = s->lan.bev;
-
-	bufferevent_setcb(bev, session_lan_readcb, session_lan_writecb,
-	    session_lan_eventcb, s);
-	evbuffer_add_cb(bufferevent_get_input(bev), session_count_in, s);
-	evbuffer_add_cb(bufferevent_get_output(bev), session_count_out, s);
-	bufferevent_setwatermark(bev, EV_READ, 0,
-	    4 * (size_t)s->cfg->limits.line_length);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-/* Count bytes arriving from the device. */
-static void
-session_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct session *s = arg;
-
-	(void)buf;
-	s->bytes_in += info->n_added;
-}
-
-/* Count bytes sent to the device. */
-static void
-session_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct session *s = arg;
-
-	(void)buf;
-	s->bytes_out += info->n_added;
-}
-
 /* Replace the LAN bufferevent by a TLS one on the same socket. */
 static void
 session_lan_swap_to_tls(struct session *s)
 {
-	SSL *ssl = tls_lan_new(s->cfg);
-
-	if (ssl == NULL)
-		fatalx("session %s: cannot create LAN TLS object", s->id);
-	if (s->lan.bev != NULL)
-		bufferevent_free(s->lan.bev);
-	s->lan.bev = bufferevent_openssl_socket_new(s->server->base, s->lan.fd,
-	    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->lan.bev == NULL)
-		fatalx("session %s: cannot create LAN TLS bufferevent", s->id);
-	s->lan.ssl = ssl;
-	bufferevent_openssl_set_allow_dirty_shutdown(s->lan.bev, 1);
-	session_lan_attach(s);
+	if (!side_start_tls(&s->lan, tls_lan_new(s->cfg), true))
+		session_no_memory(s, "LAN TLS set-up");
 }
 
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void
 session_lan_start_tls(struct session *s)
 {
-	bufferevent_disable(s->lan.bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->lan.bev)) == 0)
+	side_pause(&s->lan, true);
+	if (side_output_length(&s->lan) == 0)
 		session_lan_swap_to_tls(s);
 	else
 		s->lan_tls_pending = true;
 }
 
-/* Are there bytes after the command just read (a STARTTLS injection)? */
-bool
-session_lan_has_pending(struct session *s)
-{
-	return evbuffer_get_length(bufferevent_get_input(s->lan.bev)) > 0;
-}
-
-/* Stop or resume reading from the device. */
-void
+/* Stop or resume reading from the device (never again once closing). */
+static void
 session_lan_pause(struct session *s, bool paused)
 {
-	if (paused)
-		bufferevent_disable(s->lan.bev, EV_READ);
-	else if (!s->closing)
-		bufferevent_enable(s->lan.bev, EV_READ);
-}
-
-/* Pause the device while the upstream's output is over the high-water
- * mark; true if paused. */
-bool
-session_up_congested(struct session *s)
-{
-	struct bufferevent *up = s->up.bev;
-
-	if (evbuffer_get_length(bufferevent_get_output(up)) < SESSION_HIGH_WATER)
-		return false;
-	s->lan_congested = true;
-	bufferevent_setwatermark(up, EV_WRITE, SESSION_HIGH_WATER / 2, 0);
-	session_lan_pause(s, true);
-	return true;
-}
-
-/* The upstream's output drained: resume a paused device. */
-void
-session_up_drained(struct session *s)
-{
-	if (!s->lan_congested)
-		return;
-	s->lan_congested = false;
-	bufferevent_setwatermark(s->up.bev, EV_WRITE, 0, 0);
-	session_lan_pause(s, false);
-	s->ops->lan_input(s);
-}
-
-/* Pause the upstream while the device's output is over the high-water
- * mark; true if paused. */
-bool
-session_lan_congested(struct session *s)
-{
-	struct bufferevent *lan = s->lan.bev;
-
-	if (evbuffer_get_length(bufferevent_get_output(lan)) <
-	    SESSION_HIGH_WATER)
-		return false;
-	s->up_congested = true;
-	bufferevent_setwatermark(lan, EV_WRITE, SESSION_HIGH_WATER / 2, 0);
-	bufferevent_disable(s->up.bev, EV_READ);
-	return true;
-}
-
-/* The device's output drained: resume a paused upstream. */
-static void
-session_lan_drained(struct session *s)
-{
-	s->up_congested = false;
-	bufferevent_setwatermark(s->lan.bev, EV_WRITE, 0, 0);
-	bufferevent_enable(s->up.bev, EV_READ);
-	s->ops->upstream_input(s);
-}
-
-/* Move everything buffered on one side to the other side's output. */
-bool
-session_pipe(struct session *s, enum pipe_dir dir)
-{
-	struct side *from = dir == PIPE_TO_UPSTREAM ? &s->lan : &s->up;
-	struct side *to = dir == PIPE_TO_UPSTREAM ? &s->up : &s->lan;
-
-	evbuffer_add_buffer(bufferevent_get_output(to->bev),
-	    bufferevent_get_input(from->bev));
-	if (dir == PIPE_TO_UPSTREAM)
-		return !session_up_congested(s);
-	return !session_lan_congested(s);
+	if (paused || !s->closing)
+		side_pause(&s->lan, paused);
 }
 
 /* Log a failed LAN handshake with what the client offered, and end. */
@@ -515,7 +430,7 @@ session_lan_tls_failed(struct session *s)
 {
 	const char *hello = tls_client_hello(s->lan.ssl);
 	unsigned long code = bufferevent_get_openssl_error(s->lan.bev);
-	char err[256], *reason;
+	char err[256], *reason = NULL;
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "lan_tls_failed" },
 		{ "client", s->client }, { "listener", s->listener_name },
@@ -526,134 +441,168 @@ session_lan_tls_failed(struct session *s)
 		ERR_error_string_n(code, err, sizeof(err));
 	else
 		tls_error_string(err, sizeof(err));
-	xasprintf(&reason, "%s; %s", err, hello != NULL ? hello :
-	    "no ClientHello received");
-	f[5].value = reason;
+	if (asprintf(&reason, "%s; %s", err, hello != NULL ? hello :
+	    "no ClientHello received") < 0)
+		reason = NULL;		/* out of memory: the error alone */
+	f[5].value = reason != NULL ? reason : err;
 	if (s->dev == NULL)
 		log_event(LOG_WARNING, MSGID_LAN_TLS_FAILED, f, nitems(f));
-	session_close(s, RESULT_LAN_TLS_FAILED, reason);
+	session_close(s, RESULT_LAN_TLS_FAILED, f[5].value);
 	free(reason);
 }
 
-/* LAN data arrived: hand it to the protocol. */
+/* Events on the device's side: input, drained output, handshake, end. */
 static void
-session_lan_readcb(struct bufferevent *bev, void *arg)
+session_lan_event(struct side *side, enum side_event ev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->closing) {
-		evbuffer_drain(bufferevent_get_input(bev),
-		    evbuffer_get_length(bufferevent_get_input(bev)));
+	switch (ev) {
+	case SIDE_INPUT:
+		if (s->closing)
+			side_drop_input(side);
+		else
+			session_lan_input(s);
 		return;
-	}
-	s->ops->lan_input(s);
-}
-
-/* LAN output drained: finish a close or a pending STARTTLS. */
-static void
-session_lan_writecb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	if (s->closing)
-		session_close(s, s->result, s->reason);
-	else if (s->lan_tls_pending) {
-		s->lan_tls_pending = false;
-		session_lan_swap_to_tls(s);
-	} else if (s->up_congested)
-		session_lan_drained(s);
-}
-
-/* LAN handshake done, EOF or error. */
-static void
-session_lan_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	switch (what & (BEV_EVENT_CONNECTED | BEV_EVENT_EOF |
-	    BEV_EVENT_ERROR)) {
-	case BEV_EVENT_CONNECTED:
-		s->lan.tls_up = true;
+	case SIDE_FLUSHED:
+		session_lan_flushed(s);
+		return;
+	case SIDE_CONNECTED:
 		if (s->dev == NULL)
 			session_identify(s);
 		else
 			s->ops->lan_tls_ready(s);
 		return;
-	case BEV_EVENT_EOF:
-	case BEV_EVENT_ERROR:
-		if (s->lan.ssl != NULL && !s->lan.tls_up) {
-			session_lan_tls_failed(s);
-			return;
-		}
-		s->lan.eof = true;
-		if (s->closing)
-			session_close(s, s->result, s->reason);
-		else
-			s->ops->lan_input(s);
+	case SIDE_EOF:
+	case SIDE_ERROR:
+		session_lan_closed(s);
 		return;
 	default:
-		fatalx("session %s: unexpected LAN event 0x%x", s->id, what);
+		fatalx("session %s: unexpected LAN event %d", s->id, ev);
 	}
 }
 
-/* Queue bytes to the device. */
-void
-session_lan_write(struct session *s, const void *data, size_t len)
+/* LAN output drained: finish a close or a pending STARTTLS, or resume a
+ * paused upstream. */
+static void
+session_lan_flushed(struct session *s)
 {
-	evbuffer_add(bufferevent_get_output(s->lan.bev), data, len);
+	if (s->closing)
+		session_close(s, s->result, s->reason);
+	else if (s->lan_tls_pending) {
+		s->lan_tls_pending = false;
+		session_lan_swap_to_tls(s);
+	} else
+		side_drained(&s->lan);
 }
 
-/* Queue a formatted line (CRLF added) to the device. */
-void
-session_lan_printf(struct session *s, const char *fmt, ...)
+/* The device closed, or its TLS handshake failed. */
+static void
+session_lan_closed(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->lan.bev);
-	va_list ap;
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+	if (s->lan.ssl != NULL && !s->lan.tls_up) {
+		session_lan_tls_failed(s);
+		return;
+	}
+	s->lan.eof = true;
+	if (s->closing)
+		session_close(s, s->result, s->reason);
+	else
+		session_lan_input(s);
 }
 
-/* Queue a formatted line (CRLF added) to the upstream. */
+/* Process as much buffered device input as the state allows. */
 void
-session_up_printf(struct session *s, const char *fmt, ...)
+session_lan_input(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->up.bev);
-	va_list ap;
+	enum step step;
 
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+	while ((step = s->ops->lan_step(s)) == STEP_MORE)
+		;
+	if (step == STEP_WAIT && s->lan.eof)
+		s->ops->lan_eof(s);
 }
 
-/* Read one line (LF or CRLF terminated) into buf of size bytes: the line,
- * its terminator included, may be at most size - 1 bytes long. */
-enum line_status
-session_read_line(struct side *side, char *buf, size_t size, size_t *len)
+/* Read one device command line; a line over the limit ends the session. */
+enum step
+session_read_command(struct session *s, char *buf, size_t size, size_t *len,
+    const char *too_long)
 {
-	struct evbuffer *in = bufferevent_get_input(side->bev);
-	struct evbuffer_ptr eol;
-	size_t n;
+	switch (side_read_line(&s->lan, buf, size, len)) {
+	case LINE_OK:
+		return STEP_MORE;
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		side_printf(&s->lan, "%s", too_long);
+		session_close_after_flush(s, RESULT_LINE_TOO_LONG,
+		    "device sent a line over the length limit");
+		return STEP_GONE;
+	default:
+		fatalx("session %s: bad line status", s->id);
+	}
+}
 
-	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-	if (eol.pos < 0)
-		return evbuffer_get_length(in) >= size - 1 ? LINE_TOO_LONG :
-		    LINE_NONE;
-	if ((size_t)eol.pos >= size - 1)
-		return LINE_TOO_LONG;
-	n = (size_t)eol.pos;
-	evbuffer_remove(in, buf, n);
-	evbuffer_drain(in, 1);
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*len = n;
-	return LINE_OK;
+/* Change the protocol's state in one place, with a debug trace. */
+void
+session_enter_state(struct session *s, int next)
+{
+	log_debug("session=%s %s %s -> %s", s->id, proto_name(s->ops->proto),
+	    session_state_name(s, s->state), session_state_name(s, next));
+	s->state = next;
+}
+
+/* The name of one of the protocol's states; an unknown one is a bug. */
+const char *
+session_state_name(const struct session *s, int state)
+{
+	const struct proto_ops *ops = s->ops;
+
+	if (state < 0 || (size_t)state >= ops->nstates ||
+	    ops->state_names[state] == NULL)
+		fatalx("%s: unknown state %d", proto_name(ops->proto), state);
+	return ops->state_names[state];
+}
+
+/* STARTTLS accepted: refuse pipelined bytes (injection), then start TLS. */
+enum step
+session_lan_starttls(struct session *s, const char *verb, const char *reply)
+{
+	char why[128];
+
+	if (side_input_length(&s->lan) > 0) {
+		snprintf(why, sizeof(why), "device sent data after %s before "
+		    "the TLS handshake", verb);
+		session_close(s, RESULT_INJECTION, why);
+		return STEP_GONE;
+	}
+	side_printf(&s->lan, "%s", reply);
+	session_lan_start_tls(s);
+	return STEP_WAIT;
+}
+
+/* Count a bad command; reply, or end the session after too many. */
+enum step
+session_lan_error(struct session *s, const char *reply, const char *bye)
+{
+	if (++s->errors >= SESSION_MAX_ERRORS) {
+		side_printf(&s->lan, "%s", bye);
+		session_close_after_flush(s, RESULT_PROTOCOL_ERROR,
+		    "too many bad commands");
+		return STEP_GONE;
+	}
+	if (reply != NULL)
+		side_printf(&s->lan, "%s", reply);
+	return STEP_MORE;
+}
+
+/* Abandon the dial in progress, if any. */
+void
+session_dial_cancel(struct session *s)
+{
+	if (s->dial != NULL)
+		upstream_dial_cancel(s->dial);
+	s->dial = NULL;
 }
 
 /* Arm the session's timer for kind with the configured number of seconds. */
@@ -716,8 +665,11 @@ session_lan_printf_delayed(struct session *s, unsigned seconds,
 	va_start(ap, fmt);
 	n = vasprintf(&s->delayed, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("vasprintf");
+	if (n < 0) {
+		s->delayed = NULL;
+		session_no_memory(s, "delayed reply");
+		return;
+	}
 	session_lan_pause(s, true);
 	session_arm_timer(s, TIMER_DELAY, seconds);
 }
@@ -726,12 +678,12 @@ session_lan_printf_delayed(struct session *s, unsigned seconds,
 static void
 session_lan_send_delayed(struct session *s)
 {
-	session_lan_printf(s, "%s", s->delayed);
+	side_printf(&s->lan, "%s", s->delayed);
 	free(s->delayed);
 	s->delayed = NULL;
 	session_set_timer(s, TIMER_PRELOGIN);
 	session_lan_pause(s, false);
-	s->ops->lan_input(s);
+	session_lan_input(s);
 }
 
 /* Record the authenticated user (escaped) for the log. */
@@ -757,8 +709,11 @@ session_mailbox_acquire(struct session *s, const char *mailbox)
 
 	session_mailbox_release(s);
 	if (mailboxes_acquire(s->server->mailboxes, mailbox, max)) {
-		s->mailbox = xstrdup(mailbox);
-		return true;
+		if ((s->mailbox = strdup(mailbox)) != NULL)
+			return true;
+		mailboxes_release(s->server->mailboxes, mailbox);
+		session_no_memory(s, "mailbox name");
+		return false;
 	}
 	log_escape(user, sizeof(user), mailbox, strlen(mailbox));
 	snprintf(limit, sizeof(limit), "%u", max);
@@ -805,7 +760,7 @@ session_login_failure_keep(struct session *s, enum session_result r,
 {
 	s->login_result = r;
 	free(s->login_reason);
-	s->login_reason = xstrdup(reason);
+	s->login_reason = strdup(reason);	/* NULL if out of memory */
 }
 
 /* Forget the failed logins before a successful one. */
@@ -838,66 +793,6 @@ session_close_before_login(struct session *s, enum session_result r,
 		session_close(s, r, reason);
 }
 
-/* Check an oauth2 device's login: its mailbox now, its secret on the
- * verifier's thread. */
-bool
-session_device_login(struct session *s, const struct sasl_creds *creds,
-    char *why, size_t len)
-{
-	const struct device *dev = s->dev;
-
-	if (dev->mailbox == NULL ||
-	    strcasecmp(creds->user, dev->mailbox) != 0) {
-		snprintf(why, len, "user is not the device's mailbox");
-		return false;
-	}
-	s->verify = verifier_submit(s->server->verifier, dev->secret_hash,
-	    creds->pass, session_secret_checked, s);
-	return true;
-}
-
-/* The verifier's verdict on the device's secret, for the protocol. */
-static void
-session_secret_checked(void *arg, bool match)
-{
-	struct session *s = arg;
-	char why[128];
-
-	s->verify = NULL;
-	if (match) {
-		s->ops->login_checked(s, NULL);
-		return;
-	}
-	snprintf(why, sizeof(why), "wrong secret for device %s", s->dev->name);
-	s->ops->login_checked(s, why);
-}
-
-/* Ask for an XOAUTH2 token (arming the upstream timer). */
-void
-session_token_get(struct session *s)
-{
-	session_set_timer(s, TIMER_UPSTREAM);
-	s->token_req = oauth_token_get(s->server, s->cfg, session_token_cb, s);
-}
-
-/* The token endpoint answered: keep the token, or say why there is none. */
-static void
-session_token_cb(void *arg, const char *token, const char *error)
-{
-	struct session *s = arg;
-	char why[400];
-
-	s->token_req = NULL;
-	if (token == NULL) {
-		snprintf(why, sizeof(why), "no token from the token endpoint: "
-		    "%s", error != NULL ? error : "unknown error");
-		s->ops->token_ready(s, why);
-		return;
-	}
-	s->token = xstrdup(token);
-	s->ops->token_ready(s, NULL);
-}
-
 /* Abandon a token request in flight and wipe the token. */
 void
 session_token_clear(struct session *s)
@@ -912,17 +807,6 @@ session_token_clear(struct session *s)
 	}
 }
 
-/* The upstream refused the token: forget it and say what to check. */
-void
-session_token_refused(struct session *s, const char *token,
-    const char *reply, const char *challenge, char *why, size_t len)
-{
-	oauth_token_reject(s->server, s->cfg, token);
-	snprintf(why, len, "upstream refused the token for %s (check the "
-	    "service principal's mailbox permission): %s%s%s", s->user, reply,
-	    *challenge != '\0' ? "; " : "", challenge);
-}
-
 /* End the session once queued output has reached the device. */
 void
 session_close_after_flush(struct session *s, enum session_result r,
@@ -933,13 +817,13 @@ session_close_after_flush(struct session *s, enum session_result r,
 	s->closing = true;
 	s->result = r;
 	free(s->reason);
-	s->reason = reason != NULL ? xstrdup(reason) : NULL;
+	s->reason = reason != NULL ? strdup(reason) : NULL;
 	if (s->lan.eof || s->lan.bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(s->lan.bev)) == 0) {
+	    side_output_length(&s->lan) == 0) {
 		session_close(s, r, s->reason);
 		return;
 	}
-	bufferevent_disable(s->lan.bev, EV_READ);
+	side_pause(&s->lan, true);
 	evtimer_add(s->timer, &tv);
 }
 
@@ -956,34 +840,16 @@ session_shutdown(struct session *s)
 		s->ops->shutdown(s);
 }
 
-/* Close one side (close_notify first if TLS is up) and reset it. */
-void
-side_close(struct side *side)
-{
-	if (side->ssl != NULL) {
-		if (side->tls_up && !side->eof)
-			SSL_shutdown(side->ssl);
-		bufferevent_free(side->bev);	/* frees ssl and fd too */
-	} else {
-		if (side->bev != NULL)
-			bufferevent_free(side->bev);
-		if (side->fd != -1)
-			close(side->fd);
-	}
-	*side = (struct side){ .fd = -1 };
-}
-
 /* The single teardown path: log the summary and free everything. */
 void
 session_close(struct session *s, enum session_result r, const char *reason)
 {
-	char *why = reason != NULL ? xstrdup(reason) : NULL;
+	char *why = reason != NULL ? strdup(reason) : NULL;
 
 	free(s->reason);
 	s->reason = why;
 	s->result = r;
-	if (s->dial != NULL)
-		upstream_dial_cancel(s);
+	session_dial_cancel(s);
 	if (s->verify != NULL)
 		verifier_cancel(s->server->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)
@@ -991,10 +857,16 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	side_close(&s->lan);
 	side_close(&s->up);
 	session_mailbox_release(s);
-	event_free(s->timer);
+	if (s->timer != NULL)
+		event_free(s->timer);
 	session_token_clear(s);
-	if (s->proto_state != NULL)
+	sasl_creds_clear(&s->creds);
+	if (s->line != NULL)
+		OPENSSL_cleanse(s->line, s->line_size);
+	free(s->line);
+	if (s->proto_state != NULL && s->ops->free != NULL)
 		s->ops->free(s);
+	free(s->proto_state);
 	server_remove_session(s->server, s);
 	config_unref(s->cfg);
 	free(s->listener_name);

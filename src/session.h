@@ -14,9 +14,12 @@
 
 #include "config.h"
 #include "devices.h"
+#include "explain.h"
 #include "sasl.h"
+#include "side.h"
 
 #define SESSION_LOGIN_DELAY	2	/* seconds before a local login refusal */
+#define SESSION_MAX_ERRORS	10	/* bad commands before the session ends */
 
 struct server;
 struct session;
@@ -39,6 +42,7 @@ enum session_result {
 	RESULT_LINE_TOO_LONG,
 	RESULT_SHUTDOWN,
 	RESULT_REFUSED,
+	RESULT_NO_MEMORY,	/* an allocation for this session failed */
 };
 
 /* Why the session's single timer is running. */
@@ -49,47 +53,101 @@ enum session_timer {
 	TIMER_DELAY,		/* a refused login's reply is held back */
 };
 
-/* One connection: the LAN device or the upstream server. */
-struct side {
-	int			 fd;
-	struct bufferevent	*bev;
-	SSL			*ssl;	/* owned by bev once TLS has started */
-	bool			 tls_up; /* handshake completed */
-	bool			 eof;	/* peer closed its end */
+/* An entry of a protocol's table of state names: [STATE] = "STATE". */
+#define STATE_NAME(x)	[x] = #x
+
+/* Result of one processing step over buffered input, in every protocol. */
+enum step {
+	STEP_MORE,		/* progress made, try again */
+	STEP_WAIT,		/* need more input or an upstream reply */
+	STEP_GONE,		/* the session may be closed: touch nothing */
+};
+
+/* Where a device's login is; login.c owns it and changes it in one place. */
+enum login_state {
+	LOGIN_IDLE,		/* no login under way: LAN commands, or relay */
+	LOGIN_SECRET,		/* the device's secret is being checked */
+	LOGIN_TOKEN,		/* waiting for an XOAUTH2 token */
+	LOGIN_DIAL,		/* dialling the upstream */
+	LOGIN_UPSTREAM,		/* the protocol's upstream login dialogue */
+};
+
+/* Which SASL answer login.c expects from the device next. */
+enum sasl_wait {
+	SASL_WAIT_NONE,		/* no AUTH exchange under way */
+	SASL_WAIT_PLAIN,	/* the PLAIN response */
+	SASL_WAIT_USER,		/* the LOGIN user name */
+	SASL_WAIT_PASS,		/* the LOGIN password */
+};
+
+/* A protocol's replies when an AUTH exchange ends without credentials. */
+enum sasl_reply {
+	SASL_REPLY_CANCELLED,	/* the device sent "*" */
+	SASL_REPLY_MALFORMED,	/* an answer did not decode */
+	SASL_REPLY_COUNT,
+};
+
+/* The replies of a protocol for the login outcomes login.c decides. */
+enum login_reply {
+	LOGIN_REPLY_TEMPORARY,	/* no token, or a temporary refusal */
+	LOGIN_REPLY_UNAVAILABLE, /* the upstream failed during the login */
+	LOGIN_REPLY_REFUSED,	/* the credentials were refused */
+	LOGIN_REPLY_BUSY,	/* the mailbox has all its upstream sessions */
+	LOGIN_REPLY_COUNT,
 };
 
 /* What a protocol state machine supplies to the generic session. */
 struct proto_ops {
 	enum proto	 proto;
-	/* Allocate protocol state and greet the device. */
-	void		 (*start)(struct session *s);
-	/* Send the protocol's refusal: permanent (not allowed) or temporary
-	 * (busy), with why as the text. */
-	void		 (*refuse)(struct session *s, bool temporary,
-			    const char *why);
-	/* LAN input is available (or the LAN side reached EOF). */
-	void		 (*lan_input)(struct session *s);
+	/* The size of its state, which the session allocates zeroed. */
+	size_t		 state_size;
+	/* What its refusal of a device starts with: permanent (not allowed)
+	 * or temporary (busy); the server name and why follow. */
+	const char	*refusal[2];
+	/* A login takes a place for its mailbox (max_mailbox_sessions). */
+	bool		 counts_mailbox;
+	/* Its login replies, and how it explains Exchange refusals. */
+	const char	*login_replies[LOGIN_REPLY_COUNT];
+	enum explain_source explain;
+	const char	*explain_prefix;	/* before the explanation */
+	/* Its SASL prompt ("334 ", "+ ") and AUTH exchange replies. */
+	const char	*sasl_prompt;
+	const char	*sasl_replies[SASL_REPLY_COUNT];
+	/* The names of the states of its own enum (STATE_NAME entries). */
+	const char *const *state_names;
+	size_t		 nstates;
+	/* Set its state up and greet the device; false if out of memory. */
+	bool		 (*start)(struct session *s);
+	/* One step over the device's buffered input in the current state. */
+	enum step	 (*lan_step)(struct session *s);
+	/* The device closed while its input waits for nothing more. */
+	void		 (*lan_eof)(struct session *s);
 	/* The LAN TLS handshake after STARTTLS completed. */
 	void		 (*lan_tls_ready)(struct session *s);
-	/* TCP to upstream is up (and TLS too, for implicit upstreams). */
+	/* TCP to upstream is up (and TLS too, for implicit upstreams), or
+	 * the upstream's STARTTLS handshake completed. */
 	void		 (*upstream_ready)(struct session *s);
 	/* Upstream input is available. */
 	void		 (*upstream_input)(struct session *s);
-	/* The upstream side failed: result and reason say how. The protocol
-	 * answers the device and ends the session. */
+	/* The upstream failed after login: result and reason say how. The
+	 * protocol answers the device and ends the session. */
 	void		 (*upstream_failed)(struct session *s,
 			    enum session_result result, const char *reason);
-	/* The secret check of session_device_login() ended: refusal is
-	 * NULL if the device may log in, else why it may not. */
-	void		 (*login_checked)(struct session *s, const char *refusal);
-	/* The token request of session_token_get() ended: s->token is set,
-	 * or error says why there is none. */
-	void		 (*token_ready)(struct session *s, const char *error);
-	/* The timer fired; the protocol answers and ends the session. */
+	/* Count a bad command and answer it with text (STEP_GONE once the
+	 * session ends for too many). */
+	enum step	 (*lan_error)(struct session *s, const char *text);
+	/* The device's credentials are complete in s->creds. */
+	enum step	 (*auth_collected)(struct session *s);
+	/* A login ended without success: back to the LAN commands. */
+	void		 (*login_reset)(struct session *s);
+	/* Write a login reply of text to dst as the device must get it. */
+	void		 (*login_reply)(struct session *s, char *dst, size_t len,
+			    const char *text);
+	/* A device timer fired; the protocol answers and ends the session. */
 	void		 (*timeout)(struct session *s, enum session_timer t);
 	/* Tell the device the relay is shutting down, then end. */
 	void		 (*shutdown)(struct session *s);
-	/* Free protocol state. */
+	/* Free what its state points to, or NULL if nothing. */
 	void		 (*free)(struct session *s);
 };
 
@@ -99,6 +157,7 @@ struct session {
 	struct server		*server;
 	struct config		*cfg;	/* reference held for the session */
 	const struct proto_ops	*ops;
+	int			 state;	/* the protocol's, of its own enum */
 	void			*proto_state;
 	const struct device	*dev;	/* NULL until identified */
 	char			*listener_name;
@@ -112,6 +171,14 @@ struct session {
 	struct verify_request	*verify; /* the device secret being checked */
 	struct oauth_request	*token_req; /* the XOAUTH2 token being fetched */
 	char			*token;	/* for XOAUTH2, wiped once used */
+	enum login_state	 login;	/* changed only by login.c */
+	enum sasl_wait		 sasl;	/* changed only by login.c */
+	bool			 logged_in; /* the upstream took a login */
+	struct sasl_creds	 creds;	/* the device's, until used */
+	char			 challenge[256]; /* XOAUTH2 error, escaped */
+	unsigned		 errors;	/* bad commands so far */
+	char			*line;	/* one device or upstream line */
+	size_t			 line_size; /* limits.line_length + 1 */
 	const char		*up_tls_version; /* last upstream handshake */
 	const char		*up_tls_cipher;
 
@@ -120,8 +187,6 @@ struct session {
 	struct timespec		 started;
 	bool			 closing;	/* close once output flushed */
 	bool			 lan_tls_pending; /* STARTTLS once output flushed */
-	bool			 lan_congested;	/* LAN paused: upstream is full */
-	bool			 up_congested;	/* upstream paused: LAN is full */
 	bool			 draining;	/* shutdown already announced */
 	enum session_result	 result;
 	char			*reason;
@@ -131,66 +196,39 @@ struct session {
 
 	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
 	char			*mailbox; /* counted in server->mailboxes */
-	uint64_t		 bytes_in;	/* from the device */
-	uint64_t		 bytes_out;	/* to the device */
 	unsigned		 messages;
 };
-
-/* Is there a state machine for this protocol? */
-bool	session_proto_supported(enum proto proto);
 
 /* Accept a LAN connection: identify the device and start the protocol. */
 void	session_accept(struct server *srv, struct config *cfg,
 	    const struct listener_conf *lc, int fd, const struct sockaddr *sa,
 	    socklen_t salen);
 
-/* Queue bytes or a formatted line (CRLF added) to the device. */
-void	session_lan_write(struct session *s, const void *data, size_t len);
-void	session_lan_printf(struct session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* Queue a formatted line (CRLF added) to the upstream. */
-void	session_up_printf(struct session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-
-/* Outcome of reading one line from a side. */
-enum line_status {
-	LINE_OK,	/* buf holds a line, CRLF or LF removed, NUL-terminated */
-	LINE_NONE,	/* no complete line yet */
-	LINE_TOO_LONG,	/* longer than the limit: caller ends the session */
-};
-enum line_status session_read_line(struct side *side, char *buf, size_t size,
-	    size_t *len);
-
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
-/* Are there bytes after the command just read (a STARTTLS injection)? */
-bool	session_lan_has_pending(struct session *s);
+/* Abandon the dial in progress, if any. */
+void	session_dial_cancel(struct session *s);
 
-/* Stop or resume reading from the device (backpressure, waiting). */
-void	session_lan_pause(struct session *s, bool paused);
-
-/* Pause the device while the upstream's output is over the high-water
- * mark; true if paused. The upstream's drain resumes it. */
-bool	session_up_congested(struct session *s);
-/* The upstream's output drained: resume a paused device. */
-void	session_up_drained(struct session *s);
-/* Pause the upstream while the device's output is over the high-water
- * mark; true if paused. The device's drain resumes it (the upstream's
- * input callback runs again). */
-bool	session_lan_congested(struct session *s);
-
-/* Which way session_pipe() moves bytes. */
-enum pipe_dir {
-	PIPE_TO_UPSTREAM,
-	PIPE_TO_LAN,
-};
-/*
- * Move everything buffered on one side to the other side's output without
- * copying. Returns false when the destination is over the high-water mark:
- * the source is then paused, and resumed (with its input callback run
- * again) once the destination has drained.
- */
-bool	session_pipe(struct session *s, enum pipe_dir dir);
+/* Process as much buffered device input as the state allows (through
+ * ops->lan_step), then ops->lan_eof if the device closed meanwhile. */
+void	session_lan_input(struct session *s);
+/* Read one device command line into buf of size bytes; a longer line gets
+ * too_long and ends the session (STEP_GONE). STEP_MORE with the line. */
+enum step session_read_command(struct session *s, char *buf, size_t size,
+	    size_t *len, const char *too_long);
+/* Change the protocol's state in one place, with a debug trace. */
+void	session_enter_state(struct session *s, int next);
+/* The name of one of the protocol's states. */
+const char *session_state_name(const struct session *s, int state);
+/* STARTTLS or STLS (verb) was accepted: end the session if the device
+ * sent more after it (an injection), else send reply and start TLS once
+ * it is flushed. STEP_WAIT, or STEP_GONE. */
+enum step session_lan_starttls(struct session *s, const char *verb,
+	    const char *reply);
+/* Count a bad command: reply (if not NULL) and go on, or after
+ * SESSION_MAX_ERRORS send bye and end the session (STEP_GONE). */
+enum step session_lan_error(struct session *s, const char *reply,
+	    const char *bye);
 
 /* Arm the session's timer for kind with the configured number of seconds. */
 void	session_set_timer(struct session *s, enum session_timer kind);
@@ -235,37 +273,18 @@ void	session_quit_before_login(struct session *s, const char *why);
 void	session_close_before_login(struct session *s, enum session_result r,
 	    const char *reason);
 
-/*
- * Check a device's login in the oauth2 mode: the user must be the
- * device's mailbox (case-insensitive), or false at once with the reason
- * in why; then the secret must match its hash, which a worker thread
- * checks off the loop (the secret is copied): true, and the verdict ends
- * in ops->login_checked.
- */
-bool	session_device_login(struct session *s,
-	    const struct sasl_creds *creds, char *why, size_t len);
-/* Ask for an XOAUTH2 token (arming the upstream timer); ends in
- * ops->token_ready. */
-void	session_token_get(struct session *s);
 /* Abandon a token request in flight and wipe the token. */
 void	session_token_clear(struct session *s);
-
-/* The upstream refused the relay's XOAUTH2 token: drop it from the token
- * cache and write the reason to log (reply and challenge are escaped;
- * challenge may be ""). */
-void	session_token_refused(struct session *s, const char *token,
-	    const char *reply, const char *challenge, char *why, size_t len);
 
 /* End the session once queued output has reached the device. */
 void	session_close_after_flush(struct session *s, enum session_result r,
 	    const char *reason);
+/* An allocation for the session failed: log it (event=no_memory) and end
+ * only this session, with RESULT_NO_MEMORY, from the event loop. */
+void	session_no_memory(struct session *s, const char *what);
 /* End the session now: the single teardown path, writes the summary line. */
 void	session_close(struct session *s, enum session_result r,
 	    const char *reason);
-
-/* Close one side's connection (close_notify first if TLS is up) and
- * reset it to unconnected. */
-void	side_close(struct side *side);
 
 /* Ask every session to end for a shutdown. */
 void	session_shutdown(struct session *s);
@@ -276,7 +295,5 @@ const struct upstream_conf *session_upstream(const struct session *s);
 enum route session_route(const struct session *s);
 
 const char *session_result_name(enum session_result r);
-const char *session_tls_version(const struct side *side);
-const char *session_tls_cipher(const struct side *side);
 
 #endif

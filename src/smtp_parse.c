@@ -1,5 +1,5 @@
-/* SMTP syntax: command verbs, reply lines, EHLO capabilities, the MAIL
- * sender and the message body. */
+/* SMTP syntax: command verbs, reply lines, EHLO capabilities and the MAIL
+ * sender. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -13,14 +13,6 @@ static bool	smtp_is_print(unsigned char);
 static const char *smtp_addr_end(const char *p, bool bracketed);
 static void	smtp_parse_mechanism(const char *word, size_t len,
 		    struct smtp_caps *caps);
-static size_t	smtp_body_eol(struct evbuffer *in, size_t avail);
-static enum smtp_body smtp_body_partial(struct evbuffer *in,
-		    struct evbuffer *out, struct smtp_body_state *st, size_t n);
-static enum smtp_body smtp_body_line(struct evbuffer *in,
-		    struct evbuffer *out, struct smtp_body_state *st, size_t len,
-		    size_t tlen, bool crlf);
-static void	smtp_body_move(struct evbuffer *in, struct evbuffer *out,
-		    size_t n);
 
 /* Every command verb the relay recognises. */
 static const struct {
@@ -219,106 +211,4 @@ smtp_sender_allowed(const char *sender, const char *mailbox,
 		if (strcasecmp(sender, senders[i]) == 0)
 			return true;
 	return false;
-}
-
-/* A message body starts at the start of a line, as if after a CRLF. */
-void
-smtp_body_start(struct smtp_body_state *st)
-{
-	st->line_start = st->prev_crlf = true;
-}
-
-/*
- * Only CRLF "." CRLF ends the message, and any other "." line is
- * dot-stuffed, so the relay and the upstream always agree on where the
- * message ends (no SMTP smuggling, whatever the upstream makes of bare
- * line endings).
- */
-enum smtp_body
-smtp_body_scan(struct evbuffer *in, struct evbuffer *out,
-    struct smtp_body_state *st, bool reject_bare)
-{
-	size_t avail = evbuffer_get_length(in), end, tlen = 1;
-	struct evbuffer_ptr at;
-	unsigned char c[2];
-
-	if (avail == 0)
-		return SMTP_BODY_WAIT;
-	if ((end = smtp_body_eol(in, avail)) == avail)
-		return smtp_body_partial(in, out, st, avail);
-	evbuffer_ptr_set(in, &at, end, EVBUFFER_PTR_SET);
-	if (evbuffer_copyout_from(in, &at, c, 2) < 2 && c[0] == '\r')
-		/* A CR last: an LF may follow. */
-		return end > 0 ? smtp_body_partial(in, out, st, end) :
-		    SMTP_BODY_WAIT;
-	if (c[0] == '\r' && c[1] == '\n')
-		tlen = 2;
-	else if (reject_bare)
-		return SMTP_BODY_BARE;
-	return smtp_body_line(in, out, st, end, tlen, tlen == 2);
-}
-
-/* The offset of the first CR or LF in the body input, or avail if none. */
-static size_t
-smtp_body_eol(struct evbuffer *in, size_t avail)
-{
-	struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL), cr;
-
-	cr = evbuffer_search_range(in, "\r", 1, NULL, lf.pos >= 0 ? &lf : NULL);
-	if (cr.pos >= 0)
-		return (size_t)cr.pos;
-	return lf.pos >= 0 ? (size_t)lf.pos : avail;
-}
-
-/* Move n bytes of a line whose end has not arrived yet; a lone "." at
- * the start of a line waits, as it may become an end marker. */
-static enum smtp_body
-smtp_body_partial(struct evbuffer *in, struct evbuffer *out,
-    struct smtp_body_state *st, size_t n)
-{
-	unsigned char first;
-
-	evbuffer_copyout(in, &first, 1);
-	if (st->line_start && first == '.' && n == 1)
-		return SMTP_BODY_WAIT;
-	smtp_body_move(in, out, n);
-	st->line_start = false;
-	return SMTP_BODY_MORE;
-}
-
-/* Move one complete line of len bytes ended by tlen bytes (CRLF when
- * crlf), as CRLF; recognise the end marker and dot-stuff lone dots. */
-static enum smtp_body
-smtp_body_line(struct evbuffer *in, struct evbuffer *out,
-    struct smtp_body_state *st, size_t len, size_t tlen, bool crlf)
-{
-	unsigned char first = 0;
-	const char *eol = "\r\n";
-	bool dot, end;
-
-	if (len > 0)
-		evbuffer_copyout(in, &first, 1);
-	dot = st->line_start && len == 1 && first == '.';
-	end = dot && crlf && st->prev_crlf;
-	if (dot) {
-		evbuffer_drain(in, len);
-		eol = end ? ".\r\n" : "..\r\n";
-	} else
-		smtp_body_move(in, out, len);
-	evbuffer_drain(in, tlen);
-	if (out != NULL)
-		evbuffer_add(out, eol, strlen(eol));
-	st->line_start = true;
-	st->prev_crlf = crlf;
-	return end ? SMTP_BODY_END : SMTP_BODY_MORE;
-}
-
-/* Move n bytes of body input to out, or drop them when out is NULL. */
-static void
-smtp_body_move(struct evbuffer *in, struct evbuffer *out, size_t n)
-{
-	if (out == NULL)
-		evbuffer_drain(in, n);
-	else
-		evbuffer_remove_buffer(in, out, n);
 }

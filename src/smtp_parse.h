@@ -5,8 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <event2/buffer.h>
-
 #define SMTP_ADDR_MAX	257	/* bytes of an envelope address, NUL included */
 
 enum smtp_verb {
@@ -82,31 +80,5 @@ bool	smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
  * (local part and domain). The null sender never may. */
 bool	smtp_sender_allowed(const char *sender, const char *mailbox,
 	    char *const *senders, size_t nsenders);
-
-/* Where the relay is in a message body it streams upstream. */
-struct smtp_body_state {
-	bool	line_start;	/* the next byte starts a line */
-	bool	prev_crlf;	/* the line before ended in CRLF */
-};
-/* What one step over the body input did. */
-enum smtp_body {
-	SMTP_BODY_MORE,		/* bytes moved: call again */
-	SMTP_BODY_WAIT,		/* nothing can move before more input */
-	SMTP_BODY_END,		/* the end marker was taken and sent */
-	SMTP_BODY_BARE,		/* a bare CR or LF under reject_bare: the
-				 * line is left in the input */
-};
-/* The state at the start of a message body (after the 354). */
-void	smtp_body_start(struct smtp_body_state *st);
-/*
- * One step over message body input: move the next line (or the part of
- * it that cannot become an end marker) from in to out, written as CRLF
- * lines with lone dots stuffed; out NULL drops the bytes instead. A line
- * ends at CRLF, a bare LF or a bare CR; only CRLF "." CRLF after a CRLF
- * ends the message, and the end marker itself goes to out as ".\r\n".
- * With reject_bare a bare CR or LF is SMTP_BODY_BARE instead of a CRLF.
- */
-enum smtp_body smtp_body_scan(struct evbuffer *in, struct evbuffer *out,
-	    struct smtp_body_state *st, bool reject_bare);
 
 #endif

@@ -1,90 +1,100 @@
-/* The upstream side: resolve, connect each address, TLS 1.2+ always. */
+/* Reaching the upstream: resolve without blocking, connect to each address
+ * in turn, TLS from the start for implicit-TLS upstreams. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
-#include <event2/event.h>
+#include <event2/bufferevent.h>
 #include <event2/util.h>
-#include <openssl/err.h>
 
 #include "log.h"
-#include "server.h"
 #include "tls.h"
 #include "upstream.h"
-#include "util.h"
 
 /* A dial in progress: DNS answer and the next address to try. */
 struct upstream_dial {
-	struct session			*s;	/* NULL once cancelled */
+	struct upstream_target		 t;
+	const struct upstream_conf	*conf;
+	struct side			*side;
+	side_cb				 owner_cb;	/* the side's own */
+	void				*owner_arg;
+	upstream_cb			 cb;
+	void				*arg;
+	bool				 cancelled;
 	struct evdns_getaddrinfo_request *req;	/* non-NULL while resolving */
 	struct evutil_addrinfo		*addrs;
 	struct evutil_addrinfo		*next;
-	struct event			*fail;	/* reports failure from the loop */
+	struct event			*done;	/* reports the end */
+	enum upstream_status		 status;
 	char				 error[256];
 };
 
 static void	upstream_resolved(int err, struct evutil_addrinfo *ai,
 		    void *arg);
 static void	upstream_try_next(struct upstream_dial *d);
-static bool	upstream_connect(struct session *s,
+static bool	upstream_connect(struct upstream_dial *d,
 		    const struct evutil_addrinfo *ai);
-static void	upstream_failcb(evutil_socket_t fd, short what, void *arg);
-static void	upstream_dial_free(struct upstream_dial *d);
-static void	upstream_attach(struct session *s);
-static void	upstream_readcb(struct bufferevent *bev, void *arg);
-static void	upstream_writecb(struct bufferevent *bev, void *arg);
-static void	upstream_eventcb(struct bufferevent *bev, short what,
+static void	upstream_finish(struct upstream_dial *d,
+		    enum upstream_status status);
+static void	upstream_donecb(evutil_socket_t fd, short what, void *arg);
+static void	upstream_report(struct upstream_dial *d);
+static void	upstream_free(struct upstream_dial *d);
+static void	upstream_side_event(struct side *side, enum side_event ev,
 		    void *arg);
-static void	upstream_connect_failed(struct session *s, short what);
-static void	upstream_tls_failed(struct session *s);
-static bool	upstream_never_connected(struct session *s);
+static void	upstream_connect_failed(struct upstream_dial *d, bool eof);
+static bool	upstream_never_connected(struct upstream_dial *d);
 
-/* Resolve and connect to the session's upstream. */
-void
-upstream_dial(struct session *s)
+/* Resolve and connect the target's upstream on side. */
+struct upstream_dial *
+upstream_dial(const struct upstream_target *t, struct side *side,
+    upstream_cb cb, void *arg)
 {
-	const struct upstream_conf *up = session_upstream(s);
 	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP };
-	struct upstream_dial *d = xcalloc(1, sizeof(*d));
+	struct upstream_dial *d = calloc(1, sizeof(*d));
 	char port[8];
 
-	d->s = s;
-	d->fail = evtimer_new(s->server->base, upstream_failcb, d);
-	s->dial = d;
-	session_set_timer(s, TIMER_UPSTREAM);
-	snprintf(port, sizeof(port), "%u", up->port);
-	d->req = evdns_getaddrinfo(s->server->dns, up->host, port, &hints,
+	if (d == NULL || (d->done = evtimer_new(t->base, upstream_donecb,
+	    d)) == NULL) {
+		free(d);
+		return NULL;
+	}
+	d->t = *t;
+	d->conf = &t->cfg->upstreams[t->route];
+	d->side = side;
+	d->owner_cb = side->cb;
+	d->owner_arg = side->arg;
+	d->cb = cb;
+	d->arg = arg;
+	snprintf(port, sizeof(port), "%u", d->conf->port);
+	d->req = evdns_getaddrinfo(t->dns, d->conf->host, port, &hints,
 	    upstream_resolved, d);
+	return d;
 }
 
 /* Abandon a dial in progress. */
 void
-upstream_dial_cancel(struct session *s)
+upstream_dial_cancel(struct upstream_dial *d)
 {
-	struct upstream_dial *d = s->dial;
-
-	s->dial = NULL;
+	d->side->cb = d->owner_cb;
+	d->side->arg = d->owner_arg;
 	if (d->req != NULL) {
-		d->s = NULL;
+		d->cancelled = true;
 		evdns_getaddrinfo_cancel(d->req);	/* frees d */
 		return;
 	}
-	upstream_dial_free(d);
+	upstream_free(d);
 }
 
 /* Free a dial and its DNS answer. */
 static void
-upstream_dial_free(struct upstream_dial *d)
+upstream_free(struct upstream_dial *d)
 {
 	if (d->addrs != NULL)
 		evutil_freeaddrinfo(d->addrs);
-	event_free(d->fail);
+	event_free(d->done);
 	free(d);
 }
 
@@ -93,20 +103,18 @@ static void
 upstream_resolved(int err, struct evutil_addrinfo *ai, void *arg)
 {
 	struct upstream_dial *d = arg;
-	struct session *s = d->s;
 
 	d->req = NULL;
-	if (s == NULL) {
+	if (d->cancelled) {
 		if (ai != NULL)
 			evutil_freeaddrinfo(ai);
-		upstream_dial_free(d);
+		upstream_free(d);
 		return;
 	}
 	if (err != 0) {
 		snprintf(d->error, sizeof(d->error), "cannot resolve %s: %s",
-		    session_upstream(s)->host,
-		    evutil_gai_strerror(err));
-		event_active(d->fail, EV_TIMEOUT, 0);
+		    d->conf->host, evutil_gai_strerror(err));
+		upstream_finish(d, UPSTREAM_UNREACHABLE);
 		return;
 	}
 	d->addrs = d->next = ai;
@@ -121,210 +129,133 @@ upstream_try_next(struct upstream_dial *d)
 
 	while ((ai = d->next) != NULL) {
 		d->next = ai->ai_next;
-		if (upstream_connect(d->s, ai))
+		if (upstream_connect(d, ai))
 			return;
 	}
-	event_active(d->fail, EV_TIMEOUT, 0);
+	if (d->error[0] == '\0')
+		snprintf(d->error, sizeof(d->error), "no address to connect "
+		    "to");
+	upstream_finish(d, UPSTREAM_UNREACHABLE);
 }
 
-/* Begin a non-blocking connect to one address; false if it failed. */
+/* Begin a non-blocking connect to one address; false if it failed (a dial
+ * ended for want of memory counts as begun). */
 static bool
-upstream_connect(struct session *s, const struct evutil_addrinfo *ai)
+upstream_connect(struct upstream_dial *d, const struct evutil_addrinfo *ai)
 {
-	const struct upstream_conf *up = session_upstream(s);
-	struct event_base *base = s->server->base;
+	SSL *ssl = NULL;
 	char addr[64];
 	int saved;
 
-	if (up->tls == UPSTREAM_TLS_IMPLICIT) {
-		s->up.ssl = tls_upstream_new(s->cfg, session_route(s));
-		if (s->up.ssl == NULL)
-			fatalx("session %s: cannot create upstream TLS object",
-			    s->id);
-		s->up.bev = bufferevent_openssl_socket_new(base, -1, s->up.ssl,
-		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	} else
-		s->up.bev = bufferevent_socket_new(base, -1, 0);
-	if (s->up.bev == NULL)
-		fatalx("session %s: cannot create upstream bufferevent", s->id);
-	upstream_attach(s);
-	if (bufferevent_socket_connect(s->up.bev, ai->ai_addr,
-	    ai->ai_addrlen) == 0) {
-		s->up.fd = bufferevent_getfd(s->up.bev);
+	if (d->conf->tls == UPSTREAM_TLS_IMPLICIT &&
+	    (ssl = tls_upstream_new(d->t.cfg, d->t.route)) == NULL) {
+		upstream_finish(d, UPSTREAM_NO_MEMORY);
 		return true;
 	}
+	if (!side_open(d->side, ssl)) {
+		upstream_finish(d, UPSTREAM_NO_MEMORY);
+		return true;
+	}
+	d->side->cb = upstream_side_event;
+	d->side->arg = d;
+	if (side_connect(d->side, ai->ai_addr, ai->ai_addrlen))
+		return true;
 	saved = errno;
 	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL,
 	    0, NI_NUMERICHOST) != 0)
-		snprintf(addr, sizeof(addr), "%s", up->host);
-	snprintf(s->dial->error, sizeof(s->dial->error), "connect to %s port "
-	    "%u: %s", addr, up->port, strerror(saved));
-	side_close(&s->up);
+		snprintf(addr, sizeof(addr), "%s", d->conf->host);
+	snprintf(d->error, sizeof(d->error), "connect to %s port %u: %s",
+	    addr, d->conf->port, strerror(saved));
+	side_close(d->side);
 	return false;
 }
 
-/* Every address failed: tell the protocol, from the event loop. */
+/* The dial is over: give the side back and report from the loop. */
 static void
-upstream_failcb(evutil_socket_t fd, short what, void *arg)
+upstream_finish(struct upstream_dial *d, enum upstream_status status)
+{
+	d->status = status;
+	event_active(d->done, EV_TIMEOUT, 0);
+}
+
+/* The loop runs the report of a dial's end. */
+static void
+upstream_donecb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	upstream_report(arg);
+}
+
+/* Give the side back, free the dial and tell its owner how it ended. */
+static void
+upstream_report(struct upstream_dial *d)
+{
+	enum upstream_status status = d->status;
+	upstream_cb cb = d->cb;
+	void *cbarg = d->arg;
+	char error[sizeof(d->error)];
+
+	d->side->cb = d->owner_cb;
+	d->side->arg = d->owner_arg;
+	snprintf(error, sizeof(error), "%s", d->error);
+	upstream_free(d);
+	cb(status, status == UPSTREAM_CONNECTED ? NULL : error, cbarg);
+}
+
+/* Events on the side while dialling: connected, or this address failed. */
+static void
+upstream_side_event(struct side *side, enum side_event ev, void *arg)
 {
 	struct upstream_dial *d = arg;
-	struct session *s = d->s;
-	char reason[sizeof(d->error)];
 
-	(void)fd; (void)what;
-	snprintf(reason, sizeof(reason), "%s", d->error[0] != '\0' ?
-	    d->error : "no address to connect to");
-	s->dial = NULL;
-	upstream_dial_free(d);
-	s->ops->upstream_failed(s, RESULT_UPSTREAM_UNREACHABLE, reason);
-}
-
-/* Install the upstream callbacks on the current bufferevent. */
-static void
-upstream_attach(struct session *s)
-{
-	bufferevent_setcb(s->up.bev, upstream_readcb, upstream_writecb,
-	    upstream_eventcb, s);
-	if (s->up.ssl != NULL)
-		bufferevent_openssl_set_allow_dirty_shutdown(s->up.bev, 1);
-	bufferevent_setwatermark(s->up.bev, EV_READ, 0,
-	    4 * (size_t)s->cfg->limits.line_length);
-	bufferevent_enable(s->up.bev, EV_READ | EV_WRITE);
-}
-
-/* Discard what followed the STARTTLS go-ahead and start the handshake. */
-void
-upstream_start_tls(struct session *s)
-{
-	struct evbuffer *in = bufferevent_get_input(s->up.bev);
-	int fd = s->up.fd;
-	SSL *ssl;
-
-	evbuffer_drain(in, evbuffer_get_length(in));
-	if ((ssl = tls_upstream_new(s->cfg, session_route(s))) == NULL)
-		fatalx("session %s: cannot create upstream TLS object", s->id);
-	bufferevent_free(s->up.bev);
-	s->up.ssl = ssl;
-	s->up.bev = bufferevent_openssl_socket_new(s->server->base, fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->up.bev == NULL)
-		fatalx("session %s: cannot create upstream TLS bufferevent",
-		    s->id);
-	upstream_attach(s);
-}
-
-/* Upstream data arrived: hand it to the protocol. */
-static void
-upstream_readcb(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	if (!s->closing)
-		s->ops->upstream_input(s);
-}
-
-/* Upstream output drained below the mark: resume the device. */
-static void
-upstream_writecb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	session_up_drained(arg);
-}
-
-/* Upstream connected, TLS done, EOF or error. */
-static void
-upstream_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-	struct upstream_dial *d = s->dial;
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		if (d != NULL) {
-			s->dial = NULL;
-			upstream_dial_free(d);
-		}
-		s->up.tls_up = s->up.ssl != NULL;
-		s->up_tls_version = session_tls_version(&s->up);
-		s->up_tls_cipher = session_tls_cipher(&s->up);
-		if (s->up.tls_up)
-			log_debug("session=%s upstream TLS %s %s resumed=%s",
-			    s->id, s->up_tls_version, s->up_tls_cipher,
-			    SSL_session_reused(s->up.ssl) ? "yes" : "no");
-		s->ops->upstream_ready(s);
-	} else if (s->closing)
+	switch (ev) {
+	case SIDE_INPUT:
+	case SIDE_FLUSHED:
+		return;		/* nothing is due before the connection */
+	case SIDE_CONNECTED:
+		d->status = UPSTREAM_CONNECTED;
+		upstream_report(d);
 		return;
-	else if (s->up.ssl != NULL && !s->up.tls_up)
-		upstream_tls_failed(s);
-	else if (d != NULL)
-		upstream_connect_failed(s, what);
-	else {
-		s->up.eof = true;
-		s->ops->upstream_failed(s, RESULT_UPSTREAM_ERROR,
-		    (what & BEV_EVENT_EOF) ? "upstream closed the connection" :
-		    "upstream connection failed");
+	case SIDE_EOF:
+	case SIDE_ERROR:
+		if (side->ssl == NULL || upstream_never_connected(d)) {
+			upstream_connect_failed(d, ev == SIDE_EOF);
+			return;
+		}
+		side_tls_error(side, "upstream", d->error, sizeof(d->error));
+		d->status = UPSTREAM_TLS_FAILED;
+		upstream_report(d);
+		return;
+	default:
+		fatalx("upstream: unexpected side event %d", ev);
 	}
 }
 
 /* A TCP connect failed: remember why and try the next address. */
 static void
-upstream_connect_failed(struct session *s, short what)
+upstream_connect_failed(struct upstream_dial *d, bool eof)
 {
-	struct upstream_dial *d = s->dial;
 	int err = EVUTIL_SOCKET_ERROR();
 
 	snprintf(d->error, sizeof(d->error), "connect to %s port %u: %s",
-	    session_upstream(s)->host,
-	    session_upstream(s)->port,
-	    (what & BEV_EVENT_EOF) ? "connection closed" :
+	    d->conf->host, d->conf->port, eof ? "connection closed" :
 	    evutil_socket_error_to_string(err));
-	side_close(&s->up);
+	side_close(d->side);
 	upstream_try_next(d);
 }
 
-/* Did a dial's TCP connection never come up (refused, unreachable)? An
+/* Did the TCP connection never come up (refused, unreachable)? An
  * implicit-TLS dial reports that as a failed handshake. */
 static bool
-upstream_never_connected(struct session *s)
+upstream_never_connected(struct upstream_dial *d)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int saved = EVUTIL_SOCKET_ERROR();	/* why the connect failed */
 	bool never;
 
-	never = s->dial != NULL && getpeername(bufferevent_getfd(s->up.bev),
+	never = getpeername(bufferevent_getfd(d->side->bev),
 	    (struct sockaddr *)&ss, &len) == -1;
 	EVUTIL_SET_SOCKET_ERROR(saved);
 	return never;
-}
-
-/* The TLS handshake failed: say why (certificate, version, or closed). */
-static void
-upstream_tls_failed(struct session *s)
-{
-	unsigned long err = bufferevent_get_openssl_error(s->up.bev);
-	const char *verify = tls_verify_error(s->up.ssl);
-	char reason[300], text[256];
-
-	if (upstream_never_connected(s)) {
-		upstream_connect_failed(s, BEV_EVENT_ERROR);
-		return;
-	}
-	if (verify != NULL)
-		snprintf(reason, sizeof(reason),
-		    "upstream certificate not trusted: %s", verify);
-	else if (err != 0) {
-		ERR_error_string_n(err, text, sizeof(text));
-		snprintf(reason, sizeof(reason), "upstream TLS handshake "
-		    "failed: %s", text);
-	} else
-		snprintf(reason, sizeof(reason), "upstream closed the "
-		    "connection during the TLS handshake");
-	ERR_clear_error();
-	if (s->dial != NULL) {		/* implicit TLS: the dial ends here */
-		upstream_dial_free(s->dial);
-		s->dial = NULL;
-	}
-	s->ops->upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED, reason);
 }

@@ -10,15 +10,15 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -I$(srcdir)/src -I$(srcdir)/tests/fuzz \
 	$(DEP_CFLAGS)
 
-TARGETS = smtp_command smtp_reply smtp_body pop3_command pop3_reply \
-	pop3_body imap_command imap_response sasl explain token_answer \
-	config
+TARGETS = smtp_command smtp_reply pop3_command pop3_reply pop3_body \
+	imap_command imap_response sasl explain token_answer config
 # The daemon's modules (as in libtlsrelay.a), instrumented; a target
 # links only those it needs from the archive.
 MODULES = util log config config_schema config_check devices credentials \
 	sasl secret oauth oauth_cred oauth_wire explain tls smtp_parse \
-	mailboxes verifier session upstream smtp_session pop3_parse \
-	pop3_session imap_parse imap_session listener notify privdrop server
+	mailboxes verifier side session login upstream smtp_session smtp_up \
+	pop3_parse pop3_session imap_parse imap_session listener notify \
+	privdrop server
 OBJDIR = tests/fuzz/obj
 OBJS = $(MODULES:%=$(OBJDIR)/%.o)
 LIB = $(OBJDIR)/libfuzz.a

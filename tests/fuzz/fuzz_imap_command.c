@@ -157,7 +157,7 @@ run(const uint8_t *data, size_t size, struct fuzz_chunks *chunks,
 	bool literal = false, too_long = false;
 	size_t fed = 0, n, len, want = 0;
 
-	imap_assembly_init(&a, LINE_LENGTH);
+	FUZZ_CHECK(imap_assembly_init(&a, LINE_LENGTH));
 	while (fed < size && !too_long) {
 		n = fuzz_chunks_next(chunks, size - fed);
 		evbuffer_add(in, data + fed, n);

@@ -15,6 +15,7 @@ main(void)
 	srunner_add_suite(runner, credentials_suite());
 	srunner_add_suite(runner, log_suite());
 	srunner_add_suite(runner, mailboxes_suite());
+	srunner_add_suite(runner, side_suite());
 	srunner_add_suite(runner, sasl_suite());
 	srunner_add_suite(runner, secret_suite());
 	srunner_add_suite(runner, oauth_suite());

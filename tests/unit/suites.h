@@ -9,6 +9,7 @@ Suite	*devices_suite(void);
 Suite	*credentials_suite(void);
 Suite	*log_suite(void);
 Suite	*mailboxes_suite(void);
+Suite	*side_suite(void);
 Suite	*sasl_suite(void);
 Suite	*secret_suite(void);
 Suite	*oauth_suite(void);

@@ -468,7 +468,7 @@ START_TEST(test_assemble)
 	enum imap_literal lit;
 	const char *error;
 
-	imap_assembly_init(&a, 100);
+	ck_assert(imap_assembly_init(&a, 100));
 	ck_assert_int_eq(add_line(&a, "a1 LOGIN {4}", &lit),
 	    IMAP_ASSEMBLE_LITERAL);
 	ck_assert_int_eq(lit, IMAP_LITERAL_SYNC);
@@ -504,7 +504,7 @@ START_TEST(test_assemble_limits)
 	enum imap_literal lit;
 	unsigned i;
 
-	imap_assembly_init(&a, 100);
+	ck_assert(imap_assembly_init(&a, 100));
 	ck_assert_int_eq(add_line(&a, "a {1025}", &lit),
 	    IMAP_ASSEMBLE_TOO_LARGE);
 	imap_assembly_clear(&a);

@@ -1,5 +1,5 @@
 /* Unit tests for smtp_parse.c: command verbs, reply lines, EHLO
- * capabilities, MAIL senders and the message body. */
+ * capabilities and MAIL senders. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +14,6 @@ static void	assert_bad_reply(const char *);
 static void	assert_mail(const char *, const char *, const char *);
 static void	assert_bad_mail(const char *);
 static void	assert_caps(const char *const *, bool, bool, bool, bool);
-static enum smtp_body scan_body(const char *const *, bool, char *, size_t,
-		    size_t *);
 
 /* Parse line and compare its verb and argument. */
 static void
@@ -89,36 +87,6 @@ assert_caps(const char *const *lines, bool starttls, bool plain, bool login,
 	ck_assert(c.plain == plain);
 	ck_assert(c.login == login);
 	ck_assert(c.xoauth2 == xoauth2);
-}
-
-/*
- * Feed body chunks to smtp_body_scan until it ends or refuses; out gets
- * what went upstream (NUL-terminated), *left the input bytes not taken.
- */
-static enum smtp_body
-scan_body(const char *const *chunks, bool reject, char *out, size_t outlen,
-    size_t *left)
-{
-	struct evbuffer *in = evbuffer_new(), *up = evbuffer_new();
-	struct smtp_body_state st;
-	enum smtp_body r = SMTP_BODY_WAIT;
-	size_t len;
-
-	smtp_body_start(&st);
-	for (; *chunks != NULL && r == SMTP_BODY_WAIT; chunks++) {
-		evbuffer_add(in, *chunks, strlen(*chunks));
-		while ((r = smtp_body_scan(in, up, &st, reject)) ==
-		    SMTP_BODY_MORE)
-			;
-	}
-	len = evbuffer_get_length(up);
-	ck_assert_uint_lt(len, outlen);
-	evbuffer_remove(up, out, len);
-	out[len] = '\0';
-	*left = evbuffer_get_length(in);
-	evbuffer_free(in);
-	evbuffer_free(up);
-	return r;
 }
 
 /* Every verb is recognised, with or without an argument. */
@@ -403,84 +371,6 @@ START_TEST(test_capabilities)
 }
 END_TEST
 
-/* CRLF lines pass as they are; the end marker ends the message and goes
- * upstream; what follows it stays in the input. */
-START_TEST(test_body_plain)
-{
-	static const char *const body[] = { "Subject: x\r\n\r\nline\r\n",
-		".\r\nQUIT\r\n", NULL };
-	char out[256];
-	size_t left;
-
-	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
-	    SMTP_BODY_END);
-	ck_assert_str_eq(out, "Subject: x\r\n\r\nline\r\n.\r\n");
-	ck_assert_uint_eq(left, strlen("QUIT\r\n"));
-}
-END_TEST
-
-/* Bare CR and LF become CRLF; a "." line after one is stuffed, so only
- * CRLF "." CRLF ends the message (no smuggling). */
-START_TEST(test_body_bare)
-{
-	static const char *const body[] = { "a\nb\rc\r\n", ".\n",
-		"x\n.\r\n", "..\r\n.\r\n", NULL };
-	char out[256];
-	size_t left;
-
-	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
-	    SMTP_BODY_END);
-	ck_assert_str_eq(out, "a\r\nb\r\nc\r\n..\r\nx\r\n..\r\n..\r\n"
-	    ".\r\n");
-	ck_assert_uint_eq(left, 0);
-}
-END_TEST
-
-/* The end marker split anywhere is still found; a lone "." or a CR at
- * the end of what arrived waits for the next byte. */
-START_TEST(test_body_chunks)
-{
-	static const char *const body[] = { "ab", "c\r", "\n", ".", "\r",
-		"\n", NULL };
-	static const char *const wait[] = { "abc\r\n.", NULL };
-	char out[256];
-	size_t left;
-
-	ck_assert_int_eq(scan_body(body, false, out, sizeof(out), &left),
-	    SMTP_BODY_END);
-	ck_assert_str_eq(out, "abc\r\n.\r\n");
-	ck_assert_int_eq(scan_body(wait, false, out, sizeof(out), &left),
-	    SMTP_BODY_WAIT);
-	ck_assert_str_eq(out, "abc\r\n");
-	ck_assert_uint_eq(left, 1);
-}
-END_TEST
-
-/* With reject_bare a bare line ending stops the scan with the line left
- * in the input; discarding (out NULL) still finds the end. */
-START_TEST(test_body_reject)
-{
-	static const char *const body[] = { "ok\r\nbad\nmore\r\n.\r\n",
-		NULL };
-	struct evbuffer *in = evbuffer_new();
-	struct smtp_body_state st;
-	char out[256];
-	size_t left;
-
-	ck_assert_int_eq(scan_body(body, true, out, sizeof(out), &left),
-	    SMTP_BODY_BARE);
-	ck_assert_str_eq(out, "ok\r\n");
-	ck_assert_uint_eq(left, strlen("bad\nmore\r\n.\r\n"));
-	evbuffer_add(in, "bad\nmore\r\n.\r\n", left);
-	st.line_start = false;
-	st.prev_crlf = true;
-	while (smtp_body_scan(in, NULL, &st, false) == SMTP_BODY_MORE)
-		;
-	ck_assert_uint_eq(evbuffer_get_length(in), 0);
-	evbuffer_free(in);
-}
-END_TEST
-
 /* Build the SMTP parsing suite. */
 Suite *
 smtp_parse_suite(void)
@@ -512,13 +402,6 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_mail_length);
 	tcase_add_test(tc, test_sender_allowed);
 	tcase_add_test(tc, test_sender_null);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("body");
-	tcase_add_test(tc, test_body_plain);
-	tcase_add_test(tc, test_body_bare);
-	tcase_add_test(tc, test_body_chunks);
-	tcase_add_test(tc, test_body_reject);
 	suite_add_tcase(s, tc);
 	return s;
 }

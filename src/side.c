@@ -1,0 +1,332 @@
+/* One connection half, the device's or the upstream's: TLS, lines, pipe,
+ * backpressure. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "log.h"
+#include "side.h"
+#include "tls.h"
+
+static void	side_setup(struct side *side);
+static void	side_count_in(struct evbuffer *buf,
+		    const struct evbuffer_cb_info *info, void *arg);
+static void	side_count_out(struct evbuffer *buf,
+		    const struct evbuffer_cb_info *info, void *arg);
+static void	side_readcb(struct bufferevent *bev, void *arg);
+static void	side_writecb(struct bufferevent *bev, void *arg);
+static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
+
+/* Set a side up unconnected, with its peer and its owner's callback. */
+void
+side_init(struct side *side, struct event_base *base, struct side *peer,
+    size_t read_max, side_cb cb, void *arg)
+{
+	*side = (struct side){ .fd = -1, .base = base, .peer = peer,
+	    .read_max = read_max, .cb = cb, .arg = arg };
+}
+
+/* Take over a connected socket without TLS. */
+bool
+side_attach(struct side *side, int fd)
+{
+	side->fd = fd;
+	if ((side->bev = bufferevent_socket_new(side->base, fd, 0)) == NULL)
+		return false;
+	side_setup(side);
+	return true;
+}
+
+/* Start TLS on the side's socket, replacing any plain bufferevent. */
+bool
+side_start_tls(struct side *side, SSL *ssl, bool accepting)
+{
+	if (side->bev != NULL)
+		bufferevent_free(side->bev);	/* plain: keeps the socket */
+	side->bev = NULL;
+	if (ssl != NULL)
+		side->bev = bufferevent_openssl_socket_new(side->base,
+		    side->fd, ssl, accepting ? BUFFEREVENT_SSL_ACCEPTING :
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (side->bev == NULL) {
+		SSL_free(ssl);
+		return false;
+	}
+	side->ssl = ssl;
+	bufferevent_openssl_set_allow_dirty_shutdown(side->bev, 1);
+	side_setup(side);
+	return true;
+}
+
+/* A new socket, with TLS if ssl is not NULL. */
+bool
+side_open(struct side *side, SSL *ssl)
+{
+	if (ssl != NULL)
+		return side_start_tls(side, ssl, false);
+	if ((side->bev = bufferevent_socket_new(side->base, -1, 0)) == NULL)
+		return false;
+	side_setup(side);
+	return true;
+}
+
+/* Begin a non-blocking connect of the side's new socket. */
+bool
+side_connect(struct side *side, const struct sockaddr *sa, socklen_t len)
+{
+	if (bufferevent_socket_connect(side->bev, sa, len) != 0)
+		return false;
+	side->fd = bufferevent_getfd(side->bev);
+	return true;
+}
+
+/* Install the callbacks, byte counters and read limit on the current
+ * bufferevent, and start reading and writing. */
+static void
+side_setup(struct side *side)
+{
+	struct bufferevent *bev = side->bev;
+
+	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, side);
+	evbuffer_add_cb(bufferevent_get_input(bev), side_count_in, side);
+	evbuffer_add_cb(bufferevent_get_output(bev), side_count_out, side);
+	bufferevent_setwatermark(bev, EV_READ, 0, side->read_max);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* Close the connection (close_notify first if TLS is up) and reset it. */
+void
+side_close(struct side *side)
+{
+	if (side->ssl != NULL) {
+		if (side->tls_up && !side->eof)
+			SSL_shutdown(side->ssl);
+		bufferevent_free(side->bev);	/* frees ssl and fd too */
+	} else {
+		if (side->bev != NULL)
+			bufferevent_free(side->bev);
+		if (side->fd != -1)
+			close(side->fd);
+	}
+	side->fd = -1;
+	side->bev = NULL;
+	side->ssl = NULL;
+	side->tls_up = side->eof = side->congested = false;
+}
+
+/* Count bytes read from the peer host. */
+static void
+side_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct side *side = arg;
+
+	(void)buf;
+	side->bytes_in += info->n_added;
+}
+
+/* Count bytes queued to the peer host. */
+static void
+side_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct side *side = arg;
+
+	(void)buf;
+	side->bytes_out += info->n_added;
+}
+
+/* Bytes arrived: tell the owner. */
+static void
+side_readcb(struct bufferevent *bev, void *arg)
+{
+	struct side *side = arg;
+
+	(void)bev;
+	side->cb(side, SIDE_INPUT, side->arg);
+}
+
+/* Output went below the low-water mark: tell the owner. */
+static void
+side_writecb(struct bufferevent *bev, void *arg)
+{
+	struct side *side = arg;
+
+	(void)bev;
+	side->cb(side, SIDE_FLUSHED, side->arg);
+}
+
+/* Connected, handshake done, EOF or error: tell the owner. */
+static void
+side_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct side *side = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		side->tls_up = side->ssl != NULL;
+		side->cb(side, SIDE_CONNECTED, side->arg);
+	} else if (what & BEV_EVENT_EOF)
+		side->cb(side, SIDE_EOF, side->arg);
+	else if (what & BEV_EVENT_ERROR)
+		side->cb(side, SIDE_ERROR, side->arg);
+	else
+		fatalx("side: unexpected bufferevent event 0x%x", what);
+}
+
+/* Queue bytes. */
+void
+side_write(struct side *side, const void *data, size_t len)
+{
+	evbuffer_add(bufferevent_get_output(side->bev), data, len);
+}
+
+/* Queue a formatted line (CRLF added). */
+void
+side_printf(struct side *side, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(side->bev);
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Read one line (LF or CRLF terminated) into buf of size bytes. */
+enum line_status
+side_read_line(struct side *side, char *buf, size_t size, size_t *len)
+{
+	struct evbuffer *in = bufferevent_get_input(side->bev);
+	struct evbuffer_ptr eol;
+	size_t n;
+
+	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (eol.pos < 0)
+		return evbuffer_get_length(in) >= size - 1 ? LINE_TOO_LONG :
+		    LINE_NONE;
+	if ((size_t)eol.pos >= size - 1)
+		return LINE_TOO_LONG;
+	n = (size_t)eol.pos;
+	evbuffer_remove(in, buf, n);
+	evbuffer_drain(in, 1);
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return LINE_OK;
+}
+
+/* Bytes of input not read yet. */
+size_t
+side_input_length(const struct side *side)
+{
+	return evbuffer_get_length(bufferevent_get_input(side->bev));
+}
+
+/* Bytes of output not sent yet. */
+size_t
+side_output_length(const struct side *side)
+{
+	return evbuffer_get_length(bufferevent_get_output(side->bev));
+}
+
+/* Drop all unread input. */
+void
+side_drop_input(struct side *side)
+{
+	struct evbuffer *in = bufferevent_get_input(side->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* Stop or resume reading. */
+void
+side_pause(struct side *side, bool paused)
+{
+	if (side->bev == NULL)
+		return;
+	if (paused)
+		bufferevent_disable(side->bev, EV_READ);
+	else
+		bufferevent_enable(side->bev, EV_READ);
+}
+
+/* Pause the peer while this side's output is over the high-water mark. */
+bool
+side_congested(struct side *side)
+{
+	if (side_output_length(side) < SIDE_HIGH_WATER)
+		return false;
+	side->congested = true;
+	bufferevent_setwatermark(side->bev, EV_WRITE, SIDE_HIGH_WATER / 2, 0);
+	side_pause(side->peer, true);
+	return true;
+}
+
+/* The output drained: resume a peer paused for it. */
+void
+side_drained(struct side *side)
+{
+	struct side *peer = side->peer;
+
+	if (!side->congested)
+		return;
+	side->congested = false;
+	bufferevent_setwatermark(side->bev, EV_WRITE, 0, 0);
+	side_pause(peer, false);
+	peer->cb(peer, SIDE_INPUT, peer->arg);
+}
+
+/* Move everything read to the peer's output without copying. */
+bool
+side_pipe(struct side *side)
+{
+	evbuffer_add_buffer(bufferevent_get_output(side->peer->bev),
+	    bufferevent_get_input(side->bev));
+	return !side_congested(side->peer);
+}
+
+/* The negotiated TLS version, or "none". */
+const char *
+side_tls_version(const struct side *side)
+{
+	if (side->ssl == NULL || !side->tls_up)
+		return "none";
+	return SSL_get_version(side->ssl);
+}
+
+/* The negotiated cipher, or "none". */
+const char *
+side_tls_cipher(const struct side *side)
+{
+	if (side->ssl == NULL || !side->tls_up)
+		return "none";
+	return SSL_get_cipher_name(side->ssl);
+}
+
+/* Why a TLS handshake failed: certificate, OpenSSL error, or closed. */
+void
+side_tls_error(struct side *side, const char *prefix, char *dst, size_t len)
+{
+	unsigned long err = bufferevent_get_openssl_error(side->bev);
+	const char *verify = tls_verify_error(side->ssl);
+	char text[256];
+
+	if (verify != NULL)
+		snprintf(dst, len, "%s certificate not trusted: %s", prefix,
+		    verify);
+	else if (err != 0) {
+		ERR_error_string_n(err, text, sizeof(text));
+		snprintf(dst, len, "%s TLS handshake failed: %s", prefix, text);
+	} else
+		snprintf(dst, len, "%s closed the connection during the TLS "
+		    "handshake", prefix);
+	ERR_clear_error();
+}
