@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libFuzzer's entry point, which every target defines. */
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 /* An invariant the target checks: a broken one is a finding, so abort
  * (libFuzzer saves the input as a crash). */
 #define FUZZ_CHECK(cond) do {						\
