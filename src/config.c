@@ -777,9 +777,9 @@ file_read(struct load *ld, config_t *cf, const char *path,
 	}
 	fclose(fp);
 	config_set_include_dir(cf, ld->dir);
-	/* libconfig 1.5 leaks its string token (64 bytes) when the file has
-	 * a syntax error: each failed load or reload of a broken file loses
-	 * that much. Only the config's author can cause it, so it is left
+	/* libconfig 1.5 leaks its string token (up to 64 bytes) when the
+	 * file has a syntax error: each failed load or reload of a broken
+	 * file loses that much. Only the config's author can cause it, so it is left
 	 * alone (issue 15); tests/sanitizers/lsan.supp names it. */
 	if (config_read_file(cf, path))
 		return true;
