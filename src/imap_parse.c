@@ -1,8 +1,11 @@
 /* IMAP syntax: device commands, literals, upstream responses, capabilities. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "imap_parse.h"
 #include "util.h"
@@ -328,6 +331,75 @@ imap_parse_literal(const char *line, size_t len, size_t *size)
 		return IMAP_LITERAL_BAD;
 	*size = (size_t)n;
 	return nonsync ? IMAP_LITERAL_NONSYNC : IMAP_LITERAL_SYNC;
+}
+
+/* Allocate the command buffer for lines of line_length bytes. */
+bool
+imap_assembly_init(struct imap_assembly *a, size_t line_length)
+{
+	a->size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
+	a->buf = calloc(1, a->size);
+	a->len = a->literal_left = 0;
+	a->nliterals = 0;
+	return a->buf != NULL;
+}
+
+/* Wipe the command so far: it may hold credentials. */
+void
+imap_assembly_clear(struct imap_assembly *a)
+{
+	OPENSSL_cleanse(a->buf, a->len);
+	a->len = a->literal_left = 0;
+	a->nliterals = 0;
+}
+
+/* Wipe and free the command buffer. */
+void
+imap_assembly_free(struct imap_assembly *a)
+{
+	if (a->buf != NULL)
+		OPENSSL_cleanse(a->buf, a->size);
+	free(a->buf);
+	a->buf = NULL;
+}
+
+/* Complete the command with a line, or set up the literal it announces. */
+enum imap_assemble
+imap_assemble_line(struct imap_assembly *a, size_t len,
+    enum imap_literal *lit)
+{
+	size_t size = 0;
+
+	*lit = imap_parse_literal(a->buf + a->len, len, &size);
+	a->len += len;
+	switch (*lit) {
+	case IMAP_LITERAL_NONE:
+		return IMAP_ASSEMBLE_DONE;
+	case IMAP_LITERAL_BAD:
+		return IMAP_ASSEMBLE_BAD;
+	case IMAP_LITERAL_SYNC:
+	case IMAP_LITERAL_NONSYNC:
+		break;
+	}
+	if (size > IMAP_LITERAL_MAX || ++a->nliterals > IMAP_LITERALS_MAX ||
+	    a->len + 2 + size >= a->size)
+		return IMAP_ASSEMBLE_TOO_LARGE;
+	memcpy(a->buf + a->len, "\r\n", 2);
+	a->len += 2;
+	a->literal_left = size;
+	return IMAP_ASSEMBLE_LITERAL;
+}
+
+/* Take the literal's bytes once they have all arrived. */
+bool
+imap_assemble_literal(struct imap_assembly *a, struct evbuffer *in)
+{
+	if (evbuffer_get_length(in) < a->literal_left)
+		return false;
+	evbuffer_remove(in, a->buf + a->len, a->literal_left);
+	a->len += a->literal_left;
+	a->literal_left = 0;
+	return true;
 }
 
 /* Parse a server response line (NUL-terminated at len). */

@@ -5,9 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <event2/buffer.h>
+
 #define IMAP_TAG_MAX		64	/* bytes of a tag, NUL included */
 #define IMAP_ARGS_MAX		32	/* arguments of one command */
 #define IMAP_LITERAL_MAX	1024	/* bytes of one literal before login */
+#define IMAP_LITERALS_MAX	4	/* literals in a command before login */
 
 /* The commands the relay answers before login. */
 enum imap_verb {
@@ -77,6 +80,44 @@ enum imap_literal {
 /* Does line end with a literal announcement? Its size goes to *size. */
 enum imap_literal imap_parse_literal(const char *line, size_t len,
 	    size_t *size);
+
+/* A device command being assembled from its lines and literals. */
+struct imap_assembly {
+	char		*buf;		/* lines joined by CRLF, and literals */
+	size_t		 size;		/* bytes buf holds */
+	size_t		 len;		/* bytes used */
+	size_t		 literal_left;	/* literal bytes still to come */
+	unsigned	 nliterals;	/* literals in the command so far */
+};
+
+/* What the line just added to a command means. */
+enum imap_assemble {
+	IMAP_ASSEMBLE_DONE,	/* buf holds a complete command */
+	IMAP_ASSEMBLE_LITERAL,	/* a literal's bytes come next */
+	IMAP_ASSEMBLE_BAD,	/* a malformed literal announcement */
+	IMAP_ASSEMBLE_TOO_LARGE, /* a literal over the pre-login limits */
+};
+
+/* Allocate room for a command of lines up to line_length bytes and
+ * IMAP_LITERALS_MAX literals of IMAP_LITERAL_MAX bytes; false if memory
+ * is short (imap_assembly_free is still safe). */
+bool	imap_assembly_init(struct imap_assembly *a, size_t line_length);
+/* Wipe the command so far and start the next one. */
+void	imap_assembly_clear(struct imap_assembly *a);
+/* Wipe and free the buffer, if there is one. */
+void	imap_assembly_free(struct imap_assembly *a);
+/*
+ * Take the line of len bytes (CRLF removed) that the caller has just
+ * read to buf + len. If it announces a literal, *lit says which kind
+ * and IMAP_ASSEMBLE_LITERAL means a CRLF was added and the literal's
+ * bytes follow (imap_assemble_literal); on BAD and TOO_LARGE the caller
+ * refuses the command and clears the assembly.
+ */
+enum imap_assemble imap_assemble_line(struct imap_assembly *a, size_t len,
+	    enum imap_literal *lit);
+/* Move the literal's bytes from in once all have arrived (true); false
+ * while they have not, with in untouched. */
+bool	imap_assemble_literal(struct imap_assembly *a, struct evbuffer *in);
 
 /* Capabilities of an upstream that matter to the relay. */
 #define IMAP_CAP_IMAP4REV1	0x01u

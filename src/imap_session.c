@@ -18,7 +18,6 @@
 #include "session.h"
 #include "util.h"
 
-#define IMAP_LITERALS_MAX	4	/* literals in a command before login */
 #define IMAP_TAIL		256	/* upstream bytes kept to spot a BYE */
 
 /* The states of the dialogue, listed once for the enum and the names in
@@ -47,12 +46,8 @@ enum imap_state {
 };
 
 struct imap {
-	char		*cmd;		/* the device command being assembled */
-	size_t		 cmd_len;
-	size_t		 cmd_size;
+	struct imap_assembly cmd;	/* the device command being assembled */
 	char		*arena;		/* its parsed arguments */
-	size_t		 literal_left;	/* literal bytes still to read */
-	unsigned	 nliterals;	/* literals in the current command */
 	char		 tag[IMAP_TAG_MAX]; /* the device's login command */
 	unsigned	 up_caps;	/* IMAP_CAP_* of the upstream */
 	bool		 up_caps_known;
@@ -183,10 +178,10 @@ imap_start(struct session *s)
 	size_t line_length = s->cfg->limits.line_length;
 	char caps[256];
 
-	st->cmd_size = line_length + IMAP_LITERALS_MAX * (IMAP_LITERAL_MAX + 2);
-	st->cmd = calloc(1, st->cmd_size);
-	st->arena = calloc(1, IMAP_ARENA_SIZE(st->cmd_size));
-	if (st->cmd == NULL || st->arena == NULL)
+	if (!imap_assembly_init(&st->cmd, line_length))
+		return false;
+	st->arena = calloc(1, IMAP_ARENA_SIZE(st->cmd.size));
+	if (st->arena == NULL)
 		return false;
 	imap_capability_list(s, caps, sizeof(caps));
 	side_printf(&s->lan, "* OK [CAPABILITY %s] %s IMAP4rev1 relay ready",
@@ -201,11 +196,9 @@ imap_free(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
-	if (st->cmd != NULL)
-		OPENSSL_cleanse(st->cmd, st->cmd_size);
 	if (st->arena != NULL)
-		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd_size));
-	free(st->cmd);
+		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd.size));
+	imap_assembly_free(&st->cmd);
 	free(st->arena);
 }
 
@@ -268,33 +261,26 @@ static enum step
 imap_read_command(struct session *s)
 {
 	struct imap *st = s->proto_state;
-	size_t len, room = st->cmd_size - st->cmd_len, size = 0;
+	size_t len, room = st->cmd.size - st->cmd.len;
 	enum imap_literal lit;
 	enum step step;
 
 	if (room > s->line_size)
 		room = s->line_size;
-	if ((step = session_read_command(s, st->cmd + st->cmd_len, room, &len,
-	    "* BYE Command line too long")) != STEP_MORE)
+	if ((step = session_read_command(s, st->cmd.buf + st->cmd.len, room,
+	    &len, "* BYE Command line too long")) != STEP_MORE)
 		return step;
-	lit = imap_parse_literal(st->cmd + st->cmd_len, len, &size);
-	st->cmd_len += len;
-	switch (lit) {
-	case IMAP_LITERAL_NONE:
+	switch (imap_assemble_line(&st->cmd, len, &lit)) {
+	case IMAP_ASSEMBLE_DONE:
 		return imap_lan_command(s);
-	case IMAP_LITERAL_BAD:
+	case IMAP_ASSEMBLE_BAD:
 		return imap_literal_refused(s, false, "Invalid literal");
-	case IMAP_LITERAL_SYNC:
-	case IMAP_LITERAL_NONSYNC:
-		break;
-	}
-	if (size > IMAP_LITERAL_MAX || ++st->nliterals > IMAP_LITERALS_MAX ||
-	    st->cmd_len + 2 + size >= st->cmd_size)
+	case IMAP_ASSEMBLE_TOO_LARGE:
 		return imap_literal_refused(s, lit == IMAP_LITERAL_NONSYNC,
 		    "Literal too large before login");
-	memcpy(st->cmd + st->cmd_len, "\r\n", 2);
-	st->cmd_len += 2;
-	st->literal_left = size;
+	case IMAP_ASSEMBLE_LITERAL:
+		break;
+	}
 	if (lit == IMAP_LITERAL_SYNC)
 		side_printf(&s->lan, "+ Ready for literal data");
 	session_enter_state(s, IMAP_LAN_LITERAL);
@@ -306,13 +292,9 @@ static enum step
 imap_read_literal(struct session *s)
 {
 	struct imap *st = s->proto_state;
-	struct evbuffer *in = bufferevent_get_input(s->lan.bev);
 
-	if (evbuffer_get_length(in) < st->literal_left)
+	if (!imap_assemble_literal(&st->cmd, bufferevent_get_input(s->lan.bev)))
 		return STEP_WAIT;
-	evbuffer_remove(in, st->cmd + st->cmd_len, st->literal_left);
-	st->cmd_len += st->literal_left;
-	st->literal_left = 0;
 	session_enter_state(s, IMAP_LAN_COMMAND);
 	return STEP_MORE;
 }
@@ -329,11 +311,9 @@ imap_literal_refused(struct session *s, bool nonsync, const char *why)
 	char tag[IMAP_TAG_MAX], text[128];
 	enum step step;
 
-	if (!imap_parse_tag(st->cmd, st->cmd_len, tag, sizeof(tag)))
+	if (!imap_parse_tag(st->cmd.buf, st->cmd.len, tag, sizeof(tag)))
 		snprintf(tag, sizeof(tag), "*");
-	OPENSSL_cleanse(st->cmd, st->cmd_len);
-	st->cmd_len = 0;
-	st->nliterals = 0;
+	imap_assembly_clear(&st->cmd);
 	snprintf(text, sizeof(text), "BAD %s", why);
 	if ((step = imap_error(s, tag, text)) == STEP_GONE || !nonsync)
 		return step;
@@ -364,10 +344,10 @@ imap_lan_command(struct session *s)
 	const char *error;
 	char text[128];
 	enum step step;
-	size_t len = st->cmd_len;
+	size_t len = st->cmd.len;
 
-	switch (imap_parse_command(st->cmd, len, st->arena,
-	    IMAP_ARENA_SIZE(st->cmd_size), &cmd, &error)) {
+	switch (imap_parse_command(st->cmd.buf, len, st->arena,
+	    IMAP_ARENA_SIZE(st->cmd.size), &cmd, &error)) {
 	case IMAP_PARSE_NO_TAG:
 		step = imap_error(s, "*", "BAD Invalid tag");
 		break;
@@ -382,10 +362,8 @@ imap_lan_command(struct session *s)
 		fatalx("imap: bad parse status");
 	}
 	if (step != STEP_GONE) {
-		OPENSSL_cleanse(st->cmd, len);
+		imap_assembly_clear(&st->cmd);
 		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(len));
-		st->cmd_len = 0;
-		st->nliterals = 0;
 	}
 	OPENSSL_cleanse(&cmd, sizeof(cmd));
 	return step;

@@ -469,13 +469,5 @@ login_xoauth2(struct session *s)
 void
 login_challenge(struct session *s, const char *text)
 {
-	char json[1024];
-	long n = sasl_b64_decode(text, strlen(text), json, sizeof(json));
-
-	if (n < 0)
-		log_escape(s->challenge, sizeof(s->challenge), text,
-		    strlen(text));
-	else
-		log_escape(s->challenge, sizeof(s->challenge), json,
-		    (size_t)n);
+	sasl_xoauth2_challenge(s->challenge, sizeof(s->challenge), text);
 }

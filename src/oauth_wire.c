@@ -22,6 +22,9 @@
 	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define OAUTH_UNRESERVED	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"abcdefghijklmnopqrstuvwxyz0123456789-._~"
+/* The characters of a Bearer token (RFC 6750 b64token): nothing that
+ * could break the XOAUTH2 string it goes into. */
+#define OAUTH_B64TOKEN		OAUTH_UNRESERVED "+/="
 
 /* One field of a form body. */
 struct form_field {
@@ -146,6 +149,9 @@ oauth_answer_token(json_t *root, struct oauth_answer *ans)
 		problem = "token_type is not Bearer";
 	else if (!json_is_string(token) || json_string_length(token) == 0)
 		problem = "no access_token in the answer";
+	else if (strspn(json_string_value(token), OAUTH_B64TOKEN) !=
+	    json_string_length(token))
+		problem = "access_token is not a Bearer token (RFC 6750)";
 	else if (!oauth_answer_expiry(json_object_get(root, "expires_in"),
 	    &ans->expires_in))
 		problem = "no valid expires_in in the answer";

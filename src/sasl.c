@@ -1,4 +1,5 @@
-/* SASL PLAIN and LOGIN decoding, PLAIN and XOAUTH2 encoding, base64. */
+/* SASL PLAIN and LOGIN decoding, PLAIN and XOAUTH2 encoding, the XOAUTH2
+ * error challenge, base64. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "sasl.h"
 #include "util.h"
 
@@ -200,4 +202,17 @@ void
 sasl_creds_clear(struct sasl_creds *creds)
 {
 	OPENSSL_cleanse(creds, sizeof *creds);
+}
+
+/* Decode an XOAUTH2 error challenge for the log. */
+void
+sasl_xoauth2_challenge(char *dst, size_t len, const char *text)
+{
+	char json[1024];
+	long n = sasl_b64_decode(text, strlen(text), json, sizeof(json));
+
+	if (n < 0)
+		log_escape(dst, len, text, strlen(text));
+	else
+		log_escape(dst, len, json, (size_t)n);
 }

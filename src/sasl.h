@@ -1,4 +1,5 @@
-/* SASL PLAIN and LOGIN decoding, PLAIN encoding, base64. */
+/* SASL PLAIN and LOGIN decoding, PLAIN encoding, the XOAUTH2 error
+ * challenge, base64. */
 #ifndef TLSRELAY_SASL_H
 #define TLSRELAY_SASL_H
 
@@ -39,6 +40,10 @@ bool	sasl_plain_encode(const struct sasl_creds *creds, char *dst,
 /* The XOAUTH2 initial response for user and an access token: base64 of
  * "user=" user ^A "auth=Bearer " token ^A ^A, heap-allocated. */
 char	*sasl_xoauth2_encode(const char *user, const char *token);
+/* The text of an XOAUTH2 error challenge (base64 of a JSON status),
+ * decoded and escaped for the log into dst of len bytes; the text itself,
+ * escaped, if it is not base64. */
+void	sasl_xoauth2_challenge(char *dst, size_t len, const char *text);
 /* Overwrite credentials so they do not linger in memory. */
 void	sasl_creds_clear(struct sasl_creds *creds);
 

@@ -17,14 +17,28 @@
 #define SECRET_VALID_MAX 4096	/* hashes known to be valid, kept */
 #define SECRET_ALPHABET	"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"abcdefghijklmnopqrstuvwxyz"
+/*
+ * The cost ceilings, so that a hand-edited hash cannot make each login
+ * (and the check at load) cost seconds of the verifier thread: yescrypt's
+ * N * r at most 2^19 (64 MiB, libxcrypt's cost 7, "$y$jBT$"; the default
+ * is cost 5), and SHA-512 crypt at most 100000 rounds (the default is
+ * 5000). tlsrelayd.conf(5) documents them.
+ */
+#define SECRET_YESCRYPT_MAX	(1UL << 19)
+#define SECRET_SHA512_MAX	100000UL
 
-/* The methods accepted, with the length of their hash part. */
+static bool	 secret_yescrypt_cost_ok(const char *params);
+static bool	 secret_sha512_cost_ok(const char *params);
+
+/* The methods accepted, with the length of their hash part and the check
+ * of their cost parameters. */
 static const struct {
 	const char	*prefix;
 	size_t		 hash_len;
+	bool		(*cost_ok)(const char *params);
 } secret_methods[] = {
-	{ "$y$", 43 },		/* yescrypt */
-	{ "$6$", 86 },		/* SHA-512 crypt */
+	{ "$y$", 43, secret_yescrypt_cost_ok },
+	{ "$6$", 86, secret_sha512_cost_ok },
 };
 
 /*
@@ -48,6 +62,8 @@ static bool		 remember_keyed;
 static size_t		 remember_next;
 
 static size_t	 secret_method_hash_len(const char *hash);
+static int	 secret_method_index(const char *hash);
+static bool	 secret_cost_ok(const char *hash);
 static bool	 secret_hash_known_valid(const char *hash);
 static bool	 secret_mac(const char *hash, const char *secret,
 		    unsigned char mac[32]);
@@ -72,7 +88,7 @@ secret_hash_valid(const char *hash)
 		return true;
 	cd = xcalloc(1, sizeof(*cd));
 	ok = want != 0 && tail != NULL && strlen(tail + 1) == want &&
-	    strspn(tail + 1, SECRET_ALPHABET) == want &&
+	    strspn(tail + 1, SECRET_ALPHABET) == want && secret_cost_ok(hash) &&
 	    (out = secret_crypt("", hash, cd)) != NULL &&
 	    strlen(out) == strlen(hash) &&
 	    strncmp(out, hash, (size_t)(tail - hash)) == 0;
@@ -194,13 +210,70 @@ secret_hash(const char *secret)
 static size_t
 secret_method_hash_len(const char *hash)
 {
+	int i = secret_method_index(hash);
+
+	return i < 0 ? 0 : secret_methods[i].hash_len;
+}
+
+/* The index of hash's method in secret_methods, or -1. */
+static int
+secret_method_index(const char *hash)
+{
 	size_t i;
 
 	for (i = 0; i < nitems(secret_methods); i++)
 		if (strncmp(hash, secret_methods[i].prefix,
 		    strlen(secret_methods[i].prefix)) == 0)
-			return secret_methods[i].hash_len;
-	return 0;
+			return (int)i;
+	return -1;
+}
+
+/* Are the cost parameters of hash within the method's ceiling? */
+static bool
+secret_cost_ok(const char *hash)
+{
+	int i = secret_method_index(hash);
+
+	return i >= 0 && secret_methods[i].cost_ok(hash +
+	    strlen(secret_methods[i].prefix));
+}
+
+/*
+ * yescrypt parameters as crypt_gensalt writes them ("j9T"): the flavour,
+ * then log2(N) - 1 and r - 1, one base-64 digit each. Longer parameter
+ * strings (p, t, ROM) are refused with the rest.
+ */
+static bool
+secret_yescrypt_cost_ok(const char *params)
+{
+	const char *n, *r;
+
+	if (strcspn(params, "$") != 3 || params[0] == '\0' ||
+	    (n = strchr(SECRET_ALPHABET, params[1])) == NULL ||
+	    (r = strchr(SECRET_ALPHABET, params[2])) == NULL ||
+	    n - SECRET_ALPHABET + 1 >= 32 || r - SECRET_ALPHABET + 1 > 32)
+		return false;
+	return (1UL << (n - SECRET_ALPHABET + 1)) *
+	    (unsigned long)(r - SECRET_ALPHABET + 1) <= SECRET_YESCRYPT_MAX;
+}
+
+/* SHA-512 crypt: the default 5000 rounds, or "rounds=N$" under the
+ * ceiling. */
+static bool
+secret_sha512_cost_ok(const char *params)
+{
+	unsigned long rounds = 0;
+	size_t digits;
+
+	if (strncmp(params, "rounds=", 7) != 0)
+		return true;
+	params += 7;
+	digits = strspn(params, "0123456789");
+	if (digits == 0 || digits > 9 || params[digits] != '$')
+		return false;
+	for (; digits > 0; digits--, params++)
+		rounds = rounds * 10 + (unsigned long)(*params - '0');
+	return rounds <= SECRET_SHA512_MAX;
 }
 
 /* Hash secret with setting into cd; NULL when crypt refuses either. */

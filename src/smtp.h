@@ -54,10 +54,7 @@ enum smtp_reply {
 struct smtp {
 	bool		 helo;		/* EHLO/HELO seen since the last TLS */
 	bool		 auth_ignored;	/* AUTH taken and ignored (ignore_auth) */
-	bool		 up_starttls;	/* upstream capabilities */
-	bool		 up_plain;
-	bool		 up_login;
-	bool		 up_xoauth2;
+	struct smtp_caps up;		/* upstream capabilities */
 	char		*mail;		/* MAIL to send, its sender checked */
 	int		 reply_code;	/* of the reply being read */
 	char		 reply_text[256]; /* its first line, escaped */

@@ -1,5 +1,7 @@
-/* SMTP syntax: command verbs, reply lines and the MAIL sender. */
+/* SMTP syntax: command verbs, reply lines, EHLO capabilities and the MAIL
+ * sender. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +11,8 @@
 static bool	smtp_is_digit(char);
 static bool	smtp_is_print(unsigned char);
 static const char *smtp_addr_end(const char *p, bool bracketed);
+static void	smtp_parse_mechanism(const char *word, size_t len,
+		    struct smtp_caps *caps);
 
 /* Every command verb the relay recognises. */
 static const struct {
@@ -64,6 +68,53 @@ smtp_parse_reply_line(const char *line, size_t len,
 	return true;
 }
 
+/* Parse a reply line and check that it goes on the reply being read. */
+bool
+smtp_parse_reply_next(int code, const char *line, size_t len,
+    struct smtp_reply_line *out)
+{
+	return smtp_parse_reply_line(line, len, out) &&
+	    (code == 0 || out->code == code);
+}
+
+/* Note STARTTLS, or the mechanisms of an AUTH line, in caps. */
+void
+smtp_parse_capability(const char *text, struct smtp_caps *caps)
+{
+	size_t len;
+
+	if (strcasecmp(text, "STARTTLS") == 0)
+		caps->starttls = true;
+	if (strncasecmp(text, "AUTH", 4) != 0 ||
+	    (text[4] != ' ' && text[4] != '='))
+		return;
+	for (text += 5; *text != '\0'; text += len) {
+		text += strspn(text, " ");
+		len = strcspn(text, " ");
+		smtp_parse_mechanism(text, len, caps);
+	}
+}
+
+/* Note one AUTH mechanism of len bytes that the relay can use. */
+static void
+smtp_parse_mechanism(const char *word, size_t len, struct smtp_caps *caps)
+{
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+	} mechs[] = {
+		{ "PLAIN", offsetof(struct smtp_caps, plain) },
+		{ "LOGIN", offsetof(struct smtp_caps, login) },
+		{ "XOAUTH2", offsetof(struct smtp_caps, xoauth2) },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(mechs); i++)
+		if (strlen(mechs[i].name) == len &&
+		    strncasecmp(word, mechs[i].name, len) == 0)
+			*(bool *)((char *)caps + mechs[i].offset) = true;
+}
+
 /* Tell whether c is an ASCII digit. */
 static bool
 smtp_is_digit(char c)
@@ -90,13 +141,12 @@ smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
 	if (strncasecmp(arg, "FROM:", 5) != 0)
 		return false;
 	p = arg + 5 + strspn(arg + 5, " ");
-	if ((bracketed = *p == '<')) {
+	if ((bracketed = *p == '<'))
 		p++;
-		if (*p == '@') {	/* a source route, to be ignored */
-			p += strcspn(p, ":<> ");
-			if (*p++ != ':')
-				return false;
-		}
+	if (*p == '@') {	/* a source route: ignored, in brackets only */
+		p += strcspn(p, ":<> ");
+		if (!bracketed || *p++ != ':' || *p == '@')
+			return false;
 	}
 	if ((end = smtp_addr_end(p, bracketed)) == NULL)
 		return false;

@@ -43,6 +43,22 @@ struct smtp_reply_line {
 /* Parse a reply line (no CRLF); false if it is not a valid reply line. */
 bool	smtp_parse_reply_line(const char *line, size_t len,
 	    struct smtp_reply_line *out);
+/* Parse the next line of a multi-line reply whose lines so far had code
+ * (0 before the first line); false if it is no reply line or its code
+ * differs. */
+bool	smtp_parse_reply_next(int code, const char *line, size_t len,
+	    struct smtp_reply_line *out);
+
+/* What an upstream's EHLO reply offers, as far as the relay cares. */
+struct smtp_caps {
+	bool	starttls;
+	bool	plain;
+	bool	login;
+	bool	xoauth2;
+};
+/* Note the text of one EHLO reply line ("STARTTLS", "AUTH PLAIN LOGIN",
+ * or the old "AUTH=LOGIN") in caps; other lines change nothing. */
+void	smtp_parse_capability(const char *text, struct smtp_caps *caps);
 
 /*
  * Parse the argument of MAIL ("FROM:<a@b> SIZE=10"): "FROM:" in any case,
@@ -52,7 +68,9 @@ bool	smtp_parse_reply_line(const char *line, size_t len,
  * "<>") and *params the ESMTP parameters after it ("" if none). False if
  * malformed: no "FROM:", no address, an unterminated path or quoted
  * string, a space, "<" or a control or 8-bit character outside a quoted
- * local part, text glued to the path, or an address over addrlen - 1 bytes.
+ * local part, text glued to the path, a bare address starting with "@"
+ * (a source route outside brackets) or after a source route, or an
+ * address over addrlen - 1 bytes.
  */
 bool	smtp_parse_mail_from(const char *arg, char *addr, size_t addrlen,
 	    const char **params);

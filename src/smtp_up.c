@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -34,8 +33,7 @@ smtp_upstream_ready(struct session *s)
 		side_printf(&s->up, "EHLO %s", s->cfg->server_name);
 		session_enter_state(s, SMTP_UP_EHLO_TLS);
 	} else {
-		st->up_starttls = st->up_plain = false;
-		st->up_login = st->up_xoauth2 = false;
+		memset(&st->up, 0, sizeof(st->up));
 		session_enter_state(s, SMTP_UP_GREETING);
 	}
 	session_set_timer(s, TIMER_UPSTREAM);
@@ -59,8 +57,7 @@ smtp_read_reply(struct session *s, bool forward)
 		case LINE_OK:
 			break;
 		}
-		if (!smtp_parse_reply_line(s->line, len, &rl) ||
-		    (st->reply_code != 0 && rl.code != st->reply_code))
+		if (!smtp_parse_reply_next(st->reply_code, s->line, len, &rl))
 			return REPLY_BAD;
 		if (st->reply_code == 0)
 			smtp_reply_first(s, rl.code, len);
@@ -101,25 +98,9 @@ static void
 smtp_note_capability(struct session *s, const char *text)
 {
 	struct smtp *st = s->proto_state;
-	char buf[256], *word, *save;
 
-	if (s->state != SMTP_UP_EHLO && s->state != SMTP_UP_EHLO_TLS)
-		return;
-	if (strcasecmp(text, "STARTTLS") == 0)
-		st->up_starttls = true;
-	if (strncasecmp(text, "AUTH", 4) != 0 ||
-	    (text[4] != ' ' && text[4] != '='))
-		return;
-	snprintf(buf, sizeof(buf), "%s", text + 5);
-	for (word = strtok_r(buf, " ", &save); word != NULL;
-	    word = strtok_r(NULL, " ", &save)) {
-		if (strcasecmp(word, "PLAIN") == 0)
-			st->up_plain = true;
-		else if (strcasecmp(word, "LOGIN") == 0)
-			st->up_login = true;
-		else if (strcasecmp(word, "XOAUTH2") == 0)
-			st->up_xoauth2 = true;
-	}
+	if (s->state == SMTP_UP_EHLO || s->state == SMTP_UP_EHLO_TLS)
+		smtp_parse_capability(text, &st->up);
 }
 
 /* Read a login-phase reply and act on it. */
@@ -162,12 +143,12 @@ smtp_up_login_reply(struct session *s, int code)
 	case SMTP_UP_EHLO:
 		if (code != 250)
 			break;
-		if (!st->up_starttls) {
+		if (!st->up.starttls) {
 			login_upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED,
 			    "upstream does not offer STARTTLS");
 			return;
 		}
-		st->up_plain = st->up_login = false;
+		st->up.plain = st->up.login = false;
 		side_printf(&s->up, "STARTTLS");
 		session_enter_state(s, SMTP_UP_STARTTLS);
 		return;
@@ -242,11 +223,11 @@ smtp_up_send_auth(struct session *s)
 			smtp_up_send_xoauth2(s);
 			return;
 		}
-		if (st->up_plain) {
+		if (st->up.plain) {
 			sasl_plain_encode(&s->creds, b64, sizeof(b64));
 			side_printf(&s->up, "AUTH PLAIN %s", b64);
 			session_enter_state(s, SMTP_UP_AUTH);
-		} else if (st->up_login) {
+		} else if (st->up.login) {
 			side_printf(&s->up, "AUTH LOGIN");
 			session_enter_state(s, SMTP_UP_AUTH_LOGIN);
 		} else {
@@ -286,7 +267,7 @@ smtp_up_send_xoauth2(struct session *s)
 	enum smtp_state next = SMTP_UP_XOAUTH2;
 	char *ir;
 
-	if (s->state == SMTP_UP_EHLO_TLS && !st->up_xoauth2) {
+	if (s->state == SMTP_UP_EHLO_TLS && !st->up.xoauth2) {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream does not offer AUTH XOAUTH2");
 		return;

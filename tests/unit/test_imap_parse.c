@@ -1,4 +1,5 @@
-/* Unit tests for imap_parse.c: commands, literals, responses, capabilities. */
+/* Unit tests for imap_parse.c: commands, their assembly with literals,
+ * responses, capabilities. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ static enum imap_parse_status parse(const char *buf, size_t len,
 static void	assert_arg(const struct imap_command *cmd, size_t i,
 		    enum imap_arg_type type, const char *data, size_t len);
 static void	assert_bad(const char *buf, const char *tag);
+static enum imap_assemble add_line(struct imap_assembly *a, const char *line,
+		    enum imap_literal *lit);
 
 /* Parse buf into cmd with an arena of the documented size. */
 static enum imap_parse_status
@@ -24,6 +27,18 @@ parse(const char *buf, size_t len, struct imap_command *cmd,
 	ck_assert_uint_le(IMAP_ARENA_SIZE(len), sizeof(arena));
 	return imap_parse_command(buf, len, arena, IMAP_ARENA_SIZE(len), cmd,
 	    error);
+}
+
+/* Copy line to the end of the command, as the session reads it there,
+ * and add it. */
+static enum imap_assemble
+add_line(struct imap_assembly *a, const char *line, enum imap_literal *lit)
+{
+	size_t len = strlen(line);
+
+	ck_assert_uint_lt(a->len + len, a->size);
+	memcpy(a->buf + a->len, line, len);
+	return imap_assemble_line(a, len, lit);
 }
 
 /* Check one parsed argument's type and bytes. */
@@ -443,6 +458,76 @@ START_TEST(test_quote)
 }
 END_TEST
 
+/* A command with a synchronising and a non-synchronising literal is
+ * assembled from its lines and bytes, then parses. */
+START_TEST(test_assemble)
+{
+	struct imap_assembly a;
+	struct imap_command cmd;
+	struct evbuffer *in = evbuffer_new();
+	enum imap_literal lit;
+	const char *error;
+
+	ck_assert(imap_assembly_init(&a, 100));
+	ck_assert_int_eq(add_line(&a, "a1 LOGIN {4}", &lit),
+	    IMAP_ASSEMBLE_LITERAL);
+	ck_assert_int_eq(lit, IMAP_LITERAL_SYNC);
+	evbuffer_add(in, "us", 2);
+	ck_assert(!imap_assemble_literal(&a, in));
+	ck_assert_uint_eq(evbuffer_get_length(in), 2);
+	evbuffer_add(in, "erX", 3);
+	ck_assert(imap_assemble_literal(&a, in));
+	ck_assert_uint_eq(evbuffer_get_length(in), 1);
+	ck_assert_int_eq(add_line(&a, " {2+}", &lit), IMAP_ASSEMBLE_LITERAL);
+	ck_assert_int_eq(lit, IMAP_LITERAL_NONSYNC);
+	evbuffer_add(in, "w", 1);
+	ck_assert(imap_assemble_literal(&a, in));
+	ck_assert_int_eq(add_line(&a, "", &lit), IMAP_ASSEMBLE_DONE);
+	ck_assert_int_eq(parse(a.buf, a.len, &cmd, &error), IMAP_PARSE_OK);
+	ck_assert_int_eq(cmd.verb, IMAP_VERB_LOGIN);
+	assert_arg(&cmd, 0, IMAP_ARG_STRING, "user", 4);
+	assert_arg(&cmd, 1, IMAP_ARG_STRING, "Xw", 2);
+	imap_assembly_clear(&a);
+	ck_assert_uint_eq(a.len, 0);
+	ck_assert_uint_eq(a.nliterals, 0);
+	imap_assembly_free(&a);
+	evbuffer_free(in);
+}
+END_TEST
+
+/* Literals over the pre-login limits, too many of them, and malformed
+ * announcements are refused. */
+START_TEST(test_assemble_limits)
+{
+	struct imap_assembly a;
+	struct evbuffer *in = evbuffer_new();
+	enum imap_literal lit;
+	unsigned i;
+
+	ck_assert(imap_assembly_init(&a, 100));
+	ck_assert_int_eq(add_line(&a, "a {1025}", &lit),
+	    IMAP_ASSEMBLE_TOO_LARGE);
+	imap_assembly_clear(&a);
+	ck_assert_int_eq(add_line(&a, "a {1+}", &lit), IMAP_ASSEMBLE_LITERAL);
+	ck_assert_int_eq(lit, IMAP_LITERAL_NONSYNC);
+	for (i = 1; i < IMAP_LITERALS_MAX; i++) {
+		evbuffer_add(in, "x", 1);
+		ck_assert(imap_assemble_literal(&a, in));
+		ck_assert_int_eq(add_line(&a, " {1}", &lit),
+		    IMAP_ASSEMBLE_LITERAL);
+	}
+	evbuffer_add(in, "x", 1);
+	ck_assert(imap_assemble_literal(&a, in));
+	ck_assert_int_eq(add_line(&a, " {1}", &lit),
+	    IMAP_ASSEMBLE_TOO_LARGE);
+	imap_assembly_clear(&a);
+	ck_assert_int_eq(add_line(&a, "a {99999999999}", &lit),
+	    IMAP_ASSEMBLE_BAD);
+	imap_assembly_free(&a);
+	evbuffer_free(in);
+}
+END_TEST
+
 /* Build the IMAP parsing suite. */
 Suite *
 imap_parse_suite(void)
@@ -465,6 +550,8 @@ imap_parse_suite(void)
 	tcase_add_test(tc, test_too_many_args);
 	tcase_add_test(tc, test_small_arena);
 	tcase_add_test(tc, test_literal_announcement);
+	tcase_add_test(tc, test_assemble);
+	tcase_add_test(tc, test_assemble_limits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("responses");

@@ -191,6 +191,12 @@ START_TEST(test_answer_fields)
 		{ "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
 		    "\"access_token\":\"a\\u0000b\"}",
 		    "malformed JSON answer (HTTP 200)" },
+		{ "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+		    "\"access_token\":\"a\\u0001user=b\"}",
+		    "access_token is not a Bearer token (RFC 6750) (HTTP 200)" },
+		{ "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+		    "\"access_token\":\"a b\"}",
+		    "access_token is not a Bearer token (RFC 6750) (HTTP 200)" },
 		{ "{\"token_type\":\"Bearer\",\"access_token\":\"a\"}",
 		    "no valid expires_in in the answer (HTTP 200)" },
 		{ "{\"token_type\":\"Bearer\",\"expires_in\":0,"

@@ -306,6 +306,26 @@ START_TEST(test_xoauth2_encode)
 }
 END_TEST
 
+/* An XOAUTH2 error challenge is decoded for the log, escaped; text that
+ * is not base64 is logged as it came, escaped; the result always fits. */
+START_TEST(test_xoauth2_challenge)
+{
+	char dst[64], tiny[8];
+
+	/* base64 of {"status":"401","schemes":"bearer"} */
+	sasl_xoauth2_challenge(dst, sizeof(dst), "eyJzdGF0dXMiOiI0MDEiLCJzY2hl"
+	    "bWVzIjoiYmVhcmVyIn0=");
+	ck_assert_str_eq(dst, "{\"status\":\"401\",\"schemes\":\"bearer\"}");
+	sasl_xoauth2_challenge(dst, sizeof(dst), "not base64!");
+	ck_assert_str_eq(dst, "not base64!");
+	/* base64 of "a\nb" */
+	sasl_xoauth2_challenge(dst, sizeof(dst), "YQpi");
+	ck_assert_ptr_null(strchr(dst, '\n'));
+	sasl_xoauth2_challenge(tiny, sizeof(tiny), "eyJzdGF0dXMiOiI0MDEifQ==");
+	ck_assert_uint_lt(strlen(tiny), sizeof(tiny));
+}
+END_TEST
+
 /* Build the SASL suite. */
 Suite *
 sasl_suite(void)
@@ -340,6 +360,7 @@ sasl_suite(void)
 
 	tc = tcase_create("xoauth2");
 	tcase_add_test(tc, test_xoauth2_encode);
+	tcase_add_test(tc, test_xoauth2_challenge);
 	suite_add_tcase(s, tc);
 	return s;
 }

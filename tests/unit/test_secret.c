@@ -107,6 +107,43 @@ START_TEST(test_invalid_hashes)
 }
 END_TEST
 
+/* Costs over the ceiling are refused before any hashing: yescrypt N * r
+ * up to 2^19 (libxcrypt cost 7), SHA-512 up to 100000 rounds. */
+START_TEST(test_cost_ceiling)
+{
+	static const char *const over[] = {
+		"$y$jCT$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0nL4",			/* cost 8: 128 MiB */
+		"$y$jFT$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0nL4",			/* cost 11: 1 GiB */
+		"$y$jBU$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlIs"
+		    "CdwzJdS7P0nL4",			/* r 33 */
+		"$y$j9T1$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQwo3hLvBPU.J5tVnQlI"
+		    "sCdwzJdS7P0nL4",			/* more parameters */
+		"$6$rounds=100001$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMH"
+		    "Wjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+		"$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKw"
+		    "SMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	};
+	char *hash;
+	size_t i;
+
+	for (i = 0; i < sizeof(over) / sizeof(over[0]); i++)
+		ck_assert_msg(!secret_hash_valid(over[i]), "accepted '%s'",
+		    over[i]);
+	/* At the ceiling: the setting is accepted (the hash part is only
+	 * checked by a login). */
+	ck_assert(secret_hash_valid("$y$jBT$l5K/tetyiP2dtXyXkUAOt/$OsesJZfebrQ"
+	    "wo3hLvBPU.J5tVnQlIsCdwzJdS7P0nL4"));
+	ck_assert(secret_hash_valid("$6$rounds=100000$saltstring$svn8UoSVapNt"
+	    "Muq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFC"
+	    "oEOfaS35inz1"));
+	hash = secret_hash("x");
+	ck_assert(hash != NULL && secret_hash_valid(hash));
+	free(hash);
+}
+END_TEST
+
 /* Build the secret suite. */
 Suite *
 secret_suite(void)
@@ -118,6 +155,8 @@ secret_suite(void)
 	tcase_add_test(tc, test_remembered_verification);
 	tcase_add_test(tc, test_sha512_vector);
 	tcase_add_test(tc, test_invalid_hashes);
+	tcase_add_test(tc, test_cost_ceiling);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,4 +1,5 @@
-/* Unit tests for smtp_parse.c: command verbs, reply lines, MAIL senders. */
+/* Unit tests for smtp_parse.c: command verbs, reply lines, EHLO
+ * capabilities and MAIL senders. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@ static void	assert_reply(const char *, int, bool, const char *);
 static void	assert_bad_reply(const char *);
 static void	assert_mail(const char *, const char *, const char *);
 static void	assert_bad_mail(const char *);
+static void	assert_caps(const char *const *, bool, bool, bool, bool);
 
 /* Parse line and compare its verb and argument. */
 static void
@@ -70,6 +72,21 @@ assert_bad_mail(const char *arg)
 
 	ck_assert_msg(!smtp_parse_mail_from(arg, got, sizeof(got), &rest),
 	    "accepted \"%s\"", arg);
+}
+
+/* Note every line of an EHLO reply and compare the capabilities. */
+static void
+assert_caps(const char *const *lines, bool starttls, bool plain, bool login,
+    bool xoauth2)
+{
+	struct smtp_caps c = { 0 };
+
+	for (; *lines != NULL; lines++)
+		smtp_parse_capability(*lines, &c);
+	ck_assert(c.starttls == starttls);
+	ck_assert(c.plain == plain);
+	ck_assert(c.login == login);
+	ck_assert(c.xoauth2 == xoauth2);
 }
 
 /* Every verb is recognised, with or without an argument. */
@@ -218,6 +235,10 @@ START_TEST(test_mail_invalid)
 		"FROM:<@relay:a@b", "FROM:<@relay a@b>", "FROM:<@relay>",
 		"FROM:\"a b@c", "FROM:<\"a\\\x01\"@b>", "FROM:<\"a\\",
 		"FROM:<<a@b>>",
+		/* bare "@..." is neither: in brackets it is a source route */
+		"FROM:@L(OROO", "FROM:@relay:a@b",
+		/* nor may the address after a source route start with "@" */
+		"FROM:<@relay:@b>",
 	};
 	size_t i;
 
@@ -317,6 +338,39 @@ START_TEST(test_verbs_auth_initial_response)
 }
 END_TEST
 
+/* A reply goes on while its lines keep the first line's code. */
+START_TEST(test_reply_next)
+{
+	struct smtp_reply_line r;
+
+	ck_assert(smtp_parse_reply_next(0, "250-a", 5, &r));
+	ck_assert(smtp_parse_reply_next(250, "250 b", 5, &r));
+	ck_assert(r.last);
+	ck_assert(!smtp_parse_reply_next(250, "251 b", 5, &r));
+	ck_assert(!smtp_parse_reply_next(250, "25", 2, &r));
+	ck_assert(!smtp_parse_reply_next(0, "hello", 5, &r));
+}
+END_TEST
+
+/* STARTTLS and the mechanisms of AUTH lines, in either form and any
+ * case; look-alike words do not count. */
+START_TEST(test_capabilities)
+{
+	static const char *const exchange[] = { "smtp.example.test Hello",
+		"SIZE 157286400", "STARTTLS", "AUTH LOGIN XOAUTH2", NULL };
+	static const char *const old[] = { "AUTH=PLAIN login", NULL };
+	static const char *const fake[] = { "AUTHX PLAIN", "AUTH PLAINX",
+		"AUTH XPLAIN LOGINS", "X STARTTLS", "STARTTLSX", "AUTH",
+		"AUTH ", NULL };
+	static const char *const spaces[] = { "auth   plain  xoauth2 ", NULL };
+
+	assert_caps(exchange, true, false, true, true);
+	assert_caps(old, false, true, true, false);
+	assert_caps(fake, false, false, false, false);
+	assert_caps(spaces, false, true, false, true);
+}
+END_TEST
+
 /* Build the SMTP parsing suite. */
 Suite *
 smtp_parse_suite(void)
@@ -337,6 +391,8 @@ smtp_parse_suite(void)
 	tcase_add_test(tc, test_reply_valid);
 	tcase_add_test(tc, test_reply_invalid);
 	tcase_add_test(tc, test_reply_length);
+	tcase_add_test(tc, test_reply_next);
+	tcase_add_test(tc, test_capabilities);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("senders");

@@ -157,6 +157,13 @@ def check_no_secrets(ctx):
                                   " (as %r)" % form)
 
 
+def sanitizer_report(ctx):
+    """The first line of an ASan/LSan/UBSan report in the relay's output
+    (a --enable-sanitizers build), or None."""
+    return next((l for l in ctx.relay.lines()
+                 if "Sanitizer:" in l or ": runtime error: " in l), None)
+
+
 def _describe(want):
     """Human text for an expected log value."""
     if callable(want):
@@ -226,6 +233,8 @@ def run_case(run, case):
                 status, reason = "FAIL", ("tlsrelayd exit status %s after "
                                           "SIGTERM (expected 0)"
                                           % exit_status)
+            if status == "PASS" and sanitizer_report(ctx):
+                status, reason = "FAIL", sanitizer_report(ctx)
     return status, reason, diagnostics(ctx) \
         if status == "FAIL" or run.verbose else []
 
