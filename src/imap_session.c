@@ -331,7 +331,7 @@ imap_bare_cr(struct session *s)
 {
 	struct imap *st = s->proto_state;
 
-	st->cmd_len += strlen(st->cmd + st->cmd_len);
+	st->cmd.len += strlen(st->cmd.buf + st->cmd.len);
 	return imap_literal_refused(s, false, "Bare CR in command line");
 }
 
