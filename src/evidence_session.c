@@ -255,7 +255,8 @@ evidence_census(struct session *s)
 	int rank;
 
 	rank = evidence_offered_rank(s->lan.ssl != NULL ?
-	    tls_client_hello(s->lan.ssl) : NULL, offered, sizeof(offered));
+	    tls_client_hello(s->lan.ssl) : s->sniffed_hello, offered,
+	    sizeof(offered));
 	evidence_record_text(r, "client", s->client);
 	evidence_record_text(r, "listener", s->listener_name);
 	evidence_record_text(r, "protocol", proto_name(s->ops->proto));

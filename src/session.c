@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "date.h"
+#include "hello_sniff.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "metrics.h"
@@ -68,6 +69,7 @@ static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
 static void	session_identify(struct session *s);
 static void	session_refuse(struct session *s, enum device_verdict v);
+static void	session_refuse_unknown(struct session *s);
 static void	session_log_refusal(struct session *s, enum device_verdict v);
 static void	session_refusal(struct session *s, bool temporary,
 		    const char *why);
@@ -185,7 +187,15 @@ session_busy_close(const struct config *cfg, const struct listener_conf *lc,
 	close(fd);
 }
 
-/* Judge the client's address: unknown ones never get a TLS handshake. */
+/* Refuse an unknown client (after its ClientHello was sniffed). */
+static void
+session_refuse_unknown(struct session *s)
+{
+	session_refuse(s, DEVICE_UNKNOWN);
+}
+
+/* Judge the client's address: unknown ones never get a TLS handshake,
+ * only a short wait for their ClientHello, for the census. */
 void
 session_admit(struct session *s)
 {
@@ -197,7 +207,8 @@ session_admit(struct session *s)
 	}
 	if (devices_check(s->cfg, (struct sockaddr *)&s->peer, s->ops->proto,
 	    time(NULL), &dev) == DEVICE_UNKNOWN) {
-		session_refuse(s, DEVICE_UNKNOWN);
+		if (!hello_sniff_start(s, session_refuse_unknown))
+			session_refuse_unknown(s);
 		return;
 	}
 	session_set_timer(s, TIMER_PRELOGIN);
@@ -400,7 +411,7 @@ session_over_limits(struct session *s)
 		{ "proxy", s->proxy },
 	};
 
-	if (s->env->nsessions > lim->max_sessions)
+	if (s->env->nsessions - s->env->nsniffing > lim->max_sessions)
 		why = "too many sessions";
 	else if (session_device_count(s->env, s->dev) >
 	    lim->max_sessions_per_device)
@@ -982,6 +993,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	s->reason = why;
 	s->result = r;
 	session_dial_cancel(s);
+	hello_sniff_end(s);
 	if (s->verify != NULL)
 		verifier_cancel(s->env->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)

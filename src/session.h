@@ -250,6 +250,8 @@ struct session {
 	char			*mailbox; /* counted in env->mailboxes */
 	unsigned		 messages;
 	struct session_evidence	*evidence; /* evidence_session.c's */
+	struct hello_sniff	*sniff;	/* hello_sniff.c's, while waiting */
+	char			 sniffed_hello[32]; /* "offered_max=..." or "" */
 };
 
 /* Accept a LAN connection: identify the device and start the protocol.

@@ -30,6 +30,7 @@ struct session_env {
 	struct listener		*listeners;	/* singly linked */
 	struct session_list	 sessions;
 	unsigned		 nsessions;
+	unsigned		 nsniffing;	/* of those, hello_sniff.c's */
 	bool			 draining;	/* the last session ends the loop */
 	struct oauth_tokens	*tokens;	/* kept across reloads */
 	struct mailboxes	*mailboxes;	/* upstream sessions per mailbox */

@@ -8,10 +8,10 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "tls_hello_parse.h"
 #include "util.h"
 
 #define HELLO_MAX_CIPHERS	16	/* suites named in a ClientHello summary */
-#define TLS_GREASE(v)		(((v) & 0x0f0f) == 0x0a0a)
 
 static SSL_CTX	*tls_lan_ctx_new(const struct config *cfg,
 		    struct config_errors *errs);
@@ -320,19 +320,13 @@ static int
 tls_hello_max_version(SSL *ssl)
 {
 	const unsigned char *ext;
-	size_t len, i;
-	int v, best;
+	size_t len;
+	int legacy = SSL_client_hello_get0_legacy_version(ssl);
 
-	best = SSL_client_hello_get0_legacy_version(ssl);
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions,
-	    &ext, &len) != 1 || len < 1)
-		return best;
-	for (i = 1; i + 1 < len && i < (size_t)ext[0] + 1; i += 2) {
-		v = ext[i] << 8 | ext[i + 1];
-		if (!TLS_GREASE(v) && v > best)
-			best = v;
-	}
-	return best;
+	    &ext, &len) != 1)
+		return legacy;
+	return tls_hello_versions_max(legacy, ext, len);
 }
 
 /* Append the offered suites as names (hex if unknown to this libssl). */

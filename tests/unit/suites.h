@@ -26,5 +26,6 @@ Suite	*proxy_parse_suite(void);
 Suite	*evidence_suite(void);
 Suite	*observe_suite(void);
 Suite	*report_suite(void);
+Suite	*tls_hello_parse_suite(void);
 
 #endif

@@ -6,10 +6,9 @@ import smtplib
 import ssl
 
 from harness.case import Case
-from harness.register import ctl
+from harness.register import wait_census
 from harness.relay import device
 from harness.steps import refused_greeting
-from harness.util import wait_until
 
 
 def client(ctx):
@@ -22,18 +21,9 @@ def client(ctx):
     refused_greeting(ctx, source="127.0.0.3")
     want = ("127.0.0.2 listener=smtps protocol=smtp offered_tls=TLSv1.1 ",
             "127.0.0.3 listener=smtp protocol=smtp offered_tls=none ")
-    found = {}
-
-    def listed():
-        status, out, _ = ctl(ctx, "unknown")
-        found["out"] = out
-        return status == 0 and all(w in out for w in want)
-    try:
-        wait_until(listed, 15, interval=0.3, what="census")
-    except TimeoutError:
-        ctx.check(False, "census lacks %r:\n%s" % (want, found["out"]))
-    ctx.check("count=2" in found["out"].split("127.0.0.2 ")[1].split("\n")[0],
-              "127.0.0.2 knocked twice: %s" % found["out"])
+    out = wait_census(ctx, want)
+    ctx.check("count=2" in out.split("127.0.0.2 ")[1].split("\n")[0],
+              "127.0.0.2 knocked twice: %s" % out)
 
 
 CASE = Case(

@@ -64,3 +64,19 @@ def integrity(ctx):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         db.close()
+
+
+def wait_census(ctx, want, timeout=15):
+    """Wait until tlsrelayctl unknown lists every line start in want;
+    a failed check otherwise. Returns its last output."""
+    found = {"out": ""}
+
+    def listed():
+        status, out, _ = ctl(ctx, "unknown")
+        found["out"] = out
+        return status == 0 and all(w in out for w in want)
+    try:
+        wait_until(listed, timeout, interval=0.3, what="census")
+    except TimeoutError:
+        ctx.check(False, "census lacks %r:\n%s" % (want, found["out"]))
+    return found["out"]
