@@ -11,6 +11,7 @@
 #include "devices.h"
 #include "evidence.h"
 #include "evidence_session.h"
+#include "nitems.h"
 #include "observe.h"
 #include "session.h"
 #include "session_env.h"
@@ -64,6 +65,7 @@ static const bool result_failed[] = {
 	[RESULT_PROTOCOL_ERROR] = true,
 	[RESULT_INJECTION] = true,
 	[RESULT_LINE_TOO_LONG] = true,
+	[RESULT_NO_MEMORY] = true,
 };
 
 /* The session's observations, allocated at the first hook. */
@@ -273,7 +275,8 @@ evidence_session_record(struct session *s, const struct device *dev)
 	struct timespec now;
 	long long ms;
 	char failure[512];
-	bool failed = result_failed[s->result];
+	bool failed = (size_t)s->result < nitems(result_failed) &&
+	    result_failed[s->result];
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - s->started.tv_sec) * 1000LL +
