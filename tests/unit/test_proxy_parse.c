@@ -7,6 +7,7 @@
 
 #include "proxy_parse.h"
 #include "suites.h"
+#include "testutil.h"
 #include "util.h"
 
 #define BYTES(s)	s, sizeof(s) - 1
@@ -124,6 +125,7 @@ static void	assert_address(const struct sockaddr_storage *ss,
 		    const char *want, const char *what, const char *name);
 static void	assert_case(const struct header_case *c, const uint8_t *buf,
 		    size_t len);
+static int	prefix_parse(const unsigned char *buf, size_t len, void *arg);
 
 /* Compare a parsed address with "address port". */
 static void
@@ -191,24 +193,26 @@ START_TEST(test_trailing_data)
 }
 END_TEST
 
+/* proxy_parse as prefixes_assert calls it, arg the header to fill. */
+static int
+prefix_parse(const unsigned char *buf, size_t len, void *arg)
+{
+	return proxy_parse(buf, len, arg);
+}
+
 /* Every proper prefix of a good header needs more; no prefix of a bad one
  * is taken as a header. */
 START_TEST(test_every_boundary)
 {
 	const struct header_case *c = &cases[_i];
 	struct proxy_header h;
-	enum proxy_status st;
-	size_t k;
 
-	for (k = 0; k < c->len; k++) {
-		st = proxy_parse((const uint8_t *)c->bytes, k, &h);
-		if (c->status == PROXY_DONE)
-			ck_assert_msg(st == PROXY_NEED_MORE, "%s: %zu bytes "
-			    "gave %d", c->name, k, st);
-		else
-			ck_assert_msg(st != PROXY_DONE, "%s: %zu bytes taken "
-			    "as a header", c->name, k);
-	}
+	if (c->status == PROXY_DONE)
+		prefixes_assert(c->name, c->bytes, c->len, prefix_parse, &h,
+		    PREFIX_GIVES, PROXY_NEED_MORE);
+	else
+		prefixes_assert(c->name, c->bytes, c->len, prefix_parse, &h,
+		    PREFIX_NEVER_GIVES, PROXY_DONE);
 }
 END_TEST
 

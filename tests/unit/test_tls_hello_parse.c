@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
+#include "testutil.h"
 #include "tls_hello_parse.h"
 #include "util.h"
 
@@ -76,6 +77,8 @@ static const struct hello_case cases[] = {
 	{ "TLS 1.3", hello_tls13, sizeof(hello_tls13), 0x0304 },
 };
 
+static int	prefix_parse(const unsigned char *buf, size_t len, void *arg);
+
 /* Each whole hello gives its version. */
 START_TEST(test_hello_whole)
 {
@@ -88,16 +91,21 @@ START_TEST(test_hello_whole)
 }
 END_TEST
 
+/* tls_hello_parse as prefixes_assert calls it, arg the version. */
+static int
+prefix_parse(const unsigned char *buf, size_t len, void *arg)
+{
+	return tls_hello_parse(buf, len, arg);
+}
+
 /* Every proper prefix of a hello asks for more bytes. */
 START_TEST(test_hello_prefixes)
 {
 	const struct hello_case *c = &cases[_i];
-	size_t n;
 	int v = -1;
 
-	for (n = 0; n < c->len; n++)
-		ck_assert_msg(tls_hello_parse(c->bytes, n, &v) ==
-		    TLS_HELLO_NEED_MORE, "%s: prefix %zu", c->name, n);
+	prefixes_assert(c->name, c->bytes, c->len, prefix_parse, &v,
+	    PREFIX_GIVES, TLS_HELLO_NEED_MORE);
 	ck_assert_int_eq(v, -1);
 }
 END_TEST

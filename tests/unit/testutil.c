@@ -1,5 +1,5 @@
-/* Fixtures shared by the unit suites: time zone, stderr capture, and a
- * key with its self-signed certificate. */
+/* Fixtures shared by the unit suites: time zone, stderr capture, a key
+ * with its self-signed certificate, and a parser fed every prefix. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +153,21 @@ cred_free(struct cred *c)
 	}
 	free(c->cert_path);
 	free(c->key_path);
+}
+
+/* Feed parse every proper prefix of bytes and assert what each gives. */
+void
+prefixes_assert(const char *name, const void *bytes, size_t len,
+    prefix_parse_fn parse, void *arg, enum prefix_rule rule, int status)
+{
+	size_t k;
+	int st;
+
+	for (k = 0; k < len; k++) {
+		st = parse(bytes, k, arg);
+		ck_assert_msg((st == status) == (rule == PREFIX_GIVES),
+		    "%s: %zu bytes gave %d, %s %d", name, k, st,
+		    rule == PREFIX_GIVES ? "not" : "which must never be",
+		    status);
+	}
 }

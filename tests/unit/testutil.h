@@ -1,8 +1,10 @@
 /* Fixtures shared by the unit suites: time zone, stderr capture, a key
- * with its self-signed certificate, and configuration texts. */
+ * with its self-signed certificate, configuration texts, and a parser
+ * fed every prefix. */
 #ifndef TLSRELAY_TESTUTIL_H
 #define TLSRELAY_TESTUTIL_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include <openssl/evp.h>
@@ -35,6 +37,22 @@ void	cred_make(struct cred *c);
 void	cred_write(struct cred *c);
 /* Free the key and certificate and remove their directory. */
 void	cred_free(struct cred *c);
+
+/* A parser under test: its status for the first len bytes of buf. */
+typedef int	(*prefix_parse_fn)(const unsigned char *buf, size_t len,
+		    void *arg);
+
+/* What every proper prefix of an input must give. */
+enum prefix_rule {
+	PREFIX_GIVES,		/* exactly the status named */
+	PREFIX_NEVER_GIVES	/* anything but the status named */
+};
+
+/* Feed parse every proper prefix of bytes (0 to len - 1 bytes) and assert
+ * that each gives, or never gives, status; name labels a failure. */
+void	prefixes_assert(const char *name, const void *bytes, size_t len,
+	    prefix_parse_fn parse, void *arg, enum prefix_rule rule,
+	    int status);
 
 /* A main configuration text with one SMTP listener and upstream, its
  * devices file "relay.devices", and an oauth2 section to add to it. */
