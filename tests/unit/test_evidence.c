@@ -17,47 +17,68 @@
 #include "testutil.h"
 #include "util.h"
 
-static char	*tmpdir_make(void);
-static void	 tmpdir_remove(char *dir);
-static sqlite3	*db_open(const char *dir);
+#define KEEP_DAYS	400	/* evidence_days of every store here */
+
+static char	*state_dir;	/* the test's temporary state_dir */
+
+static void	 state_setup(void);
+static void	 state_teardown(void);
+static sqlite3	*db_open(void);
+static sqlite3	*store_flush(struct evidence *ev);
+static void	 store_close(struct evidence *ev, sqlite3 *db);
 static long long db_int(sqlite3 *db, const char *sql);
 static char	*db_text(sqlite3 *db, const char *sql);
 static struct evidence_record *session_record(const char *device,
 		    const char *protocol, long long start, const char *result);
 
-/* A fresh temporary directory. */
-static char *
-tmpdir_make(void)
+/* Check fixture: a fresh temporary state_dir for the test. */
+static void
+state_setup(void)
 {
-	char *dir = xstrdup("/tmp/tlsrelay-evidence-XXXXXX");
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	return dir;
+	state_dir = xstrdup("/tmp/tlsrelay-evidence-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
 }
 
-/* Remove a temporary directory and what is in it. */
+/* Check fixture: remove the state_dir and what is in it. */
 static void
-tmpdir_remove(char *dir)
+state_teardown(void)
 {
 	char *cmd;
 
-	xasprintf(&cmd, "rm -rf '%s'", dir);
+	xasprintf(&cmd, "rm -rf '%s'", state_dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
-	free(dir);
+	free(state_dir);
+	state_dir = NULL;
 }
 
-/* Open dir's evidence.db for the test's own queries. */
+/* Open the state_dir's evidence.db for the test's own queries. */
 static sqlite3 *
-db_open(const char *dir)
+db_open(void)
 {
 	sqlite3 *db;
 	char *path;
 
-	xasprintf(&path, "%s/%s", dir, EVIDENCE_DB_NAME);
+	xasprintf(&path, "%s/%s", state_dir, EVIDENCE_DB_NAME);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	free(path);
 	return db;
+}
+
+/* Write what the store has queued, then open its file for queries. */
+static sqlite3 *
+store_flush(struct evidence *ev)
+{
+	evidence_flush(ev);
+	return db_open();
+}
+
+/* Close the test's connection, then stop the store. */
+static void
+store_close(struct evidence *ev, sqlite3 *db)
+{
+	sqlite3_close(db);
+	evidence_stop(ev);
 }
 
 /* The first column of the first row as an integer (-1 if none). */
@@ -118,24 +139,20 @@ session_record(const char *device, const char *protocol, long long start,
 /* A new file gets the current schema: the version row and every table. */
 START_TEST(test_schema_fresh)
 {
-	char *dir = tmpdir_make();
-	struct evidence *ev = evidence_start(dir, 400);
+	struct evidence *ev = evidence_start(state_dir, KEEP_DAYS);
 	sqlite3 *db;
 
 	evidence_flush(ev);
 	evidence_submit(ev, session_record("copier", "pop3", time(NULL),
 	    "ok"));
-	evidence_flush(ev);
-	db = db_open(dir);
+	db = store_flush(ev);
 	ck_assert_int_eq(db_int(db, "SELECT version FROM schema_version"),
 	    evidence_schema_version());
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name IN ('sessions', 'messages', 'paths', 'census', 'folders')"),
 	    5);
 	ck_assert_str_eq(db_text(db, "PRAGMA journal_mode"), "wal");
-	sqlite3_close(db);
-	evidence_stop(ev);
-	tmpdir_remove(dir);
+	store_close(ev, db);
 }
 END_TEST
 
@@ -143,8 +160,7 @@ END_TEST
  * keeps the best offered version and the last failure. */
 START_TEST(test_batch_summary)
 {
-	char *dir = tmpdir_make();
-	struct evidence *ev = evidence_start(dir, 400);
+	struct evidence *ev = evidence_start(state_dir, KEEP_DAYS);
 	struct evidence_record *r;
 	time_t now = time(NULL);
 	sqlite3 *db;
@@ -157,8 +173,7 @@ START_TEST(test_batch_summary)
 	evidence_record_text(r, "offered_tls", "TLSv1.2");
 	evidence_record_num(r, "offered_rank", 0x0303);
 	evidence_submit(ev, r);
-	evidence_flush(ev);
-	db = db_open(dir);
+	db = store_flush(ev);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sessions"), 101);
 	ck_assert_int_eq(db_int(db, "SELECT sessions FROM paths"), 101);
 	ck_assert_int_eq(db_int(db, "SELECT ok_sessions FROM paths"), 100);
@@ -172,17 +187,14 @@ START_TEST(test_batch_summary)
 	ck_assert_str_eq(db_text(db, "SELECT tls_used FROM paths"), "TLSv1");
 	ck_assert_str_eq(db_text(db, "SELECT last_failure FROM paths"),
 	    "upstream_error: 535");
-	sqlite3_close(db);
-	evidence_stop(ev);
-	tmpdir_remove(dir);
+	store_close(ev, db);
 }
 END_TEST
 
 /* Messages, folders and the census keep their own summaries. */
 START_TEST(test_other_kinds)
 {
-	char *dir = tmpdir_make();
-	struct evidence *ev = evidence_start(dir, 400);
+	struct evidence *ev = evidence_start(state_dir, KEEP_DAYS);
 	struct evidence_record *r;
 	sqlite3 *db;
 	int i;
@@ -206,8 +218,7 @@ START_TEST(test_other_kinds)
 		evidence_record_num(r, "offered_rank", i ? 0x0302 : 0);
 		evidence_submit(ev, r);
 	}
-	evidence_flush(ev);
-	db = db_open(dir);
+	db = store_flush(ev);
 	ck_assert_int_eq(db_int(db, "SELECT messages FROM paths WHERE "
 	    "protocol = 'smtp'"), 2);
 	ck_assert_str_eq(db_text(db, "SELECT last_queue_id FROM paths"), "5CD");
@@ -215,9 +226,7 @@ START_TEST(test_other_kinds)
 	ck_assert_int_eq(db_int(db, "SELECT count FROM census"), 2);
 	ck_assert_str_eq(db_text(db, "SELECT offered_tls FROM census"),
 	    "TLSv1.1");
-	sqlite3_close(db);
-	evidence_stop(ev);
-	tmpdir_remove(dir);
+	store_close(ev, db);
 }
 END_TEST
 
@@ -225,10 +234,9 @@ END_TEST
  * newer build is refused. */
 START_TEST(test_migration)
 {
-	char *dir = tmpdir_make();
 	char err[256];
 	struct evidence *ev;
-	sqlite3 *db = db_open(dir);
+	sqlite3 *db = db_open();
 
 	ck_assert(evidence_migrate(db, 1, err, sizeof(err)));
 	ck_assert_int_eq(db_int(db, "SELECT version FROM schema_version"), 1);
@@ -236,10 +244,10 @@ START_TEST(test_migration)
 	    "listener, count) VALUES ('10.1.1.1', 'smtp', 7)", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ev = evidence_start(dir, 400);
+	ev = evidence_start(state_dir, KEEP_DAYS);
 	evidence_flush(ev);
 	evidence_stop(ev);
-	db = db_open(dir);
+	db = db_open();
 	ck_assert_int_eq(db_int(db, "SELECT version FROM schema_version"),
 	    evidence_schema_version());
 	ck_assert_int_eq(db_int(db, "SELECT count FROM census"), 7);
@@ -250,7 +258,6 @@ START_TEST(test_migration)
 	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 	sqlite3_close(db);
-	tmpdir_remove(dir);
 }
 END_TEST
 
@@ -258,8 +265,7 @@ END_TEST
  * summary and the census stay. */
 START_TEST(test_prune)
 {
-	char *dir = tmpdir_make();
-	struct evidence *ev = evidence_start(dir, 400);
+	struct evidence *ev = evidence_start(state_dir, KEEP_DAYS);
 	time_t now = time(NULL);
 	sqlite3 *db;
 
@@ -268,14 +274,13 @@ START_TEST(test_prune)
 	evidence_submit(ev, session_record("ups", "smtp", now - 10, "ok"));
 	evidence_flush(ev);
 	evidence_stop(ev);
-	db = db_open(dir);
-	ck_assert(evidence_prune(db, 400, now));
+	db = db_open();
+	ck_assert(evidence_prune(db, KEEP_DAYS, now));
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sessions"), 1);
 	ck_assert_int_eq(db_int(db, "SELECT sessions FROM paths"), 2);
 	ck_assert_int_eq(db_int(db, "SELECT first_seen FROM paths"),
 	    now - 401 * 86400);
 	sqlite3_close(db);
-	tmpdir_remove(dir);
 }
 END_TEST
 
@@ -283,7 +288,7 @@ END_TEST
  * records go on being written. */
 START_TEST(test_corrupt_moved_aside)
 {
-	char *dir = tmpdir_make(), *path, *out;
+	char *path, *out;
 	struct evidence *ev;
 	struct dirent *de;
 	FILE *f, *tmp;
@@ -292,29 +297,28 @@ START_TEST(test_corrupt_moved_aside)
 	sqlite3 *db;
 	int saved;
 
-	xasprintf(&path, "%s/%s", dir, EVIDENCE_DB_NAME);
+	xasprintf(&path, "%s/%s", state_dir, EVIDENCE_DB_NAME);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fprintf(f, "%4096s", "this is not an SQLite database");
 	fclose(f);
 	saved = stderr_capture_start(&tmp);
-	ev = evidence_start(dir, 400);
+	ev = evidence_start(state_dir, KEEP_DAYS);
 	evidence_submit(ev, session_record("copier", "imap", time(NULL),
 	    "ok"));
 	evidence_flush(ev);
 	evidence_stop(ev);
 	out = stderr_capture_end(tmp, saved);
 	ck_assert_ptr_nonnull(strstr(out, "is corrupt: moved to"));
-	ck_assert_ptr_nonnull(d = opendir(dir));
+	ck_assert_ptr_nonnull(d = opendir(state_dir));
 	while ((de = readdir(d)) != NULL)
 		moved |= strncmp(de->d_name, "evidence.db.corrupt-", 20) == 0;
 	closedir(d);
 	ck_assert(moved);
-	db = db_open(dir);
+	db = db_open();
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sessions"), 1);
 	sqlite3_close(db);
 	free(out);
 	free(path);
-	tmpdir_remove(dir);
 }
 END_TEST
 
@@ -322,19 +326,19 @@ END_TEST
  * never blocks, and one warning is logged, not one per batch. */
 START_TEST(test_unwritable_dir)
 {
-	char *dir = tmpdir_make(), *file, *state, *out;
+	char *file, *state, *out;
 	struct evidence *ev;
 	FILE *f, *tmp;
 	int saved, i;
 	const char *p;
 	unsigned warnings = 0;
 
-	xasprintf(&file, "%s/file", dir);
-	xasprintf(&state, "%s/file/state", dir);
+	xasprintf(&file, "%s/file", state_dir);
+	xasprintf(&state, "%s/file/state", state_dir);
 	ck_assert_ptr_nonnull(f = fopen(file, "w"));
 	fclose(f);
 	saved = stderr_capture_start(&tmp);
-	ev = evidence_start(state, 400);
+	ev = evidence_start(state, KEEP_DAYS);
 	for (i = 0; i < 5; i++) {
 		evidence_submit(ev, session_record("copier", "smtp",
 		    time(NULL), "ok"));
@@ -349,7 +353,6 @@ START_TEST(test_unwritable_dir)
 	free(out);
 	free(file);
 	free(state);
-	tmpdir_remove(dir);
 }
 END_TEST
 
@@ -390,15 +393,13 @@ notice_submit(struct evidence *ev, const char *threshold, bool ok,
  * stays sent, and register_notice_state reads it so. */
 START_TEST(test_notice_rows)
 {
-	char *dir = tmpdir_make();
-	struct evidence *ev = evidence_start(dir, 400);
+	struct evidence *ev = evidence_start(state_dir, KEEP_DAYS);
 	struct notice_key k = { "copier", "2026-12-10", "7" };
 	int32_t today = date_today(time(NULL));
 	sqlite3 *db;
 	char *error;
 
-	evidence_flush(ev);
-	db = db_open(dir);
+	db = store_flush(ev);
 	ck_assert_int_eq(register_notice_state(db, &k, today), NOTICE_UNSENT);
 	notice_submit(ev, "7", false, "451 4.3.0 try later");
 	ck_assert_int_eq(register_notice_state(db, &k, today),
@@ -415,9 +416,7 @@ START_TEST(test_notice_rows)
 	free(error);
 	notice_submit(ev, "1", false, "550 5.7.1 no");
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM notices"), 2);
-	sqlite3_close(db);
-	evidence_stop(ev);
-	tmpdir_remove(dir);
+	store_close(ev, db);
 }
 END_TEST
 
@@ -429,6 +428,7 @@ evidence_suite(void)
 	TCase *tc = tcase_create("evidence");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, state_setup, state_teardown);
 	tcase_add_test(tc, test_schema_fresh);
 	tcase_add_test(tc, test_batch_summary);
 	tcase_add_test(tc, test_other_kinds);
