@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from harness.pki import PKI  # noqa: E402
 from harness.relay import Relay, base_settings, device  # noqa: E402
+from harness.stalled import count_closed, stall  # noqa: E402
 from harness.util import free_port  # noqa: E402
 
 DEVICE = "127.0.0.1"
@@ -100,26 +101,10 @@ def device_session(port, tls, timeout=5):
 def unknown_flood(args, pki, dir):
     """Part 1: stalled unknown handshakes, a registered device served."""
     relay, ports = start_relay(args.binary, os.path.join(dir, "flood"), pki)
-    stalled = []
-    for _ in range(args.unknown):
-        try:
-            stalled.append(socket.create_connection(
-                (DEVICE, ports["smtps"]), timeout=5,
-                source_address=(UNKNOWN, 0)))
-        except OSError:
-            break
+    stalled = stall(ports["smtps"], args.unknown, UNKNOWN, host=DEVICE)
     results = [device_session(ports["smtps"], True)
                for _ in range(args.served)]
-    closed = 0
-    for s in stalled:
-        s.settimeout(0.2)
-        try:
-            closed += s.recv(1) == b""
-        except TimeoutError:
-            pass
-        except OSError:
-            closed += 1
-        s.close()
+    closed = count_closed(stalled, 0.2)
     refused = sum("event=refused" in l and "client=%s" % UNKNOWN in l
                   for l in relay.lines())
     relay.stop()

@@ -5,43 +5,22 @@ takes no session), so 40 stalled connections from 127.0.0.2 (against
 max_sessions 5) leave room for the registered device, which is served.
 The refusals are logged once per address per minute, not once each."""
 
-import socket
 import time
 
 from harness.case import Case
 from harness.relay import device
+from harness.stalled import count_closed, stall
 from harness.steps import ctx_auth_plain
 
 STALLED = 40
 MAX_SESSIONS = 5
-
-
-def stall(ctx):
-    """Connect from the unknown address and send nothing (no ClientHello)."""
-    return [socket.create_connection(("127.0.0.1", ctx.port("smtps")),
-                                     timeout=5,
-                                     source_address=("127.0.0.2", 0))
-            for _ in range(STALLED)]
-
-
-def check_closed(ctx, socks):
-    """The relay must have closed every unknown connection."""
-    closed = 0
-    for c in socks:
-        c.settimeout(3)
-        try:
-            closed += c.recv(1) == b""
-        except TimeoutError:
-            pass
-        except OSError:
-            closed += 1		# reset: closed too
-        c.close()
-    ctx.check(closed == STALLED, "%d of %d unknown connections still open"
-              % (STALLED - closed, STALLED))
+UNKNOWN = "127.0.0.2"
 
 
 def client(ctx):
-    socks = stall(ctx)
+    socks = stall(ctx.port("smtps"), STALLED, UNKNOWN)
+    ctx.check(len(socks) == STALLED, "only %d of %d unknown connections "
+              "opened" % (len(socks), STALLED))
     time.sleep(0.5)
     s, greeting = ctx.smtp("smtps")
     ctx.expect_code(greeting, 220, "registered device's greeting while "
@@ -50,9 +29,11 @@ def client(ctx):
     ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
     ctx.send(s)
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
-    check_closed(ctx, socks)
+    closed = count_closed(socks, 3)
+    ctx.check(closed == STALLED, "%d of %d unknown connections still open"
+              % (STALLED - closed, STALLED))
     lines = ctx.relay.wait_sessions(2, 1, event="refused", reason="unknown")
-    ctx.check(len(lines) == 1 and lines[0].get("client") == "127.0.0.2" and
+    ctx.check(len(lines) == 1 and lines[0].get("client") == UNKNOWN and
               lines[0].get("listener") == "smtps",
               "expected one rate-limited refused line for 127.0.0.2, got %r"
               % lines)
