@@ -1,8 +1,7 @@
 """An upstream whose TLS stops at 1.1: AUTH gets a temporary failure."""
 
-from harness.case import Case
-from harness.relay import device
 from harness.steps import auth_tempfails, no_auth_sent_upstream
+from harness.upstream_faults import smtp_fault_case
 
 
 def client(ctx):
@@ -12,13 +11,10 @@ def client(ctx):
     no_auth_sent_upstream(ctx)
 
 
-CASE = Case(
+CASE = smtp_fault_case(
     "upstream offers only TLS <= 1.1 -> 4xx at AUTH, upstream_tls_failed",
     client,
-    upstream="tls11",
-    devices=[device("scanner-1", "127.0.0.1", plaintext_auth=True)],
+    "tls11",
+    result="upstream_tls_failed",
     upstream_connections=lambda n: n >= 1,
-    delivered=None,
-    log={"event": "end", "result": "upstream_tls_failed",
-         "messages": "0", "device": "scanner-1"},
 )

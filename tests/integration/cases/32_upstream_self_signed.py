@@ -1,21 +1,13 @@
 """A self-signed upstream certificate: temporary failure, no credentials."""
 
-from harness.case import Case
-from harness.relay import device
-from harness.steps import auth_tempfails, no_auth_sent_upstream
+from harness.upstream_faults import (smtp_fault_case,
+                                     tempfail_without_credentials)
 
 
-def client(ctx):
-    auth_tempfails(ctx)
-    no_auth_sent_upstream(ctx)
-
-
-CASE = Case(
+CASE = smtp_fault_case(
     "self-signed upstream cert -> 4xx at AUTH, upstream_tls_failed",
-    client,
-    upstream="selfsigned",
-    devices=[device("scanner-1", "127.0.0.1", plaintext_auth=True)],
+    tempfail_without_credentials,
+    "selfsigned",
+    result="upstream_tls_failed",
     upstream_connections=lambda n: n >= 1,
-    log={"event": "end", "result": "upstream_tls_failed",
-         "messages": "0", "device": "scanner-1"},
 )

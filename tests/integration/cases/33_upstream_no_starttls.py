@@ -1,22 +1,13 @@
 """An upstream without STARTTLS: never fall back to plaintext AUTH."""
 
-from harness.case import Case
-from harness.relay import device
-from harness.steps import auth_tempfails, no_auth_sent_upstream
+from harness.upstream_faults import (smtp_fault_case,
+                                     tempfail_without_credentials)
 
 
-def client(ctx):
-    auth_tempfails(ctx)
-    no_auth_sent_upstream(ctx)
-
-
-CASE = Case(
+CASE = smtp_fault_case(
     "upstream without STARTTLS -> 4xx at AUTH, no plaintext AUTH upstream",
-    client,
-    upstream="nostarttls",
-    devices=[device("scanner-1", "127.0.0.1", plaintext_auth=True)],
+    tempfail_without_credentials,
+    "nostarttls",
+    result={"upstream_tls_failed", "upstream_error"},
     upstream_connections=lambda n: n >= 1,
-    log={"event": "end",
-         "result": {"upstream_tls_failed", "upstream_error"},
-         "messages": "0", "device": "scanner-1"},
 )

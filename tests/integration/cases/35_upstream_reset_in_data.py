@@ -2,19 +2,13 @@
 
 import smtplib
 
-from harness.case import Case
 from harness.clients import make_message
-from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import ready_for_data
+from harness.upstream_faults import smtp_fault_case
 
 
 def client(ctx):
-    s, greeting = ctx.smtp("smtp")
-    ctx.expect_code(greeting, 220, "greeting")
-    ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.expect_code(s.mail(ctx.user), 250, "MAIL FROM")
-    ctx.expect_code(s.rcpt("inbox@example.test"), 250, "RCPT TO")
+    s = ready_for_data(ctx)
     try:
         reply = s.data(make_message(ctx.msgid) + "padding\r\n" * 200)
     except smtplib.SMTPDataError as e:
@@ -32,12 +26,8 @@ def client(ctx):
               "upstream AUTH was %r, not pass-through of the device's" % auth)
 
 
-CASE = Case(
+CASE = smtp_fault_case(
     "upstream reset in the middle of DATA -> 4xx or close, never 250",
     client,
-    upstream="reset_data",
-    devices=[device("scanner-1", "127.0.0.1", plaintext_auth=True)],
-    upstream_connections=1,
-    log={"event": "end", "result": "upstream_error", "messages": "0",
-         "device": "scanner-1"},
+    "reset_data",
 )
