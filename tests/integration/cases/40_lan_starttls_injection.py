@@ -5,15 +5,11 @@ import ssl
 from harness.case import Case
 from harness.clients import legacy_context
 from harness.relay import device
+from harness.steps import raw_smtp_ehlo
 
 
 def client(ctx):
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
+    c = raw_smtp_ehlo(ctx)
     c.send("STARTTLS\r\nEHLO evil\r\n")
     closed, got = c.wait_closed(10)
     ctx.check(closed, "connection still open 10 s after the injection "

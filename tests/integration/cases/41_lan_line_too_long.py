@@ -3,6 +3,7 @@ up, whether the long line has ended or is still arriving."""
 
 from harness.case import Case
 from harness.relay import device
+from harness.steps import raw_smtp_ehlo
 
 LINE_LENGTH = 512
 
@@ -10,12 +11,7 @@ LINE_LENGTH = 512
 def too_long(ctx, data, what):
     """Greeting, EHLO, then data: expect exactly "500 5.5.2 Line too long"
     and a closed connection."""
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
+    c = raw_smtp_ehlo(ctx)
     c.send(data)
     code, lines = c.reply()
     ctx.check(lines == ["500 5.5.2 Line too long"],

@@ -3,6 +3,7 @@ exactly line_length bytes is a command, one byte more is too long."""
 
 from harness.case import Case
 from harness.relay import device
+from harness.steps import raw_smtp_ehlo
 
 LINE_LENGTH = 512
 
@@ -13,12 +14,7 @@ def noop_line(total):
 
 
 def client(ctx):
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
+    c = raw_smtp_ehlo(ctx)
     c.send(noop_line(LINE_LENGTH))
     code, lines = c.reply()
     ctx.check(code == 250, "a %d-byte line (the limit, CRLF included) got "

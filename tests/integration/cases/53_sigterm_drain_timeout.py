@@ -7,30 +7,18 @@ import time
 
 from harness.case import Case
 from harness.relay import device
+from harness.steps import raw_expect_421, raw_smtp_ehlo
 
 DRAIN = 1		# seconds (limits.drain_timeout)
 
 
 def client(ctx):
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
-
+    c = raw_smtp_ehlo(ctx)
     started = time.monotonic()
     ctx.relay.signal(signal.SIGTERM)
-    code, lines = c.reply(DRAIN + 3)
-    took = time.monotonic() - started
-    ctx.check(code == 421 and lines[-1].startswith("421 4.3.2 "),
-              "expected '421 4.3.2 ... shutting down' after the drain, got "
-              "%r" % lines)
-    ctx.check(DRAIN - 0.2 <= took <= DRAIN + 1.5,
-              "421 came %.1f s after SIGTERM, drain_timeout is %d s"
-              % (took, DRAIN))
-    closed, rest = c.wait_closed(3)
-    ctx.check(closed, "connection still open after the 421")
+    raw_expect_421(ctx, c, "4.3.2", "shutting down", started,
+                   (DRAIN - 0.2, DRAIN + 1.5),
+                   "after SIGTERM (drain_timeout %d s)" % DRAIN)
     status = ctx.relay.wait_exit(5)
     ctx.check(status == 0, "tlsrelayd exit status %s after the drain "
               "timeout (expected 0)" % status)

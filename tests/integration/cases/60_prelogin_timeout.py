@@ -6,6 +6,7 @@ import time
 
 from harness.case import Case
 from harness.relay import device
+from harness.steps import raw_expect_421, raw_smtp_ehlo
 
 PRELOGIN = 1		# seconds (limits.prelogin_timeout)
 
@@ -13,28 +14,7 @@ PRELOGIN = 1		# seconds (limits.prelogin_timeout)
 def connect_and_ehlo(ctx):
     """A raw client past its EHLO; returns (client, connect time)."""
     started = time.monotonic()
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
-    return c, started
-
-
-def expect_timeout(ctx, c, started, what):
-    """The next reply is the 421 timeout, in time; then EOF."""
-    code, lines = c.reply(PRELOGIN + 3)
-    took = time.monotonic() - started
-    ctx.check(code == 421 and lines[-1].startswith("421 4.4.2 ") and
-              "Timeout" in lines[-1],
-              "%s: expected '421 4.4.2 ... Timeout', got %r"
-              % (what, lines))
-    ctx.check(PRELOGIN - 0.2 <= took <= PRELOGIN + 1.5,
-              "%s: 421 came %.1f s after connecting, prelogin_timeout is "
-              "%d s" % (what, took, PRELOGIN))
-    closed, rest = c.wait_closed(3)
-    ctx.check(closed, "%s: connection still open after the 421" % what)
+    return raw_smtp_ehlo(ctx), started
 
 
 def client(ctx):
@@ -53,7 +33,10 @@ def client(ctx):
     ctx.check(lines[-1].startswith("421 4.4.2 ") and "Timeout" in lines[-1],
               "NOOP device: expected '421 4.4.2 ... Timeout', got %r"
               % lines)
-    expect_timeout(ctx, quiet, quiet_started, "quiet device")
+    raw_expect_421(ctx, quiet, "4.4.2", "Timeout", quiet_started,
+                   (PRELOGIN - 0.2, PRELOGIN + 1.5),
+                   "quiet device, from connecting (prelogin_timeout %d s)"
+                   % PRELOGIN)
     ended = ctx.relay.wait_sessions(2, 5, event="end", result="timeout")
     ctx.check(len(ended) == 2, "expected two end lines with result=timeout,"
               " got %d" % len(ended))

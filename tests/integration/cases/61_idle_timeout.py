@@ -7,18 +7,14 @@ import time
 from harness.case import Case
 from harness.clients import b64
 from harness.relay import device
+from harness.steps import raw_expect_421, raw_smtp_ehlo
 
 IDLE = 1		# seconds (limits.idle_timeout)
 
 
 def login(ctx):
     """A raw client logged in through the relay to Postfix."""
-    c = ctx.raw("smtp")
-    code, lines = c.reply()
-    ctx.check(code == 220, "greeting %r" % lines)
-    c.send("EHLO scanner.lan\r\n")
-    code, lines = c.reply()
-    ctx.check(code == 250, "EHLO reply %r" % lines)
+    c = raw_smtp_ehlo(ctx)
     c.send("AUTH PLAIN %s\r\n" % b64("\0%s\0%s" % (ctx.user, ctx.password)))
     code, lines = c.reply()
     ctx.check(code == 235, "AUTH PLAIN reply %r" % lines)
@@ -27,17 +23,10 @@ def login(ctx):
 
 def expect_idle_timeout(ctx, c, what):
     """Say nothing: the 421 must come after about IDLE seconds, then EOF."""
-    quiet = time.monotonic()
-    code, lines = c.reply(IDLE + 3)
-    took = time.monotonic() - quiet
-    ctx.check(code == 421 and lines[-1].startswith("421 4.4.2 ") and
-              "Timeout" in lines[-1],
-              "%s: expected '421 4.4.2 ... Timeout', got %r" % (what, lines))
-    ctx.check(IDLE - 0.3 <= took <= IDLE + 1.5,
-              "%s: 421 came %.1f s after the last command, idle_timeout is "
-              "%d s" % (what, took, IDLE))
-    closed, rest = c.wait_closed(3)
-    ctx.check(closed, "%s: connection still open after the 421" % what)
+    raw_expect_421(ctx, c, "4.4.2", "Timeout", time.monotonic(),
+                   (IDLE - 0.3, IDLE + 1.5),
+                   "%s, from the last command (idle_timeout %d s)"
+                   % (what, IDLE))
 
 
 def client(ctx):

@@ -4,6 +4,7 @@ and the logins of OAuth2 devices over SMTP, POP3 and IMAP."""
 import imaplib
 import poplib
 import smtplib
+import time
 
 import time
 
@@ -164,6 +165,33 @@ def no_auth_sent_upstream(ctx):
             ctx.check(not (direction == "C" and
                            text.upper().startswith("AUTH")),
                       "relay sent AUTH to the broken upstream: %r" % text)
+
+
+def raw_smtp_ehlo(ctx, listener="smtp"):
+    """A RawClient past the relay's 220 greeting and its 250 to EHLO."""
+    c = ctx.raw(listener)
+    code, lines = c.reply()
+    ctx.check(code == 220, "greeting %r" % lines)
+    c.send("EHLO scanner.lan\r\n")
+    code, lines = c.reply()
+    ctx.check(code == 250, "EHLO reply %r" % lines)
+    return c
+
+
+def raw_expect_421(ctx, c, enhanced, words, since, within, what):
+    """The relay's next reply on c is '421 <enhanced> ...' with words in
+    it, between within's (earliest, latest) seconds after since (a
+    time.monotonic()), and then it closes the connection."""
+    earliest, latest = within
+    code, lines = c.reply(latest + 1.5)
+    took = time.monotonic() - since
+    ctx.check(code == 421 and lines[-1].startswith("421 %s " % enhanced) and
+              words in lines[-1], "%s: expected '421 %s ... %s', got %r"
+              % (what, enhanced, words, lines))
+    ctx.check(earliest <= took <= latest, "%s: 421 came after %.1f s, not "
+              "within %.1f to %.1f s" % (what, took, earliest, latest))
+    closed, rest = c.wait_closed(3)
+    ctx.check(closed, "%s: connection still open after the 421" % what)
 
 
 def raw_expect(ctx, c, command, code, what):
