@@ -8,7 +8,7 @@ also shows the refused ones had their chance to arrive and did not.
 
 from harness.case import Case
 from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import ready_for_data
 
 SEQUENCES = [("lf-dot-lf", b"\n.\n"), ("lf-dot-crlf", b"\n.\r\n"),
              ("cr-dot-crlf", b"\r.\r\n"), ("lone-lf", b"\nnext line")]
@@ -16,12 +16,7 @@ SEQUENCES = [("lf-dot-lf", b"\n.\n"), ("lf-dot-crlf", b"\n.\r\n"),
 
 def login(ctx):
     """A logged-in SMTP client with its envelope sent, at DATA."""
-    s, greeting = ctx.smtp("smtp")
-    ctx.expect_code(greeting, 220, "greeting")
-    ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.expect_code(s.mail(ctx.user), 250, "MAIL FROM")
-    ctx.expect_code(s.rcpt("inbox@example.test"), 250, "RCPT TO")
+    s = ready_for_data(ctx)
     ctx.expect_code(s.docmd("DATA"), 354, "DATA")
     return s
 

@@ -9,7 +9,7 @@ arrive, with the forged commands still inside its body.
 
 from harness.case import Case
 from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import ready_for_data
 
 SEQUENCES = [("lf-dot-lf", b"\n.\n"), ("lf-dot-crlf", b"\n.\r\n"),
              ("cr-dot-crlf", b"\r.\r\n")]
@@ -18,12 +18,7 @@ SEQUENCES = [("lf-dot-lf", b"\n.\n"), ("lf-dot-crlf", b"\n.\r\n"),
 def smuggle(ctx, name, seq):
     """One transaction whose body carries seq and a forged second one."""
     tag = "%s-%s" % (ctx.msgid, name)
-    s, greeting = ctx.smtp("smtp")
-    ctx.expect_code(greeting, 220, "greeting")
-    ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.expect_code(s.mail(ctx.user), 250, "MAIL FROM")
-    ctx.expect_code(s.rcpt("inbox@example.test"), 250, "RCPT TO")
+    s = ready_for_data(ctx)
     ctx.expect_code(s.docmd("DATA"), 354, "DATA")
     body = (b"Subject: smuggling " + tag.encode() + b"\r\n\r\nid: " +
             tag.encode() + b"\r\nbefore" + seq +

@@ -4,6 +4,7 @@ and the logins of OAuth2 devices over SMTP, POP3 and IMAP."""
 import imaplib
 import poplib
 import smtplib
+import ssl
 import time
 
 import time
@@ -192,6 +193,24 @@ def raw_expect_421(ctx, c, enhanced, words, since, within, what):
               "within %.1f to %.1f s" % (what, took, earliest, latest))
     closed, rest = c.wait_closed(3)
     ctx.check(closed, "%s: connection still open after the 421" % what)
+
+
+def injection_dropped(ctx, c, commands, answered):
+    """Send commands on c (STARTTLS or STLS with another command pipelined
+    behind it): the relay must close the connection within 10 s, what it
+    sent must not be answered(bytes) around the injection, and no TLS
+    handshake may follow."""
+    c.send(commands)
+    closed, got = c.wait_closed(10)
+    ctx.check(closed, "connection still open 10 s after the injection "
+              "(received %r)" % got)
+    ctx.check(not answered(got), "the relay answered around the "
+              "injection: %r" % got)
+    try:
+        legacy_context().wrap_socket(c.sock)
+    except (ssl.SSLError, OSError):
+        return
+    ctx.check(False, "a TLS handshake succeeded after the injection")
 
 
 def raw_expect(ctx, c, command, code, what):
