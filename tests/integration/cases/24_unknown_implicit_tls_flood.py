@@ -10,7 +10,7 @@ import time
 from harness.case import Case
 from harness.relay import device
 from harness.stalled import count_closed, stall
-from harness.steps import ctx_auth_plain
+from harness.steps import auth_send_quit
 
 STALLED = 40
 MAX_SESSIONS = 5
@@ -26,9 +26,7 @@ def client(ctx):
     ctx.expect_code(greeting, 220, "registered device's greeting while "
                     "unknown clients stall")
     ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.send(s)
-    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+    auth_send_quit(ctx, s)
     closed = count_closed(socks, 3)
     ctx.check(closed == STALLED, "%d of %d unknown connections still open"
               % (STALLED - closed, STALLED))

@@ -2,7 +2,7 @@
 
 from harness.case import Case
 from harness.relay import device
-from harness.steps import ctx_auth_plain, refused_greeting
+from harness.steps import auth_send_quit, refused_greeting
 
 DEVICE_A = device("scanner-a", "127.0.0.1", plaintext_auth=True)
 DEVICE_B = device("scanner-b", "127.0.0.3", plaintext_auth=True)
@@ -22,10 +22,7 @@ def client(ctx):
     refused = ctx.relay.wait_session(event="refused", reason="unknown")
     ctx.check(refused is not None, "no refused line for A after the reload")
 
-    ctx.expect_code(ctx_auth_plain(ctx, old), 235,
-                    "AUTH on the session opened before the reload")
-    ctx.send(old)
-    ctx.expect_code(old.docmd("QUIT"), 221, "QUIT")
+    auth_send_quit(ctx, old, "AUTH on the session opened before the reload")
 
 
 CASE = Case(

@@ -3,7 +3,7 @@ file and line, and the previous device list stays in force."""
 
 from harness.case import Case
 from harness.relay import device, settings_file
-from harness.steps import ctx_auth_plain, refused_greeting
+from harness.steps import auth_send_quit, refused_greeting
 
 DEVICE_A = device("scanner-a", "127.0.0.1", plaintext_auth=True)
 DEVICE_B = device("scanner-b", "127.0.0.3", plaintext_auth=True)
@@ -33,9 +33,7 @@ def client(ctx):
     s, greeting = ctx.smtp("smtp", source="127.0.0.1")
     ctx.expect_code(greeting, 220, "greeting for A after the failed reload")
     ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH for A")
-    ctx.send(s)
-    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+    auth_send_quit(ctx, s, "AUTH for A")
 
 
 CASE = Case(

@@ -4,22 +4,10 @@ and the first session carry on, and the slot is free again afterwards."""
 
 from harness.case import Case
 from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import auth_send_quit, busy_greeting
 
 SCANNER = device("scanner-1", "127.0.0.1", plaintext_auth=True)
 OTHER = device("copier-9", "127.0.0.3", plaintext_auth=True)
-
-
-def busy_greeting(ctx, source, what):
-    """Connect from source: expect one '421 4.7.0 ...' line, then EOF."""
-    c = ctx.raw("smtp", source=source)
-    code, lines = c.reply()
-    ctx.check(code == 421 and len(lines) == 1 and
-              lines[0].startswith("421 4.7.0 "),
-              "%s: expected '421 4.7.0 ...', got %r" % (what, lines))
-    closed, rest = c.wait_closed(5)
-    ctx.check(closed, "%s: connection still open after the 421" % what)
-    return lines[0]
 
 
 def client(ctx):
@@ -39,10 +27,7 @@ def client(ctx):
     ctx.expect_code(greeting, 220, "another device while scanner-1 is busy")
     ctx.expect_code(other.docmd("QUIT"), 221, "QUIT of the other device")
 
-    ctx.expect_code(ctx_auth_plain(ctx, first), 235,
-                    "AUTH on the first session")
-    ctx.send(first)
-    ctx.expect_code(first.docmd("QUIT"), 221, "QUIT of the first session")
+    auth_send_quit(ctx, first, "AUTH on the first session")
     ctx.check(ctx.relay.wait_session(10, event="end", device="scanner-1")
               is not None, "no end line for the first session")
 

@@ -7,7 +7,7 @@ from harness.proxy import (PROXY_SOURCE, add_proxy_listener,
                            closed_silently, connect, listener_port,
                            proxied_smtp, v2_header)
 from harness.relay import device
-from harness.steps import ctx_auth_plain
+from harness.steps import auth_send_quit
 
 DEVICE = "127.0.0.5"
 
@@ -16,9 +16,7 @@ def client(ctx):
     s, greeting = proxied_smtp(ctx, v2_header(DEVICE, sport=41234))
     ctx.expect_code(greeting, 220, "greeting behind a v2 header")
     ctx.ehlo(s)
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
-    ctx.send(s)
-    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+    auth_send_quit(ctx, s)
 
     direct = connect(listener_port(ctx.relay), source=DEVICE,
                      header=v2_header(DEVICE))

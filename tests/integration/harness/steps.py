@@ -7,8 +7,6 @@ import smtplib
 import ssl
 import time
 
-import time
-
 from .case import CaseFailure
 from .clients import TIMEOUT, auth_plain, client_hello, legacy_context
 from .dovecot import USER
@@ -27,7 +25,13 @@ def plain_auth_and_send(ctx, listener="smtp"):
     caps = ctx.ehlo(s)
     ctx.check("auth" in caps, "EHLO does not advertise AUTH (caps %s)"
               % sorted(caps))
-    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
+    auth_send_quit(ctx, s)
+
+
+def auth_send_quit(ctx, s, what="AUTH PLAIN"):
+    """On an smtplib client past EHLO: AUTH PLAIN (235, what names it),
+    one message carrying ctx.msgid, QUIT (221)."""
+    ctx.expect_code(ctx_auth_plain(ctx, s), 235, what)
     ctx.send(s)
     ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
 
@@ -141,6 +145,19 @@ def check_judged_at_accept(ctx, name, reason, count, listener="smtps"):
     wait_row(ctx, name, "smtp", lambda r: r.get("last_refused") and
              r.get("best_offered") == "TLSv1",
              "a refused session of %s offering TLSv1" % name)
+
+
+def busy_greeting(ctx, source, what):
+    """Connect from source: expect one '421 4.7.0 ...' line (a session
+    limit reached), then EOF; returns the line."""
+    c = ctx.raw("smtp", source=source)
+    code, lines = c.reply()
+    ctx.check(code == 421 and len(lines) == 1 and
+              lines[0].startswith("421 4.7.0 "),
+              "%s: expected '421 4.7.0 ...', got %r" % (what, lines))
+    closed, rest = c.wait_closed(5)
+    ctx.check(closed, "%s: connection still open after the 421" % what)
+    return lines[0]
 
 
 def auth_tempfails(ctx):
