@@ -17,8 +17,6 @@ message's tag; the long lines and 8-bit bytes are then also checked in the
 relayed copy directly (maildir line ends are LF).
 """
 
-import ssl
-
 from harness.case import Case
 from harness.clients import (auth_plain, b64, close_quietly, modern_context,
                              smtp_connect)

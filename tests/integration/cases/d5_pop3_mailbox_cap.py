@@ -5,19 +5,12 @@ connection may then log in to another mailbox, and once a session ends
 its place is free again, for a connection that was refused too."""
 
 from harness.case import Case
-from harness.dovecot import OTHER_PASSWORD, OTHER_USER
+from harness.dovecot import OTHER_PASSWORD, OTHER_USER, login_count
 from harness.pop3 import connect, expect_err, login, session_end
 from harness.relay import device
-from harness.util import wait_until
+from harness.steps import expect_dovecot_logins
 
 BUSY = "-ERR [IN-USE] Too many sessions for this mailbox, try again later"
-
-
-def dovecot_logins(ctx, user):
-    """How many POP3 logins of user Dovecot has logged so far."""
-    with open(ctx.mailbox.dovecot.log, errors="replace") as f:
-        return sum("pop3-login: " in l and "Login: user=<%s>" % user in l
-                   for l in f)
 
 
 def busy(ctx, p, user, what):
@@ -28,7 +21,8 @@ def busy(ctx, p, user, what):
 
 
 def client(ctx):
-    before = dovecot_logins(ctx, ctx.user)
+    log = ctx.mailbox.dovecot.log
+    before = login_count(log, "pop3", ctx.user)
     first = connect(ctx, "pop3s", tls="implicit")
     ctx.check(login(ctx, first).startswith(b"+OK"), "first login")
     second = connect(ctx, "pop3", tls="stls")
@@ -64,11 +58,7 @@ def client(ctx):
                 reason="too many sessions for this mailbox (limit 2)")
     for p in (second, waiting):
         ctx.check(p.quit().startswith(b"+OK"), "QUIT")
-    wait_until(lambda: dovecot_logins(ctx, ctx.user) - before >= 3, 5,
-               what="three logins in the Dovecot log")
-    ctx.check(dovecot_logins(ctx, ctx.user) - before == 3,
-              "Dovecot saw %d logins, not 3"
-              % (dovecot_logins(ctx, ctx.user) - before))
+    expect_dovecot_logins(ctx, log, "pop3", before, 3)
 
 
 def settings(s):

@@ -8,19 +8,12 @@ connection that was refused too."""
 import base64
 
 from harness.case import Case
-from harness.dovecot import OTHER_PASSWORD, OTHER_USER
+from harness.dovecot import OTHER_PASSWORD, OTHER_USER, login_count
 from harness.imap import connect, expect_ok, imap_dovecot, logout, raw
 from harness.relay import device
-from harness.util import wait_until
+from harness.steps import expect_dovecot_logins
 
 BUSY = "NO [INUSE] Too many sessions for this mailbox, try again later"
-
-
-def dovecot_logins(ctx, user):
-    """How many IMAP logins of user Dovecot has logged so far."""
-    with open(imap_dovecot(ctx.run).log, errors="replace") as f:
-        return sum("imap-login: " in l and "Login: user=<%s>" % user in l
-                   for l in f)
 
 
 def login(ctx, c, tag, user, password):
@@ -40,7 +33,8 @@ def busy_plain(ctx, c, tag, user, what):
 
 
 def client(ctx):
-    before = dovecot_logins(ctx, ctx.user)
+    log = imap_dovecot(ctx.run).log
+    before = login_count(log, "imap", ctx.user)
     held = []
     for n in range(2):
         imap = connect(ctx, "imaps")
@@ -91,11 +85,7 @@ def client(ctx):
     logout(ctx, held.pop(0))
     ctx.check(waiting.command("B4", "LOGOUT")[-1].startswith("B4 OK"),
               "LOGOUT of the fourth session")
-    wait_until(lambda: dovecot_logins(ctx, ctx.user) - before >= 3, 5,
-               what="three logins in the Dovecot log")
-    ctx.check(dovecot_logins(ctx, ctx.user) - before == 3,
-              "Dovecot saw %d logins, not 3"
-              % (dovecot_logins(ctx, ctx.user) - before))
+    expect_dovecot_logins(ctx, log, "imap", before, 3)
 
 
 def settings(s):

@@ -204,6 +204,14 @@ class Dovecot:
         return "\n".join(out)
 
 
+def login_count(log, service, user):
+    """How many service ("pop3", "imap") logins of user the Dovecot log
+    file log holds so far."""
+    with open(log, errors="replace") as f:
+        return sum("%s-login: " % service in l and
+                   "Login: user=<%s>" % user in l for l in f)
+
+
 def _gid(group):
     """Numeric gid of a group."""
     import grp

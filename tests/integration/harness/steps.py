@@ -9,10 +9,11 @@ import time
 
 from .case import CaseFailure
 from .clients import TIMEOUT, auth_plain, client_hello, legacy_context
-from .dovecot import USER
+from .dovecot import USER, login_count
 from .imap import connect as imap_connect
 from .metrics import add_metrics, http, parse, value
 from .register import wait_row
+from .util import wait_until
 
 MAILBOX = USER			# the one mailbox the OAuth2 Dovecot knows
 DEVICE_SECRET = "Dev1ce-Secret-7f3a"	# what oauth_device() hashes
@@ -332,3 +333,12 @@ def imap_login(ctx, listener="imaps", secret=DEVICE_SECRET, user=MAILBOX):
     except imaplib.IMAP4.error as e:
         return imap, ("NO", str(e))
 
+
+def expect_dovecot_logins(ctx, log, service, before, n):
+    """Dovecot's log (the file log) comes to n more service ("pop3",
+    "imap") logins of ctx.user than before, within 5 s, and no more."""
+    def more():
+        return login_count(log, service, ctx.user) - before
+    wait_until(lambda: more() >= n, 5, what="%d logins in the Dovecot log"
+               % n)
+    ctx.check(more() == n, "Dovecot saw %d logins, not %d" % (more(), n))
