@@ -39,6 +39,7 @@ from .relay import device
 # case files that import them from this module.
 from .steps import DEVICE_SECRET, MAILBOX, imap_login, pop3_login, \
     smtp_login, smtp_send  # noqa: F401
+from .steps import expect_per_login
 from .tokenserver import SCOPE, TOKEN_PREFIX, TokenServer
 from .util import FixtureError, free_port, run, wait_until, write_file
 
@@ -403,6 +404,22 @@ def token_lines(ctx, event):
     """Log lines carrying event=<event> (session lines or not)."""
     return [l for l in ctx.relay.lines() if " event=%s " % event in l + " "
             or l.startswith("event=%s " % event)]
+
+
+def expect_refusals_explained(ctx, wants):
+    """The relay's own logins were refused: one upstream_refusal line per
+    login (and no other), each with the fields of its dict in wants, one
+    token_rejected line naming the app per login (the refused token left
+    the cache), and the relay still running."""
+    expect_per_login(ctx, "upstream_refusal", wants)
+    ctx.check(len([l for l in ctx.relay.lines() if "upstream_refusal" in l])
+              == len(wants), "upstream_refusal lines besides one per login")
+    rejected = token_lines(ctx, "token_rejected")
+    ctx.check(len(rejected) == len(wants) and all(
+        "client_id=%s" % ctx.tokens.client_id in l for l in rejected),
+        "token_rejected lines (the refused token dropped from the "
+        "cache): %r" % rejected)
+    ctx.check(ctx.relay.alive(), "tlsrelayd is no longer running")
 
 
 def wait_token_line(ctx, event, timeout=10, contains=()):

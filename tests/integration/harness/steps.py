@@ -342,3 +342,39 @@ def expect_dovecot_logins(ctx, log, service, before, n):
     wait_until(lambda: more() >= n, 5, what="%d logins in the Dovecot log"
                % n)
     ctx.check(more() == n, "Dovecot saw %d logins, not %d" % (more(), n))
+
+
+def expect_fields(ctx, fields, want, what):
+    """A log line's fields must hold every key of want with its value."""
+    wrong = {k: fields.get(k) for k in want if fields.get(k) != want[k]}
+    ctx.check(not wrong, "%s: %r, expected %r" % (what, wrong, want))
+
+
+def expect_per_login(ctx, event, wants):
+    """One event=<event> session line per dict in wants, in order, each
+    with that dict's fields; returns the lines."""
+    lines = [f for f in ctx.relay.sessions() if f.get("event") == event]
+    ctx.check(len(lines) == len(wants), "%d %s lines, expected %d"
+              % (len(lines), event, len(wants)))
+    for i, (f, want) in enumerate(zip(lines, wants)):
+        expect_fields(ctx, f, want, "%s line %d" % (event, i + 1))
+    return lines
+
+
+def expect_login_failed(ctx, want):
+    """Wait for an event=login_failed line with want's fields; returns
+    it."""
+    failed = ctx.relay.wait_session(event="login_failed")
+    ctx.check(failed is not None, "no event=login_failed line")
+    expect_fields(ctx, failed, want, "login_failed line")
+    return failed
+
+
+def expect_unexplained(ctx, protocol):
+    """The session ends and no upstream_refusal line explains the refusal:
+    the device's own password was refused, not the relay's login."""
+    ctx.check(ctx.relay.wait_session(event="end", protocol=protocol)
+              is not None, "no end line")
+    refusals = [l for l in ctx.relay.lines() if "upstream_refusal" in l]
+    ctx.check(not refusals, "a refused password was explained as the "
+              "relay's own login: %r" % refusals)
