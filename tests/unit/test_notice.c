@@ -271,18 +271,10 @@ END_TEST
 Suite *
 notice_suite(void)
 {
-	Suite *s = suite_create("notice");
-	TCase *tc = tcase_create("notice");
+	const TTest *tests[] = { test_defaults, test_section, test_due,
+	    test_compose, test_compose_refused, test_digest, test_digest_none,
+	    test_key };
 
-	tcase_add_checked_fixture(tc, tz_setup, tz_teardown);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_section);
-	tcase_add_test(tc, test_due);
-	tcase_add_test(tc, test_compose);
-	tcase_add_test(tc, test_compose_refused);
-	tcase_add_test(tc, test_digest);
-	tcase_add_test(tc, test_digest_none);
-	tcase_add_test(tc, test_key);
-	suite_add_tcase(s, tc);
-	return s;
+	return suite_of_tests("notice", tz_setup, tz_teardown, tests,
+	    nitems(tests));
 }

@@ -9,6 +9,7 @@
 #include "report.h"
 #include "suites.h"
 #include "testutil.h"
+#include "util.h"
 
 #define TODAY	20790		/* a civil day number: 2026-12-03 */
 #define NOW	(TODAY * 86400LL + 43200)
@@ -176,16 +177,9 @@ END_TEST
 Suite *
 report_suite(void)
 {
-	Suite *s = suite_create("report");
-	TCase *tc = tcase_create("report");
+	const TTest *tests[] = { test_flags, test_device_status,
+	    test_expiry_levels, test_text, test_csv, test_json };
 
-	tcase_add_checked_fixture(tc, tz_setup, tz_teardown);
-	tcase_add_test(tc, test_flags);
-	tcase_add_test(tc, test_device_status);
-	tcase_add_test(tc, test_expiry_levels);
-	tcase_add_test(tc, test_text);
-	tcase_add_test(tc, test_csv);
-	tcase_add_test(tc, test_json);
-	suite_add_tcase(s, tc);
-	return s;
+	return suite_of_tests("report", tz_setup, tz_teardown, tests,
+	    nitems(tests));
 }

@@ -1,5 +1,6 @@
 /* Fixtures shared by the unit suites: time zone, stderr capture, a key
- * with its self-signed certificate, and a parser fed every prefix. */
+ * with its self-signed certificate, a parser fed every prefix, and a
+ * suite built from a table of tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,4 +171,21 @@ prefixes_assert(const char *name, const void *bytes, size_t len,
 		    rule == PREFIX_GIVES ? "not" : "which must never be",
 		    status);
 	}
+}
+
+/* A suite of one test case running tests, with an optional fixture. */
+Suite *
+suite_of_tests(const char *name, SFun setup, SFun teardown,
+    const TTest *const *tests, size_t ntests)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	size_t i;
+
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	for (i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return s;
 }

@@ -1,12 +1,13 @@
 /* Fixtures shared by the unit suites: time zone, stderr capture, a key
- * with its self-signed certificate, configuration texts, and a parser
- * fed every prefix. */
+ * with its self-signed certificate, configuration texts, a parser fed
+ * every prefix, and a suite built from a table of tests. */
 #ifndef TLSRELAY_TESTUTIL_H
 #define TLSRELAY_TESTUTIL_H
 
 #include <stddef.h>
 #include <stdio.h>
 
+#include <check.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -53,6 +54,12 @@ enum prefix_rule {
 void	prefixes_assert(const char *name, const void *bytes, size_t len,
 	    prefix_parse_fn parse, void *arg, enum prefix_rule rule,
 	    int status);
+
+/* A suite name with one test case of the same name running tests (a
+ * table of START_TEST names), each between setup and teardown as a
+ * checked fixture (both NULL: none). */
+Suite	*suite_of_tests(const char *name, SFun setup, SFun teardown,
+	    const TTest *const *tests, size_t ntests);
 
 /* A main configuration text with one SMTP listener and upstream, its
  * devices file "relay.devices", and an oauth2 section to add to it. */
