@@ -137,6 +137,14 @@ def login(ctx, p, password=None):
     return p.pass_(password or ctx.password)
 
 
+def login_refused(ctx, code, listener="pop3s", tls="implicit"):
+    """Connect and log in: PASS must get "-ERR [code] ...", and QUIT +OK
+    after it."""
+    p = connect(ctx, listener, tls=tls)
+    expect_err(ctx, lambda: login(ctx, p), code, "PASS")
+    ctx.check(p.quit().startswith(b"+OK"), "QUIT")
+
+
 def expect_err(ctx, call, code, what):
     """call() must fail with "-ERR [code] ..."; returns the reply text."""
     try:
