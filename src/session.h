@@ -267,6 +267,13 @@ void	session_accept(struct session_env *env, struct config *cfg,
  * (closed, logged) before any handshake, and any other gets the handshake
  * and is identified after it. */
 void	session_admit(struct session *s);
+/* Check the allow-list and the session limits for the client (after its
+ * handshake, on an implicit-TLS listener): start the protocol, or refuse. */
+void	session_identify(struct session *s);
+/* Stop what admission still waits for, if anything (at teardown). */
+void	session_admit_end(struct session *s);
+/* Days left before the device's sunset; writes the date to sunset. */
+int	session_days_left(const struct session *s, char *sunset, size_t len);
 
 /* A connection taken with the reserve descriptor when out of descriptors:
  * send a plain listener's protocol its temporary refusal, and close. */
@@ -275,6 +282,8 @@ void	session_busy_close(const struct config *cfg,
 
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
+/* Start the LAN side's TLS handshake now (nothing is queued). */
+void	session_lan_swap_to_tls(struct session *s);
 /* Abandon the dial in progress, if any. */
 void	session_dial_cancel(struct session *s);
 
