@@ -63,7 +63,6 @@ typedef enum step (*imap_lan_handler)(struct session *,
 
 static bool	imap_at_line_start(const struct imap *st);
 static enum step imap_auth_collected(struct session *s);
-static enum step imap_auth_line(struct session *s);
 static void	imap_bye(struct session *s, const char *text);
 static void	imap_capability_list(const struct session *s, char *dst,
 		    size_t len);
@@ -234,7 +233,7 @@ imap_lan_step(struct session *s)
 	case IMAP_LAN_LITERAL:
 		return imap_read_literal(s);
 	case IMAP_LAN_AUTH:
-		return imap_auth_line(s);
+		return login_sasl_read(s, "* BYE Authentication line too long");
 	case IMAP_RELAY:
 		return imap_relay_lan(s);
 	default:
@@ -419,12 +418,13 @@ imap_cmd_noop(struct session *s, const struct imap_command *cmd)
 static enum step
 imap_cmd_logout(struct session *s, const struct imap_command *cmd)
 {
+	char done[IMAP_TAG_MAX + 32];
+
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD LOGOUT takes no arguments");
 	side_printf(&s->lan, "* BYE Logging out");
-	side_printf(&s->lan, "%s OK Logout completed.", cmd->tag);
-	session_quit_before_login(s, "logout before login");
-	return STEP_GONE;
+	snprintf(done, sizeof(done), "%s OK Logout completed.", cmd->tag);
+	return session_quit_before_login(s, done, "logout before login");
 }
 
 /* ID (RFC 2971): NIL or a parameter list; the relay names itself. */
@@ -534,19 +534,6 @@ imap_login_refused(struct session *s, const char *tag)
 	    "NO [PRIVACYREQUIRED] Plaintext login is not allowed: use "
 	    "STARTTLS first" : "NO [PRIVACYREQUIRED] Plaintext login is not "
 	    "allowed: connect with TLS");
-}
-
-/* Read one line of an AUTHENTICATE exchange. */
-static enum step
-imap_auth_line(struct session *s)
-{
-	enum step step;
-	size_t len;
-
-	if ((step = session_read_command(s, s->line, s->line_size, &len,
-	    "* BYE Authentication line too long")) != STEP_MORE)
-		return step;
-	return login_sasl_line(s, s->line);
 }
 
 /* A bad command during a login, answered under its command's tag. */

@@ -74,6 +74,19 @@ login_sasl_start(struct session *s, enum sasl_wait first, const char *ir)
 	return STEP_MORE;
 }
 
+/* Read the device's next SASL answer and take it. */
+enum step
+login_sasl_read(struct session *s, const char *too_long)
+{
+	enum step step;
+	size_t len;
+
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
+	    too_long)) != STEP_MORE)
+		return step;
+	return login_sasl_line(s, s->line);
+}
+
 /* One SASL answer of the device in an AUTH exchange. */
 enum step
 login_sasl_line(struct session *s, const char *line)

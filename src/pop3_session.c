@@ -16,6 +16,9 @@
 #include "session.h"
 #include "util.h"
 
+/* The reply to a device line over the length limit. */
+#define POP3_TOO_LONG	"-ERR Line too long"
+
 /* The states of the dialogue, listed once for the enum and the names in
  * the debug log; login.c's own state says which of them are part of a
  * login. */
@@ -186,21 +189,19 @@ pop3_lan_step(struct session *s)
 	size_t len;
 
 	switch (s->state) {
+	case POP3_LAN_AUTH:
+		return login_sasl_read(s, POP3_TOO_LONG);
 	case POP3_RELAY_COMMAND:
 		/* Answers the device has not read yet hold its next command. */
 		if (s->lan.congested || side_congested(&s->lan))
 			return STEP_WAIT;
 		/* FALLTHROUGH */
 	case POP3_LAN_COMMAND:
-	case POP3_LAN_AUTH:
 		if ((step = session_read_command(s, s->line, s->line_size,
-		    &len, "-ERR Line too long")) != STEP_MORE)
+		    &len, POP3_TOO_LONG)) != STEP_MORE)
 			return step;
-		if (s->state == POP3_LAN_COMMAND)
-			return pop3_lan_command(s, len);
-		if (s->state == POP3_RELAY_COMMAND)
-			return pop3_relay_command(s, len);
-		return login_sasl_line(s, s->line);
+		return s->state == POP3_LAN_COMMAND ? pop3_lan_command(s, len) :
+		    pop3_relay_command(s, len);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
 	}
@@ -469,9 +470,7 @@ static enum step
 pop3_cmd_quit(struct session *s, const struct pop3_cmd *cmd)
 {
 	(void)cmd;
-	side_printf(&s->lan, "+OK Bye");
-	session_quit_before_login(s, "quit before login");
-	return STEP_GONE;
+	return session_quit_before_login(s, "+OK Bye", "quit before login");
 }
 
 /* The upstream connection (or its TLS) is up. */
@@ -480,14 +479,13 @@ pop3_upstream_ready(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
-	if (s->state == POP3_UP_TLS) {
-		side_printf(&s->up, "CAPA");
-		session_enter_state(s, POP3_UP_CAPA_TLS);
-	} else {
-		memset(&st->up_caps, 0, sizeof(st->up_caps));
-		session_enter_state(s, POP3_UP_GREETING);
-	}
 	session_set_timer(s, TIMER_UPSTREAM);
+	if (s->state == POP3_UP_TLS) {
+		session_up_send(s, POP3_UP_CAPA_TLS, "CAPA");
+		return;
+	}
+	memset(&st->up_caps, 0, sizeof(st->up_caps));
+	session_enter_state(s, POP3_UP_GREETING);
 }
 
 /* Upstream input: lines drive the login, then the relay. */
@@ -568,11 +566,10 @@ pop3_up_login_line(struct session *s, size_t len)
 	case POP3_UP_CAPA_TLS:
 		if (status != POP3_STATUS_OK)
 			break;
-		if (s->state == POP3_UP_GREETING) {
-			side_printf(&s->up, "CAPA");
-			session_enter_state(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
-			    POP3_UP_CAPA);
-		} else {
+		if (s->state == POP3_UP_GREETING)
+			session_up_send(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
+			    POP3_UP_CAPA, "CAPA");
+		else {
 			memset(&st->up_caps, 0, sizeof(st->up_caps));
 			st->up_listing = true;
 		}
@@ -593,8 +590,7 @@ pop3_up_login_line(struct session *s, size_t len)
 			return pop3_login_refused(s, text);
 		if (status != POP3_STATUS_OK)
 			break;
-		side_printf(&s->up, "PASS %s", s->creds.pass);
-		session_enter_state(s, POP3_UP_AUTH);
+		session_up_send(s, POP3_UP_AUTH, "PASS %s", s->creds.pass);
 		return STEP_MORE;
 	case POP3_UP_AUTH_PLAIN:
 		if (status == POP3_STATUS_ERR)
@@ -644,8 +640,7 @@ pop3_up_capa_line(struct session *s)
 		    "upstream does not offer STLS");
 		return STEP_GONE;
 	}
-	side_printf(&s->up, "STLS");
-	session_enter_state(s, POP3_UP_STLS);
+	session_up_send(s, POP3_UP_STLS, "STLS");
 	return STEP_MORE;
 }
 
@@ -661,16 +656,13 @@ pop3_up_send_login(struct session *s)
 		    "upstream does not offer SASL XOAUTH2");
 		return STEP_GONE;
 	}
-	if (s->dev->auth != AUTH_PASSTHROUGH) {
-		side_printf(&s->up, "AUTH XOAUTH2");
-		session_enter_state(s, POP3_UP_XOAUTH2);
-	} else if (st->up_caps.sasl_plain) {
-		side_printf(&s->up, "AUTH PLAIN");
-		session_enter_state(s, POP3_UP_AUTH_PLAIN);
-	} else if (st->up_caps.user) {
-		side_printf(&s->up, "USER %s", s->creds.user);
-		session_enter_state(s, POP3_UP_USER);
-	} else {
+	if (s->dev->auth != AUTH_PASSTHROUGH)
+		session_up_send(s, POP3_UP_XOAUTH2, "AUTH XOAUTH2");
+	else if (st->up_caps.sasl_plain)
+		session_up_send(s, POP3_UP_AUTH_PLAIN, "AUTH PLAIN");
+	else if (st->up_caps.user)
+		session_up_send(s, POP3_UP_USER, "USER %s", s->creds.user);
+	else {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream offers neither SASL PLAIN nor USER");
 		return STEP_GONE;
@@ -685,9 +677,8 @@ pop3_up_send_plain(struct session *s)
 	char b64[SASL_FIELD_MAX * 3];
 
 	sasl_plain_encode(&s->creds, b64, sizeof(b64));
-	side_printf(&s->up, "%s", b64);
+	session_up_send(s, POP3_UP_AUTH, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
-	session_enter_state(s, POP3_UP_AUTH);
 	return STEP_MORE;
 }
 
@@ -699,9 +690,8 @@ pop3_up_send_xoauth2(struct session *s)
 
 	if ((ir = login_xoauth2(s)) == NULL)
 		return STEP_GONE;
-	side_printf(&s->up, "%s", ir);
+	session_up_send(s, POP3_UP_XOAUTH2_TOKEN, "%s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
-	session_enter_state(s, POP3_UP_XOAUTH2_TOKEN);
 	return STEP_MORE;
 }
 
@@ -724,8 +714,7 @@ pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
 			return STEP_GONE;
 		}
 		login_challenge(s, text);
-		side_printf(&s->up, "%s", "");
-		session_enter_state(s, POP3_UP_XOAUTH2_ERROR);
+		session_up_send(s, POP3_UP_XOAUTH2_ERROR, "%s", "");
 		return STEP_MORE;
 	default:
 		fatalx("pop3: bad XOAUTH2 answer status %d", status);

@@ -489,6 +489,18 @@ session_enter_state(struct session *s, int next)
 	s->state = next;
 }
 
+/* Send a command upstream and wait for its answer in state next. */
+void
+session_up_send(struct session *s, int next, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	side_vprintf(&s->up, fmt, ap);
+	va_end(ap);
+	session_enter_state(s, next);
+}
+
 /* The name of one of the protocol's states; an unknown one is a bug. */
 const char *
 session_state_name(const struct session *s, int state)
@@ -709,14 +721,16 @@ session_login_succeeded(struct session *s)
 	s->login_reason = NULL;
 }
 
-/* End after the goodbye of a device that quit before logging in. */
-void
-session_quit_before_login(struct session *s, const char *why)
+/* Say goodbye to a device that quit before logging in, and end. */
+enum step
+session_quit_before_login(struct session *s, const char *bye, const char *why)
 {
+	side_printf(&s->lan, "%s", bye);
 	if (s->login_result != RESULT_OK)
 		session_close_after_flush(s, s->login_result, s->login_reason);
 	else
 		session_close_after_flush(s, RESULT_OK, why);
+	return STEP_GONE;
 }
 
 /* End now: the device closed before logging in. */

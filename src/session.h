@@ -298,6 +298,10 @@ enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
 /* Change the protocol's state in one place, with a debug trace. */
 void	session_enter_state(struct session *s, int next);
+/* Send a formatted command line (CRLF added) upstream and enter next, the
+ * state that waits for its answer. */
+void	session_up_send(struct session *s, int next, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* The name of one of the protocol's states. */
 const char *session_state_name(const struct session *s, int state);
 /* STARTTLS or STLS (verb) was accepted: end the session if the device
@@ -345,9 +349,10 @@ void	session_login_failure_keep(struct session *s, enum session_result r,
 	    const char *reason);
 /* The login succeeded: forget the failures before it. */
 void	session_login_succeeded(struct session *s);
-/* The device quit before logging in: end once the goodbye is flushed,
- * with the last failed login's result, or RESULT_OK and why. */
-void	session_quit_before_login(struct session *s, const char *why);
+/* The device quit before logging in: send bye, end once it is flushed,
+ * with the last failed login's result, or RESULT_OK and why. STEP_GONE. */
+enum step session_quit_before_login(struct session *s, const char *bye,
+	    const char *why);
 /* The device closed before logging in: end now, with the last failed
  * login's result, or r and reason. */
 void	session_close_before_login(struct session *s, enum session_result r,

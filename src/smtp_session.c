@@ -20,6 +20,9 @@
 #include "smtp_parse.h"
 #include "util.h"
 
+/* The reply to a device line over the length limit. */
+#define SMTP_TOO_LONG	"500 5.5.2 Line too long"
+
 typedef enum step (*smtp_lan_handler)(struct session *, const char *);
 
 static enum step smtp_abandoned_command(struct session *s,
@@ -144,20 +147,19 @@ smtp_lan_step(struct session *s)
 	size_t len;
 
 	switch (s->state) {
-	case SMTP_LAN_COMMAND:
 	case SMTP_LAN_AUTH:
+		return login_sasl_read(s, SMTP_TOO_LONG);
+	case SMTP_LAN_COMMAND:
 	case SMTP_RELAY_COMMAND:
 	case SMTP_RELAY_ABANDONED:
 		if ((step = session_read_command(s, s->line, s->line_size,
-		    &len, "500 5.5.2 Line too long")) != STEP_MORE)
+		    &len, SMTP_TOO_LONG)) != STEP_MORE)
 			return step;
 		if (s->state == SMTP_LAN_COMMAND)
 			return smtp_lan_command(s, line);
 		if (s->state == SMTP_RELAY_COMMAND)
 			return smtp_relay_command(s, line);
-		if (s->state == SMTP_RELAY_ABANDONED)
-			return smtp_abandoned_command(s, line);
-		return login_sasl_line(s, line);
+		return smtp_abandoned_command(s, line);
 	case SMTP_RELAY_BODY:
 	case SMTP_RELAY_BODY_DISCARD:
 		if (!s->lan.eof)
@@ -496,9 +498,8 @@ static enum step
 smtp_cmd_quit(struct session *s, const char *arg)
 {
 	(void)arg;
-	side_printf(&s->lan, "221 2.0.0 Bye");
-	session_quit_before_login(s, "quit before login");
-	return STEP_GONE;
+	return session_quit_before_login(s, "221 2.0.0 Bye",
+	    "quit before login");
 }
 
 /* Upstream input: complete replies drive the login or the relay. */
