@@ -61,7 +61,6 @@ typedef enum step (*pop3_lan_handler)(struct session *,
     const struct pop3_cmd *);
 
 static bool	pop3_auth_allowed(const struct session *s);
-static enum step pop3_auth_collected(struct session *s);
 static enum step pop3_auth_refused(struct session *s);
 static enum step pop3_bad_command(struct session *s,
 		    enum pop3_cmd_status status, enum pop3_verb verb);
@@ -82,17 +81,10 @@ static enum step pop3_cmd_stls(struct session *s,
 static enum step pop3_cmd_user(struct session *s,
 		    const struct pop3_cmd *cmd);
 static enum step pop3_error(struct session *s, const char *reply);
-static enum step pop3_bare_cr(struct session *s);
 static enum step pop3_lan_command(struct session *s, size_t len);
-static void	pop3_lan_eof(struct session *s);
-static enum step pop3_lan_step(struct session *s);
-static void	pop3_lan_tls_ready(struct session *s);
 static void	pop3_logged_in(struct session *s);
 static enum step pop3_login_refused(struct session *s,
 		    const char *text);
-static void	pop3_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	pop3_login_reset(struct session *s);
 static void	pop3_policy(const struct session *s, struct pop3_policy *p);
 static enum step pop3_relay_body(struct session *s);
 static enum step pop3_relay_command(struct session *s, size_t len);
@@ -101,9 +93,6 @@ static void	pop3_relay_idle(struct session *s);
 static void	pop3_relay_input(struct session *s);
 static enum step pop3_relay_status(struct session *s);
 static void	pop3_send_capa(struct session *s);
-static void	pop3_shutdown(struct session *s);
-static bool	pop3_start(struct session *s);
-static void	pop3_timeout(struct session *s, enum session_timer t);
 static enum step pop3_up_capa_line(struct session *s);
 static enum step pop3_up_login_line(struct session *s, size_t len);
 static enum step pop3_up_send_login(struct session *s);
@@ -112,51 +101,39 @@ static enum step pop3_up_send_xoauth2(struct session *s);
 static void	pop3_up_step(struct session *s);
 static enum step pop3_up_xoauth2_line(struct session *s,
 		    enum pop3_status status, const char *text);
-static void	pop3_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	pop3_upstream_input(struct session *s);
 static void	pop3_upstream_ready(struct session *s);
 
-/* The names of the states, for the debug log. */
-static const char *const pop3_state_names[] = {
-	POP3_STATES(STATE_NAME)
-};
+/* POP3 for the generic session and login.c: the names of its states, its
+ * replies and its hooks. */
+PROTO_OPS(pop3, PROTO_POP3, POP3_STATES,
+    .refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
+    .counts_mailbox = true,
+    .login_replies = LOGIN_REPLIES("-ERR [SYS/TEMP] ", "-ERR [SYS/TEMP] ",
+	"-ERR [AUTH] Authentication failed", "-ERR [IN-USE] "),
+    .explain = EXPLAIN_POP3,
+    .explain_prefix = "-ERR ",
+    .sasl_prompt = "+ ",
+    .sasl_replies = SASL_REPLIES("-ERR ", "-ERR "),
+    .lan_error = pop3_error,
+    .free = NULL);
 
-const struct proto_ops pop3_ops = {
-	.proto = PROTO_POP3,
-	.refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
-	.counts_mailbox = true,
-	.login_replies = LOGIN_REPLIES("-ERR [SYS/TEMP] ", "-ERR [SYS/TEMP] ",
-	    "-ERR [AUTH] Authentication failed", "-ERR [IN-USE] "),
-	.explain = EXPLAIN_POP3,
-	.explain_prefix = "-ERR ",
-	.sasl_prompt = "+ ",
-	.sasl_replies = SASL_REPLIES("-ERR ", "-ERR "),
-	PROTO_HOOKS(pop3),
-	.lan_error = pop3_error,
-	.free = NULL,
-};
-
-/* Commands of the LAN phase, answered by the relay itself. */
-static const struct {
-	enum pop3_verb		verb;
-	pop3_lan_handler	handler;
-} pop3_lan_commands[] = {
-	{ POP3_VERB_CAPA, pop3_cmd_capa },
-	{ POP3_VERB_STLS, pop3_cmd_stls },
-	{ POP3_VERB_USER, pop3_cmd_user },
-	{ POP3_VERB_PASS, pop3_cmd_pass },
-	{ POP3_VERB_AUTH, pop3_cmd_auth },
-	{ POP3_VERB_APOP, pop3_cmd_apop },
-	{ POP3_VERB_QUIT, pop3_cmd_quit },
-	{ POP3_VERB_STAT, pop3_cmd_need_auth },
-	{ POP3_VERB_LIST, pop3_cmd_need_auth },
-	{ POP3_VERB_RETR, pop3_cmd_need_auth },
-	{ POP3_VERB_DELE, pop3_cmd_need_auth },
-	{ POP3_VERB_NOOP, pop3_cmd_need_auth },
-	{ POP3_VERB_RSET, pop3_cmd_need_auth },
-	{ POP3_VERB_TOP, pop3_cmd_need_auth },
-	{ POP3_VERB_UIDL, pop3_cmd_need_auth },
+/* Commands of the LAN phase, answered by the relay itself, by verb. */
+static const pop3_lan_handler pop3_lan_commands[] = {
+	[POP3_VERB_CAPA] = pop3_cmd_capa,
+	[POP3_VERB_STLS] = pop3_cmd_stls,
+	[POP3_VERB_USER] = pop3_cmd_user,
+	[POP3_VERB_PASS] = pop3_cmd_pass,
+	[POP3_VERB_AUTH] = pop3_cmd_auth,
+	[POP3_VERB_APOP] = pop3_cmd_apop,
+	[POP3_VERB_QUIT] = pop3_cmd_quit,
+	[POP3_VERB_STAT] = pop3_cmd_need_auth,
+	[POP3_VERB_LIST] = pop3_cmd_need_auth,
+	[POP3_VERB_RETR] = pop3_cmd_need_auth,
+	[POP3_VERB_DELE] = pop3_cmd_need_auth,
+	[POP3_VERB_NOOP] = pop3_cmd_need_auth,
+	[POP3_VERB_RSET] = pop3_cmd_need_auth,
+	[POP3_VERB_TOP] = pop3_cmd_need_auth,
+	[POP3_VERB_UIDL] = pop3_cmd_need_auth,
 };
 
 /* Upstream login refusals that are not about the credentials: the
@@ -296,15 +273,14 @@ pop3_lan_command(struct session *s, size_t len)
 {
 	struct pop3_cmd cmd;
 	enum pop3_cmd_status status;
-	size_t i;
+	pop3_lan_handler handler;
 
 	status = pop3_parse_command(s->line, len, &cmd);
 	if (status != POP3_CMD_OK)
 		return pop3_bad_command(s, status, cmd.verb);
-	for (i = 0; i < nitems(pop3_lan_commands); i++)
-		if (pop3_lan_commands[i].verb == cmd.verb)
-			return pop3_lan_commands[i].handler(s, &cmd);
-	fatalx("pop3: no LAN handler for verb %d", cmd.verb);
+	if ((handler = LAN_HANDLER(pop3_lan_commands, cmd.verb)) == NULL)
+		fatalx("pop3: no LAN handler for verb %d", cmd.verb);
+	return handler(s, &cmd);
 }
 
 /* CAPA: the relay's own list, never the upstream's. */

@@ -202,6 +202,45 @@ struct proto_ops {
 	.timeout = p##_timeout,						\
 	.shutdown = p##_shutdown
 
+/* The static prototypes of protocol p's hooks of the naming rule, which
+ * its file defines (all but p_upstream_ready, which it may keep in a file
+ * of its own). */
+#define PROTO_HOOKS_DECLARE(p)						\
+	static bool	 p##_start(struct session *);			\
+	static enum step p##_lan_step(struct session *);		\
+	static void	 p##_lan_eof(struct session *);			\
+	static void	 p##_lan_tls_ready(struct session *);		\
+	static void	 p##_upstream_input(struct session *);		\
+	static void	 p##_upstream_failed(struct session *,		\
+			    enum session_result, const char *);		\
+	static enum step p##_bare_cr(struct session *);			\
+	static enum step p##_auth_collected(struct session *);		\
+	static void	 p##_login_reset(struct session *);		\
+	static void	 p##_login_reply(struct session *, char *, size_t, \
+			    const char *);				\
+	static void	 p##_timeout(struct session *, enum session_timer); \
+	static void	 p##_shutdown(struct session *)
+
+/* Define protocol p's proto_ops, p_ops, for protocol proto: its hooks of
+ * the naming rule (declared here), the names of its states from its list
+ * (states, as FOO_STATES), and the entries that follow (its replies,
+ * .lan_error and .free). */
+#define PROTO_OPS(p, proto_, states, ...)				\
+	PROTO_HOOKS_DECLARE(p);						\
+	static const char *const p##_state_names[] = {			\
+		states(STATE_NAME)					\
+	};								\
+	const struct proto_ops p##_ops = {				\
+		.proto = proto_,					\
+		PROTO_HOOKS(p),						\
+		__VA_ARGS__						\
+	}
+
+/* The handler of verb in a protocol's table of the commands it answers
+ * itself (an array indexed by its verb enum), or NULL if it has none. */
+#define LAN_HANDLER(table, verb)					\
+	((size_t)(verb) < nitems(table) ? (table)[verb] : NULL)
+
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	char			 id[17];
