@@ -86,6 +86,7 @@ static void	pop3_logged_in(struct session *s);
 static enum step pop3_login_refused(struct session *s,
 		    const char *text);
 static void	pop3_policy(const struct session *s, struct pop3_policy *p);
+static enum step pop3_read_command(struct session *s);
 static enum step pop3_relay_body(struct session *s);
 static enum step pop3_relay_command(struct session *s, size_t len);
 static enum step pop3_relay_done(struct session *s, bool body);
@@ -162,26 +163,33 @@ pop3_start(struct session *s)
 static enum step
 pop3_lan_step(struct session *s)
 {
-	enum step step;
-	size_t len;
-
 	switch (s->state) {
+	case POP3_LAN_COMMAND:
+	case POP3_RELAY_COMMAND:
+		return pop3_read_command(s);
 	case POP3_LAN_AUTH:
 		return login_sasl_read(s, POP3_TOO_LONG);
-	case POP3_RELAY_COMMAND:
-		/* Answers the device has not read yet hold its next command. */
-		if (s->lan.congested || side_congested(&s->lan))
-			return STEP_WAIT;
-		/* FALLTHROUGH */
-	case POP3_LAN_COMMAND:
-		if ((step = session_read_command(s, s->line, s->line_size,
-		    &len, POP3_TOO_LONG)) != STEP_MORE)
-			return step;
-		return s->state == POP3_LAN_COMMAND ? pop3_lan_command(s, len) :
-		    pop3_relay_command(s, len);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
 	}
+}
+
+/* Read one device command: answered here before login, relayed after it
+ * once the device has read the answers before it. */
+static enum step
+pop3_read_command(struct session *s)
+{
+	enum step step;
+	size_t len;
+
+	if (s->state == POP3_RELAY_COMMAND &&
+	    (s->lan.congested || side_congested(&s->lan)))
+		return STEP_WAIT;
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
+	    POP3_TOO_LONG)) != STEP_MORE)
+		return step;
+	return s->state == POP3_LAN_COMMAND ? pop3_lan_command(s, len) :
+	    pop3_relay_command(s, len);
 }
 
 /* The device closed its side: end now unless an upstream answer is due. */
