@@ -34,14 +34,13 @@ _Static_assert(sizeof(enum upstream_tls_mode) == sizeof(int),
 _Static_assert(sizeof(enum auth_mode) == sizeof(int), "auth_mode size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "log_target size");
 
-static bool	 address_valid(const char *text);
 static bool	 domain_valid(const char *text);
 static bool	 numeric_address_valid(const char *text);
 static char	*dir_resolve(const char *path);
 static custom_parser user_parse, listeners_parse, listener_address_parse,
 		    devices_parse,
 		    device_protocols_parse, device_sunset_parse,
-		    device_mailbox_parse, device_secret_hash_parse,
+		    device_secret_hash_parse,
 		    device_senders_parse, connector_domains_parse,
 		    oauth2_secret_expires_parse, device_retest_parse;
 static struct config *load_run(struct load *ld, const char *path);
@@ -327,6 +326,8 @@ static const struct key main_keys[] = {
 	    .parse = trusted_proxies_parse },
 	{ "metrics", KIND_GROUP, AT(struct config, metrics),
 	    .section = &metrics_section },
+	{ "notices", KIND_GROUP, AT(struct config, notices),
+	    .section = &notices_section },
 };
 
 static const struct key device_keys[] = {
@@ -348,8 +349,7 @@ static const struct key device_keys[] = {
 	    .choices = auth_modes },
 	{ "plaintext_auth", KIND_BOOL, AT(struct device, plaintext_auth) },
 	{ "ignore_auth", KIND_BOOL, AT(struct device, ignore_auth) },
-	{ "mailbox", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
-	    .parse = device_mailbox_parse },
+	{ "mailbox", KIND_ADDRESS, AT(struct device, mailbox) },
 	{ "secret_hash", KIND_CUSTOM, .type = CONFIG_TYPE_STRING,
 	    .parse = device_secret_hash_parse },
 	{ "senders", KIND_CUSTOM, .type = CONFIG_TYPE_ARRAY,
@@ -416,6 +416,7 @@ load_run(struct load *ld, const char *path)
 		    ld->cfg);
 		devices_load(ld, config_lookup(&cf, "devices_file"));
 		listeners_crosscheck(ld, config_lookup(&cf, "listeners"));
+		notices_crosscheck(ld, config_lookup(&cf, "notices"));
 	}
 	config_destroy(&cf);
 	free(ld->dir);
@@ -454,6 +455,7 @@ config_unref(struct config *cfg)
 	}
 	SSL_CTX_free(cfg->lan_ctx);
 	oauth_conf_free(cfg);
+	notices_conf_free(&cfg->notices);
 	free(cfg->devices);
 	free(cfg->listeners);
 	free(cfg->trusted_proxies);
@@ -640,16 +642,6 @@ device_sunset_parse(struct load *ld, const config_setting_t *s, void *obj)
 		    (long)dev->sunset - ld->today, max);
 }
 
-/* Store the mailbox a device acts as upstream: an address local@domain. */
-static void
-device_mailbox_parse(struct load *ld, const config_setting_t *s, void *obj)
-{
-	struct device *dev = obj;
-
-	string_checked_store(ld, s, address_valid, address_kind.expected,
-	    &dev->mailbox);
-}
-
 /* Store a device secret's crypt(3) hash, which libcrypt must accept. */
 static void
 device_secret_hash_parse(struct load *ld, const config_setting_t *s,
@@ -720,7 +712,7 @@ oauth2_secret_expires_parse(struct load *ld, const config_setting_t *s,
 }
 
 /* Is text a mail address: local@domain, printable, no brackets or quotes? */
-static bool
+bool
 address_valid(const char *text)
 {
 	const char *at = strchr(text, '@');
@@ -857,6 +849,7 @@ config_new(const char *path)
 	cfg->warn_days = 30;
 	cfg->state_dir = xstrdup(DEFAULT_STATE_DIR);
 	cfg->evidence_days = 400;
+	notices_conf_init(&cfg->notices);
 	cfg->log.target = LOG_TARGET_AUTO;
 	cfg->log.facility = LOG_MAIL;
 	cfg->log.level = LOG_INFO;

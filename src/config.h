@@ -131,6 +131,27 @@ struct upstream_conf {
 	size_t		 ndomains;
 };
 
+/* How owner notices are sent: as a mailbox through the SMTP upstream with
+ * XOAUTH2, or through the connector route to the tenant's MX. */
+enum notice_route {
+	NOTICE_ROUTE_SMTP,
+	NOTICE_ROUTE_CONNECTOR,
+};
+
+#define NOTICE_DAYS_MAX		8	/* thresholds in notices.days */
+
+/* Mail to each device's owner before (and the day after) its sunset. */
+struct notices_conf {
+	bool		 configured;
+	char		*from;		/* envelope and header sender */
+	char		*admin;		/* weekly digest to; NULL: none */
+	enum notice_route route;
+	char		*mailbox;	/* smtp route: the XOAUTH2 identity */
+	unsigned	 days[NOTICE_DAYS_MAX];	/* descending */
+	size_t		 ndays;
+	int		 line;		/* of the group in the main file */
+};
+
 struct lan_tls_conf {
 	char		*certificate;	/* NULL: no LAN TLS */
 	char		*key;
@@ -186,6 +207,7 @@ struct config {
 	SSL_CTX		*upstream_ctx[ROUTE_COUNT];
 
 	struct oauth_conf oauth2;
+	struct notices_conf notices;
 	/* Loaded by oauth_config_load(); freed (secret wiped) with the config. */
 	SSL_CTX		*oauth_ctx;	/* HTTPS to the token endpoint */
 	char		*oauth_secret;	/* client secret read from its file */
@@ -227,6 +249,8 @@ const char	*auth_mode_name(enum auth_mode mode);
 const char	*remediation_name(enum remediation r);	/* "retire" */
 const char	*tls_version_name(int version);	/* "TLSv1.2" */
 const char	*route_name(enum route route);	/* "smtp" .. "connector" */
+/* The configuration name of a notice route ("smtp", "connector"). */
+const char	*notice_route_name(enum notice_route route);
 /* The upstream route of a device's session for proto. */
 enum route	 route_of(const struct device *dev, enum proto proto);
 /* Is the address's domain one of the connector's accepted domains? */

@@ -54,6 +54,7 @@ enum key_kind {
 	KIND_STRING,	/* char *: any text */
 	KIND_HOST,	/* char *: a host name, no spaces or controls */
 	KIND_IDENT,	/* char *: [A-Za-z0-9._-]+ */
+	KIND_ADDRESS,	/* char *: a mail address, local@domain */
 	KIND_PATH,	/* char *: resolved against the main file's directory */
 	KIND_UINT,	/* unsigned: between min and max */
 	KIND_PORT,	/* uint16_t: 1..65535 */
@@ -91,8 +92,17 @@ struct section {
 	section_checker		*check;		/* may be NULL */
 };
 
-/* config.c: the names of the auth modes, which device checks look up. */
+/* config.c: the names of the auth modes, which device checks look up, and
+ * the check of a mail address (local@domain). */
 extern const struct choice auth_modes[];
+bool		 address_valid(const char *text);
+
+/* config_notices.c: the notices section, its defaults, and freeing it. */
+extern const struct section notices_section;
+void		 notices_conf_init(struct notices_conf *nc);
+void		 notices_conf_free(struct notices_conf *nc);
+void		 notices_crosscheck(struct load *ld,
+		    const config_setting_t *group);
 
 /* config_schema.c: the generic reader of sections, keys and values. */
 void		 section_parse(struct load *ld, const config_setting_t *group,

@@ -31,7 +31,8 @@ static void	 member_parse(struct load *ld, const config_setting_t *s,
 		    const struct section *sec, void *obj);
 static void	 required_check(struct load *ld, const config_setting_t *group,
 		    const struct section *sec);
-static key_parser value_string, value_host, value_ident, value_path,
+static key_parser value_string, value_host, value_ident, value_address,
+		    value_path,
 		    value_uint, value_port, value_bool, value_choice,
 		    value_group, value_custom;
 
@@ -39,6 +40,7 @@ static const struct kind kinds[] = {
 	[KIND_STRING] = { CONFIG_TYPE_STRING, value_string },
 	[KIND_HOST] = { CONFIG_TYPE_STRING, value_host },
 	[KIND_IDENT] = { CONFIG_TYPE_STRING, value_ident },
+	[KIND_ADDRESS] = { CONFIG_TYPE_STRING, value_address },
 	[KIND_PATH] = { CONFIG_TYPE_STRING, value_path },
 	[KIND_UINT] = { CONFIG_TYPE_INT, value_uint },
 	[KIND_PORT] = { CONFIG_TYPE_INT, value_port },
@@ -257,6 +259,15 @@ value_ident(struct load *ld, const config_setting_t *s, const struct key *key,
 {
 	string_checked_store(ld, s, ident_valid,
 	    "made of letters, digits, '.', '_' and '-'", field_of(obj, key));
+}
+
+/* Store a mail address: local@domain, printable, no brackets or quotes. */
+static void
+value_address(struct load *ld, const config_setting_t *s,
+    const struct key *key, void *obj)
+{
+	string_checked_store(ld, s, address_valid,
+	    "a mail address (local@domain)", field_of(obj, key));
 }
 
 /* Store a path, resolved against the main file's directory. */

@@ -43,6 +43,7 @@ static void	 evidence_imap_up_peek(struct session_evidence *e,
 		    const char *data, size_t len);
 static void	 evidence_message(struct session *s, const char *reply);
 static void	 evidence_failure(struct session *s, const char *failure);
+static const char *evidence_hello(const struct session *s);
 static void	 evidence_census(struct session *s);
 static void	 evidence_session_record(struct session *s,
 		    const struct device *dev);
@@ -248,6 +249,15 @@ evidence_session_end(struct session *s)
 	s->evidence = NULL;
 }
 
+/* What the client's ClientHello offered: from the handshake, or from the
+ * sniff of a client refused before any handshake ("" if neither). */
+static const char *
+evidence_hello(const struct session *s)
+{
+	return s->lan.ssl != NULL ? tls_client_hello(s->lan.ssl) :
+	    s->sniffed_hello;
+}
+
 /* Count an unknown client: its address, listener and offered TLS. */
 static void
 evidence_census(struct session *s)
@@ -256,8 +266,7 @@ evidence_census(struct session *s)
 	char offered[16];
 	int rank;
 
-	rank = evidence_offered_rank(s->lan.ssl != NULL ?
-	    tls_client_hello(s->lan.ssl) : s->sniffed_hello, offered,
+	rank = evidence_offered_rank(evidence_hello(s), offered,
 	    sizeof(offered));
 	evidence_record_text(r, "client", s->client);
 	evidence_record_text(r, "listener", s->listener_name);
@@ -311,8 +320,8 @@ evidence_session_tls(struct session *s, struct evidence_record *r)
 	char offered[16];
 	int rank;
 
-	rank = evidence_offered_rank(s->lan.ssl != NULL ?
-	    tls_client_hello(s->lan.ssl) : NULL, offered, sizeof(offered));
+	rank = evidence_offered_rank(evidence_hello(s), offered,
+	    sizeof(offered));
 	evidence_record_text(r, "lan_tls", side_tls_version(&s->lan));
 	evidence_record_text(r, "lan_cipher", side_tls_cipher(&s->lan));
 	evidence_record_text(r, "offered_tls", rank > 0 ? offered : NULL);

@@ -53,6 +53,12 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (device, folder));"
 	"CREATE INDEX sessions_start ON sessions (start);"
 	"CREATE INDEX messages_time ON messages (time);",
+	/* 3: owner notices, one row per device, sunset and threshold
+	 * ("30", "refused"); sent stays NULL until a send succeeds. */
+	"CREATE TABLE notices (device TEXT NOT NULL, sunset TEXT NOT NULL,"
+	" threshold TEXT NOT NULL, owner TEXT, sent INTEGER,"
+	" attempts INTEGER NOT NULL DEFAULT 0, last_attempt INTEGER,"
+	" last_error TEXT, PRIMARY KEY (device, sunset, threshold));",
 };
 
 /* Later of two nullable times, as SQL: a column and excluded's. */
@@ -140,6 +146,18 @@ static const char *const folder_sql[] = {
 	" last_seen = " LATER("last_seen"),
 };
 
+/* An attempt at a notice: :sent is its time when it went out, else NULL
+ * with :error; a sent notice stays sent. */
+static const char *const notice_sql[] = {
+	"INSERT INTO notices (device, sunset, threshold, owner, sent,"
+	" attempts, last_attempt, last_error) VALUES (:device, :sunset,"
+	" :threshold, :owner, :sent, 1, :time, :error)"
+	" ON CONFLICT (device, sunset, threshold) DO UPDATE SET"
+	" owner = excluded.owner, sent = coalesce(sent, excluded.sent),"
+	" attempts = attempts + 1, last_attempt = excluded.last_attempt,"
+	" last_error = excluded.last_error",
+};
+
 static const char *const census_sql[] = {
 	"INSERT INTO census VALUES (:client, :listener, :protocol,"
 	" :offered_tls, coalesce(:offered_rank, 0), :time, :time, 1)"
@@ -160,6 +178,7 @@ static const struct evidence_statements kind_statements[] = {
 	[EVIDENCE_FAILURE] = { failure_sql, nitems(failure_sql) },
 	[EVIDENCE_FOLDER] = { folder_sql, nitems(folder_sql) },
 	[EVIDENCE_CENSUS] = { census_sql, nitems(census_sql) },
+	[EVIDENCE_NOTICE] = { notice_sql, nitems(notice_sql) },
 };
 
 /* Per-session rows, pruned after evidence_days: table and time column. */

@@ -13,6 +13,7 @@ enum evidence_kind {
 	EVIDENCE_FAILURE,	/* a failure inside a session (SMTP refusal) */
 	EVIDENCE_FOLDER,	/* an IMAP folder selected or examined */
 	EVIDENCE_CENSUS,	/* an unknown client refused */
+	EVIDENCE_NOTICE,	/* an owner notice sent, or tried */
 	EVIDENCE_KIND_COUNT
 };
 

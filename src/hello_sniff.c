@@ -1,6 +1,8 @@
-/* Unknown clients on implicit-TLS listeners: read at most one ClientHello
- * record, for the census's offered TLS version, within a short time and
- * outside limits.max_sessions, then let the session refuse them silently. */
+/* Clients the allow-list refuses on implicit-TLS listeners (unknown,
+ * expired, protocol not allowed): read at most one ClientHello record, for
+ * the offered TLS version the census and register keep, within a short
+ * time and outside limits.max_sessions, then let the session refuse them
+ * without a handshake. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include "session.h"
 #include "tls_hello_parse.h"
 
-/* One unknown client's wait for its first record. */
+/* One refused client's wait for its first record. */
 struct hello_sniff {
 	struct event	*ev;
 	void		(*done)(struct session *);

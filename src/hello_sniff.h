@@ -1,5 +1,6 @@
-/* Unknown clients on implicit-TLS listeners: their first bytes are read,
- * without a TLS handshake, to learn the TLS version they offer. */
+/* Clients the allow-list refuses on implicit-TLS listeners: their first
+ * bytes are read, without a TLS handshake, to learn the TLS version they
+ * offer. */
 #ifndef TLSRELAY_HELLO_SNIFF_H
 #define TLSRELAY_HELLO_SNIFF_H
 

@@ -16,6 +16,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "session.h"
 #include "session_env.h"
@@ -386,6 +387,7 @@ listener_shed(struct listener *l)
 	if (fd == -1)	/* nobody waiting: accept() said EMFILE first */
 		return err == EAGAIN || err == EWOULDBLOCK;
 	shed_count++;
+	metrics_count_refusal(l->conf.proto, "out_of_descriptors");
 	listener_log_shed(l);
 	return true;
 }

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "mailboxes.h"
 #include "msgid.h"
+#include "notice_run.h"
 #include "notify.h"
 #include "oauth.h"
 #include "privdrop.h"
@@ -102,6 +103,7 @@ server_init(struct server *srv, const char *config_path)
 	srv->env.verifier = verifier_new(srv->env.base);
 	srv->env.evidence = evidence_start(srv->env.cfg->state_dir,
 	    srv->env.cfg->evidence_days);
+	srv->notices = notices_start(&srv->env);
 	srv->env.session_ended = evidence_session_end;
 	srv->env.descriptors_freed = listeners_resume;
 	srv->sig_hup = evsignal_new(srv->env.base, SIGHUP, server_signalcb, srv);
@@ -157,6 +159,7 @@ server_free(struct server *srv)
 	proxy_waits_free();
 	metrics_close();
 	listeners_close(&srv->env);
+	notices_stop(srv->notices);	/* before the token caches */
 	notify_free();
 	oauth_tokens_free(&srv->tokens);
 	mailboxes_free(srv->env.mailboxes);

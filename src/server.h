@@ -23,6 +23,7 @@ struct server {
 	struct event		*sig_int;
 	struct event		*daily;		/* expiry report timer */
 	struct oauth_tokens	 tokens;	/* kept across reloads */
+	struct notices		*notices;	/* owner notices' runs */
 };
 
 /* Load a config, check that every listener's protocol is implemented,

@@ -122,6 +122,7 @@ session_accept(struct session_env *env, struct config *cfg,
 
 	if (s == NULL) {
 		log_warn("no memory for a session on listener %s", lc->name);
+		metrics_count_refusal(lc->proto, "no_memory");
 		close(fd);
 		return;
 	}

@@ -250,6 +250,7 @@ struct session {
 	int			 state;	/* the protocol's, of its own enum */
 	void			*proto_state;
 	const struct device	*dev;	/* NULL until identified */
+	enum device_verdict	 verdict; /* at accept, on implicit TLS */
 	char			*listener_name;
 	enum lan_tls_mode	 lan_mode;
 	struct sockaddr_storage	 peer;
@@ -302,9 +303,10 @@ void	session_accept(struct session_env *env, struct config *cfg,
 
 /* Judge the client's address as soon as the session knows it (at accept,
  * or after a PROXY header): a plain listener identifies the device at once;
- * on an implicit-TLS listener an address in no device entry is refused
- * (closed, logged) before any handshake, and any other gets the handshake
- * and is identified after it. */
+ * on an implicit-TLS listener a client the allow-list refuses (unknown,
+ * expired, protocol not allowed) is refused (closed, logged) before any
+ * handshake, and an allowed one gets the handshake and is identified
+ * after it. */
 void	session_admit(struct session *s);
 /* Check the allow-list and the session limits for the client (after its
  * handshake, on an implicit-TLS listener): start the protocol, or refuse. */

@@ -21,7 +21,7 @@ static const char *const refusal_msgids[] = {
 };
 
 static void	session_refuse(struct session *s, enum device_verdict v);
-static void	session_refuse_unknown(struct session *s);
+static void	session_refuse_judged(struct session *s);
 static void	session_log_refusal(struct session *s, enum device_verdict v);
 static void	session_refusal(struct session *s, bool temporary,
 		    const char *why);
@@ -30,28 +30,30 @@ static void	session_log_start(struct session *s);
 static unsigned	session_device_count(const struct session_env *env,
 		    const struct device *dev);
 
-/* Refuse an unknown client (after its ClientHello was sniffed). */
+/* Refuse a client judged at accept (after its ClientHello was sniffed),
+ * naming its device if it has one. */
 static void
-session_refuse_unknown(struct session *s)
+session_refuse_judged(struct session *s)
 {
-	session_refuse(s, DEVICE_UNKNOWN);
+	s->dev = devices_lookup(s->cfg, (struct sockaddr *)&s->peer);
+	session_refuse(s, s->verdict);
 }
 
-/* Judge the client's address: unknown ones never get a TLS handshake,
- * only a short wait for their ClientHello, for the census. */
+/* Judge the client's address: refused ones (unknown, expired, protocol
+ * not allowed) never get a TLS handshake, only a short wait for their
+ * ClientHello, for the census and the register. */
 void
 session_admit(struct session *s)
 {
-	const struct device *dev;
-
 	if (s->lan_mode != LAN_TLS_IMPLICIT) {
 		session_identify(s);
 		return;
 	}
-	if (devices_check(s->cfg, (struct sockaddr *)&s->peer, s->ops->proto,
-	    time(NULL), &dev) == DEVICE_UNKNOWN) {
-		if (!hello_sniff_start(s, session_refuse_unknown))
-			session_refuse_unknown(s);
+	s->verdict = devices_check(s->cfg, (struct sockaddr *)&s->peer,
+	    s->ops->proto, time(NULL), NULL);
+	if (s->verdict != DEVICE_ALLOWED) {
+		if (!hello_sniff_start(s, session_refuse_judged))
+			session_refuse_judged(s);
 		return;
 	}
 	session_set_timer(s, TIMER_PRELOGIN);

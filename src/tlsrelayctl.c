@@ -14,6 +14,8 @@
 #include "date.h"
 #include "devices.h"
 #include "evidence.h"
+#include "notice.h"
+#include "register_read.h"
 #include "report.h"
 #include "util.h"
 
@@ -30,6 +32,7 @@ struct ctl {
 	const char	*format;
 	const char	*since;
 	long		 days;		/* -1: warn_days */
+	bool		 dry_run;
 	struct config	*cfg;
 	sqlite3		*db[DBS_MAX];
 	struct report_row *rows;
@@ -47,24 +50,16 @@ static void	 ctl_options(struct ctl *c, int argc, char *argv[]);
 static void	 ctl_load(struct ctl *c);
 static void	 ctl_open(struct ctl *c);
 static void	 ctl_rows(struct ctl *c);
-static struct report_row *ctl_row(struct ctl *c, const struct device *dev,
-		    enum proto proto);
-static void	 ctl_merge_paths(struct ctl *c, sqlite3 *db);
-static void	 ctl_merge_path(struct report_row *r, sqlite3_stmt *st);
-static void	 ctl_merge_texts(struct report_row *r, sqlite3_stmt *st);
-static void	 ctl_merge_folders(struct ctl *c, sqlite3 *db);
 static sqlite3_stmt *ctl_query(sqlite3 *db, const char *sql);
 static sqlite3_stmt *ctl_next(sqlite3_stmt *st);
-static const struct device *ctl_device(const struct config *cfg,
-		    const char *name);
-static long long col_num(sqlite3_stmt *st, const char *name);
-static const char *col_text(sqlite3_stmt *st, const char *name);
-static void	 keep_later(char *dst, size_t len, const char *text,
-		    bool later);
-static void	 list_merge(char *dst, size_t len, const char *items);
 static bool	 device_wanted(const struct ctl *c, const struct device *d);
 static command_fn cmd_devices, cmd_report, cmd_expiring, cmd_unknown,
-		    cmd_sessions;
+		    cmd_sessions, cmd_notify;
+static void	 notify_device(struct ctl *c, const struct device *d);
+static void	 notify_print(struct ctl *c, const struct device *d,
+		    int threshold, const char *name);
+static bool	 notice_sent(const struct ctl *c, const struct device *d,
+		    int threshold);
 static void	 print_device(struct ctl *c, const struct device *d);
 
 static const struct {
@@ -76,6 +71,7 @@ static const struct {
 	{ "expiring", cmd_expiring },
 	{ "unknown", cmd_unknown },
 	{ "sessions", cmd_sessions },
+	{ "notify", cmd_notify },
 };
 
 static const struct option long_options[] = {
@@ -84,6 +80,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'F' },
 	{ "days", required_argument, NULL, 'N' },
 	{ "since", required_argument, NULL, 'S' },
+	{ "dry-run", no_argument, NULL, 'n' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -97,6 +94,7 @@ usage(void)
 	    "  expiring [--days n]\n"
 	    "  unknown\n"
 	    "  sessions [--device name] [--since YYYY-MM-DD]\n"
+	    "  notify --dry-run [--device name]\n"
 	    "  -c file    configuration file (default %s)\n"
 	    "  --db file  a database to read (repeatable; default "
 	    "state_dir/%s)\n", DEFAULT_CONFIG, EVIDENCE_DB_NAME);
@@ -149,6 +147,9 @@ ctl_options(struct ctl *c, int argc, char *argv[])
 		case 'S':
 			c->since = optarg;
 			break;
+		case 'n':
+			c->dry_run = true;
+			break;
 		default:
 			usage();
 		}
@@ -167,7 +168,7 @@ ctl_load(struct ctl *c)
 	config_errors_clear(&errs);
 	if (c->cfg == NULL)
 		die("%s: configuration has errors", c->config_path);
-	if (c->device != NULL && ctl_device(c->cfg, c->device) == NULL)
+	if (c->device != NULL && register_device(c->cfg, c->device) == NULL)
 		die("no device '%s' in %s", c->device, c->cfg->devices_file);
 	c->now = (long long)time(NULL);
 	c->today = date_today((time_t)c->now);
@@ -194,7 +195,7 @@ ctl_open(struct ctl *c)
 			    sqlite3_errmsg(c->db[i]));
 		sqlite3_busy_timeout(c->db[i], 5000);
 		st = ctl_query(c->db[i], "SELECT version FROM schema_version");
-		v = (int)col_num(st, "version");
+		v = (int)register_col_num(st, "version");
 		sqlite3_finalize(st);
 		if (v < 1 || v > evidence_schema_version())
 			die("%s: not a tlsrelayd register of schema 1 to %d",
@@ -227,201 +228,21 @@ ctl_next(sqlite3_stmt *st)
 	return NULL;
 }
 
-/* The configured device called name, or NULL. */
-static const struct device *
-ctl_device(const struct config *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->ndevices; i++)
-		if (strcmp(cfg->devices[i].name, name) == 0)
-			return &cfg->devices[i];
-	return NULL;
-}
-
-/* A named column of the current row as a number (0 if NULL or absent). */
-static long long
-col_num(sqlite3_stmt *st, const char *name)
-{
-	int i;
-
-	for (i = 0; st != NULL && i < sqlite3_column_count(st); i++)
-		if (strcmp(sqlite3_column_name(st, i), name) == 0)
-			return sqlite3_column_int64(st, i);
-	return 0;
-}
-
-/* A named column of the current row as text ("" if NULL or absent). */
-static const char *
-col_text(sqlite3_stmt *st, const char *name)
-{
-	const unsigned char *t;
-	int i;
-
-	for (i = 0; i < sqlite3_column_count(st); i++)
-		if (strcmp(sqlite3_column_name(st, i), name) == 0) {
-			t = sqlite3_column_text(st, i);
-			return t != NULL ? (const char *)t : "";
-		}
-	return "";
-}
-
 /* One row per device and allowed protocol, merged from every database. */
 static void
 ctl_rows(struct ctl *c)
 {
-	const struct device *d;
-	size_t i, db;
-	int p;
+	struct register_rows rr = { c->cfg, NULL, 0 };
+	char err[256];
+	size_t db;
 
-	for (i = 0; i < c->cfg->ndevices; i++) {
-		d = &c->cfg->devices[i];
-		for (p = 0; p < PROTO_COUNT; p++)
-			if (d->protocols & (1u << p))
-				ctl_row(c, d, p)->allowed = true;
-	}
-	for (db = 0; db < c->ndbs; db++) {
-		ctl_merge_paths(c, c->db[db]);
-		ctl_merge_folders(c, c->db[db]);
-	}
-	for (i = 0; i < c->nrows; i++)
-		report_flag(&c->rows[i], c->today, c->now);
-}
-
-/* The row of a device and protocol, added if new. */
-static struct report_row *
-ctl_row(struct ctl *c, const struct device *dev, enum proto proto)
-{
-	size_t i;
-
-	for (i = 0; i < c->nrows; i++)
-		if (c->rows[i].dev == dev && c->rows[i].proto == proto)
-			return &c->rows[i];
-	c->rows = xreallocarray(c->rows, c->nrows + 1, sizeof(*c->rows));
-	memset(&c->rows[c->nrows], 0, sizeof(*c->rows));
-	c->rows[c->nrows].dev = dev;
-	c->rows[c->nrows].proto = proto;
-	return &c->rows[c->nrows++];
-}
-
-/* Add one database's per-path summaries to the rows of known devices. */
-static void
-ctl_merge_paths(struct ctl *c, sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	const struct device *d;
-	int p;
-
-	for (st = ctl_query(db, "SELECT * FROM paths"); st != NULL;
-	    st = ctl_next(st)) {
-		d = ctl_device(c->cfg, col_text(st, "device"));
-		for (p = 0; d != NULL && p < PROTO_COUNT; p++)
-			if (strcmp(proto_name(p), col_text(st, "protocol")) == 0)
-				ctl_merge_path(ctl_row(c, d, p), st);
-	}
-}
-
-/* Merge one summary row: counts add up, times and texts keep the latest. */
-static void
-ctl_merge_path(struct report_row *r, sqlite3_stmt *st)
-{
-	static const struct { const char *name; size_t off; } sums[] = {
-#define SUM(f) { #f, offsetof(struct report_row, f) }
-		SUM(sessions), SUM(ok_sessions), SUM(messages), SUM(stat),
-		SUM(list), SUM(retr), SUM(retr_bytes), SUM(top), SUM(dele),
-		SUM(selects), SUM(fetches), SUM(appends),
-#undef SUM
-	};
-	long long first = col_num(st, "first_seen");
-	size_t i;
-
-	for (i = 0; i < nitems(sums); i++)
-		*(long long *)((char *)r + sums[i].off) +=
-		    col_num(st, sums[i].name);
-	if (first != 0 && (r->first_seen == 0 || first < r->first_seen))
-		r->first_seen = first;
-	ctl_merge_texts(r, st);
-#define LATEST(f) if (col_num(st, #f) > r->f) r->f = col_num(st, #f)
-	LATEST(last_seen);
-	LATEST(last_ok);
-	LATEST(last_refused);
-#undef LATEST
-}
-
-/* Merge the texts of a summary row where its time is the later one. */
-static void
-ctl_merge_texts(struct report_row *r, sqlite3_stmt *st)
-{
-	keep_later(r->up_tls, sizeof(r->up_tls), col_text(st, "up_tls"),
-	    col_num(st, "last_seen") > r->last_seen);
-	list_merge(r->tls_used, sizeof(r->tls_used), col_text(st, "tls_used"));
-	if (col_num(st, "best_offered_rank") > r->best_rank) {
-		r->best_rank = col_num(st, "best_offered_rank");
-		keep_later(r->best_offered, sizeof(r->best_offered),
-		    col_text(st, "best_offered"), true);
-	}
-	if (col_num(st, "last_message_time") > r->last_message_time) {
-		r->last_message_time = col_num(st, "last_message_time");
-		keep_later(r->last_message_id, sizeof(r->last_message_id),
-		    col_text(st, "last_message_id"), true);
-		keep_later(r->last_queue_id, sizeof(r->last_queue_id),
-		    col_text(st, "last_queue_id"), true);
-		keep_later(r->last_sender, sizeof(r->last_sender),
-		    col_text(st, "last_sender"), true);
-	}
-	if (col_num(st, "last_failure_time") > r->last_failure_time) {
-		r->last_failure_time = col_num(st, "last_failure_time");
-		keep_later(r->last_failure, sizeof(r->last_failure),
-		    col_text(st, "last_failure"), true);
-	}
-}
-
-/* Add the items of a comma-separated list that dst does not have yet. */
-static void
-list_merge(char *dst, size_t len, const char *items)
-{
-	char item[64], have[256];
-	size_t n, used;
-
-	for (; *items != '\0'; items += n + (items[n] == ',')) {
-		n = strcspn(items, ",");
-		snprintf(item, sizeof(item), ",%.*s,", (int)n, items);
-		snprintf(have, sizeof(have), ",%s,", dst);
-		if (n == 0 || strstr(have, item) != NULL)
-			continue;
-		used = strlen(dst);
-		snprintf(dst + used, len - used, "%s%.*s", used > 0 ? "," : "",
-		    (int)n, items);
-	}
-}
-
-/* Copy text into dst when it is the later value and not empty. */
-static void
-keep_later(char *dst, size_t len, const char *text, bool later)
-{
-	if (later && text[0] != '\0')
-		snprintf(dst, len, "%s", text);
-}
-
-/* Add one database's IMAP folders to the devices' imap rows. */
-static void
-ctl_merge_folders(struct ctl *c, sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	struct report_row *r;
-	const struct device *d;
-	size_t used;
-
-	for (st = ctl_query(db, "SELECT device, folder FROM folders ORDER BY "
-	    "device, folder"); st != NULL; st = ctl_next(st)) {
-		if ((d = ctl_device(c->cfg, col_text(st, "device"))) == NULL)
-			continue;
-		r = ctl_row(c, d, PROTO_IMAP);
-		used = strlen(r->folders);
-		if (strstr(r->folders, col_text(st, "folder")) == NULL)
-			snprintf(r->folders + used, sizeof(r->folders) - used,
-			    "%s%s", used > 0 ? "," : "", col_text(st, "folder"));
-	}
+	register_rows_allowed(&rr);
+	for (db = 0; db < c->ndbs; db++)
+		if (!register_rows_read(&rr, c->db[db], err, sizeof(err)))
+			die("%s: %s", c->dbs[db], err);
+	register_rows_flag(&rr, c->today, c->now);
+	c->rows = rr.rows;
+	c->nrows = rr.n;
 }
 
 /* Is the device one the command is about? */
@@ -528,17 +349,18 @@ cmd_unknown(struct ctl *c)
 	for (i = 0; i < c->ndbs; i++) {
 		for (st = ctl_query(c->db[i], "SELECT * FROM census ORDER BY "
 		    "last_seen DESC"); st != NULL; st = ctl_next(st)) {
-			report_time(col_num(st, "first_seen"), first,
+			report_time(register_col_num(st, "first_seen"), first,
 			    sizeof(first));
-			report_time(col_num(st, "last_seen"), last,
+			report_time(register_col_num(st, "last_seen"), last,
 			    sizeof(last));
 			printf("%s listener=%s protocol=%s offered_tls=%s "
 			    "first_seen=\"%s\" last_seen=\"%s\" count=%lld\n",
-			    col_text(st, "client"), col_text(st, "listener"),
-			    col_text(st, "protocol"),
-			    *col_text(st, "offered_tls") != '\0' ?
-			    col_text(st, "offered_tls") : "none", first, last,
-			    col_num(st, "count"));
+			    register_col_text(st, "client"),
+			    register_col_text(st, "listener"),
+			    register_col_text(st, "protocol"),
+			    *register_col_text(st, "offered_tls") != '\0' ?
+			    register_col_text(st, "offered_tls") : "none",
+			    first, last, register_col_num(st, "count"));
 		}
 	}
 	return 0;
@@ -558,23 +380,112 @@ cmd_sessions(struct ctl *c)
 	for (i = 0; i < c->ndbs; i++) {
 		for (st = ctl_query(c->db[i], "SELECT * FROM sessions ORDER BY "
 		    "start"); st != NULL; st = ctl_next(st)) {
-			if (col_num(st, "start") < (long long)day * 86400 ||
-			    (c->device != NULL &&
-			    strcmp(c->device, col_text(st, "device")) != 0))
+			if (register_col_num(st, "start") <
+			    (long long)day * 86400 || (c->device != NULL &&
+			    strcmp(c->device,
+			    register_col_text(st, "device")) != 0))
 				continue;
-			report_time(col_num(st, "start"), start,
+			report_time(register_col_num(st, "start"), start,
 			    sizeof(start));
 			printf("%s device=%s protocol=%s client=%s lan_tls=%s "
 			    "offered=%s upstream_tls=%s result=%s messages=%lld "
-			    "reason=\"%s\"\n", start, col_text(st, "device"),
-			    col_text(st, "protocol"), col_text(st, "client"),
-			    col_text(st, "lan_tls"),
-			    col_text(st, "offered_tls"), col_text(st, "up_tls"),
-			    col_text(st, "result"), col_num(st, "messages"),
-			    col_text(st, "reason"));
+			    "reason=\"%s\"\n", start,
+			    register_col_text(st, "device"),
+			    register_col_text(st, "protocol"),
+			    register_col_text(st, "client"),
+			    register_col_text(st, "lan_tls"),
+			    register_col_text(st, "offered_tls"),
+			    register_col_text(st, "up_tls"),
+			    register_col_text(st, "result"),
+			    register_col_num(st, "messages"),
+			    register_col_text(st, "reason"));
 		}
 	}
 	return 0;
+}
+
+/* notify --dry-run: each owner notice tlsrelayd would send today, in
+ * full; the daemon itself sends them. */
+static int
+cmd_notify(struct ctl *c)
+{
+	size_t i;
+
+	if (!c->dry_run)
+		die("notify takes --dry-run: tlsrelayd sends the notices "
+		    "itself");
+	if (!c->cfg->notices.configured) {
+		printf("no notices section in %s: nothing is sent\n",
+		    c->cfg->file);
+		return 0;
+	}
+	for (i = 0; i < c->cfg->ndevices; i++)
+		if (device_wanted(c, &c->cfg->devices[i]))
+			notify_device(c, &c->cfg->devices[i]);
+	if (c->cfg->notices.admin != NULL && c->device == NULL &&
+	    !notice_sent(c, NULL, NOTICE_DIGEST))
+		notify_print(c, NULL, NOTICE_DIGEST, "digest");
+	return 0;
+}
+
+/* The notice due for one device, unless already sent or it has no
+ * owner address. */
+static void
+notify_device(struct ctl *c, const struct device *d)
+{
+	int threshold = notice_due(&c->cfg->notices, d->sunset, c->today);
+	char name[16];
+
+	if (threshold == NOTICE_NONE || notice_sent(c, d, threshold))
+		return;
+	notice_threshold_name(threshold, name, sizeof(name));
+	if (d->owner == NULL || strchr(d->owner, '@') == NULL)
+		printf("# %s: notice %s due, but no owner address to send it "
+		    "to\n\n", d->name, name);
+	else
+		notify_print(c, d, threshold, name);
+}
+
+/* Print one notice as tlsrelayd would send it, with the device's rows
+ * (the digest, d NULL: every row). */
+static void
+notify_print(struct ctl *c, const struct device *d, int threshold,
+    const char *name)
+{
+	struct register_rows rr = { c->cfg, c->rows, c->nrows };
+	struct report_row *rows = xcalloc(c->nrows + 1, sizeof(*rows));
+	struct notice n = { c->cfg, d, c->rows, c->nrows, threshold, c->today,
+	    (time_t)c->now };
+	char *text;
+
+	if (d == NULL) {
+		text = notice_digest_compose(&n);
+		printf("# digest to %s\n%s\n", c->cfg->notices.admin, text);
+	} else {
+		n.rows = rows;
+		n.nrows = register_rows_of(&rr, d, rows);
+		text = notice_compose(&n);
+		printf("# %s: notice %s to %s\n%s\n", d->name, name, d->owner,
+		    text);
+	}
+	free(text);
+	free(rows);
+}
+
+/* Does any database record this notice (a device's, or the digest of this
+ * week) as sent? */
+static bool
+notice_sent(const struct ctl *c, const struct device *d, int threshold)
+{
+	struct notice_key k;
+	size_t i;
+
+	notice_key_make(&k, d, threshold, c->today);
+	for (i = 0; i < c->ndbs; i++)
+		if (register_notice_state(c->db[i], &k, c->today) ==
+		    NOTICE_SENT)
+			return true;
+	return false;
 }
 
 /* Parse the options, load the configuration, read the databases and run

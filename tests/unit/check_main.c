@@ -33,6 +33,7 @@ main(void)
 	srunner_add_suite(runner, observe_suite());
 	srunner_add_suite(runner, report_suite());
 	srunner_add_suite(runner, tls_hello_parse_suite());
+	srunner_add_suite(runner, notice_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

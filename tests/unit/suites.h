@@ -27,5 +27,6 @@ Suite	*evidence_suite(void);
 Suite	*observe_suite(void);
 Suite	*report_suite(void);
 Suite	*tls_hello_parse_suite(void);
+Suite	*notice_suite(void);
 
 #endif

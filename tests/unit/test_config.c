@@ -16,6 +16,7 @@
 #include "cidr.h"
 #include "date.h"
 #include "suites.h"
+#include "testutil.h"
 #include "util.h"
 
 #define EXPECT_PREFIX	"# expect: "
@@ -24,13 +25,6 @@
 #define GOOD_MIN	5	/* files the good corpus holds at least */
 #define BAD_MIN		40	/* files the bad corpus holds at least */
 #define TEXT_NOW	1893456000	/* 2030-01-01T00:00:00Z */
-#define TEXT_MAIN	\
-	"server_name = \"relay.example.org\";\n" \
-	"devices_file = \"relay.devices\";\n" \
-	"listeners = ( { name = \"smtp\"; protocol = \"smtp\"; " \
-	"address = \"0.0.0.0\"; port = 25; } );\n" \
-	"upstreams = { smtp = { host = \"smtp.office365.com\"; " \
-	"port = 587; tls = \"starttls\"; }; };\n"
 #define TEXT_DEVICE(name, sunset) \
 	"{ name = \"" name "\"; addresses = [ \"192.0.2.10\" ]; " \
 	"protocols = [ \"smtp\" ]; sunset = \"" sunset "\"; }"
@@ -796,6 +790,33 @@ START_TEST(test_string_errors)
 		{ TEXT_MAIN "metrics = { address = \"localhost\"; };\n",
 		    TEXT_DEVICES, "(main):5: 'metrics.address' must be a "
 		    "numeric IPv4 or IPv6 address, not 'localhost'" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { from = \"r@example.org\"; "
+		    "route = \"smtp\"; mailbox = \"r@example.org\"; "
+		    "days = [ 7, 30 ]; };\n", TEXT_DEVICES,
+		    "(main):6: 'notices.days' must count down" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { from = \"r@example.org\"; "
+		    "route = \"smtp\"; mailbox = \"r@example.org\"; "
+		    "days = [ ]; };\n", TEXT_DEVICES,
+		    "(main):6: 'notices.days' must list 1 to 8" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { from = \"relay\"; "
+		    "route = \"smtp\"; mailbox = \"r@example.org\"; };\n",
+		    TEXT_DEVICES, "'notices.from' must be a mail address" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { from = \"r@example.org\"; "
+		    "admin = \"admins\"; route = \"smtp\"; "
+		    "mailbox = \"r@example.org\"; };\n", TEXT_DEVICES,
+		    "'notices.admin' must be a mail address" },
+		{ TEXT_MAIN "notices = { from = \"r@example.org\"; "
+		    "route = \"smtp\"; mailbox = \"r@example.org\"; };\n",
+		    TEXT_DEVICES, "it needs 'upstreams.smtp' and 'oauth2'" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { from = \"r@example.org\"; "
+		    "route = \"smtp\"; };\n", TEXT_DEVICES,
+		    "set 'notices.mailbox'" },
+		{ TEXT_MAIN "notices = { from = \"r@example.org\"; "
+		    "route = \"connector\"; };\n", TEXT_DEVICES,
+		    "'upstreams.connector' is not configured" },
+		{ TEXT_MAIN TEXT_OAUTH2 "notices = { route = \"smtp\"; "
+		    "mailbox = \"r@example.org\"; };\n", TEXT_DEVICES,
+		    "missing required key 'from'" },
 	};
 	struct config_errors errs = { NULL, 0 };
 	char *report = NULL;

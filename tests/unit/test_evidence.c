@@ -10,7 +10,9 @@
 
 #include <sqlite3.h>
 
+#include "date.h"
 #include "evidence.h"
+#include "register_read.h"
 #include "suites.h"
 #include "testutil.h"
 #include "util.h"
@@ -366,6 +368,59 @@ START_TEST(test_offered_rank)
 }
 END_TEST
 
+/* An owner notice's attempt as notice_run.c records one. */
+static void
+notice_submit(struct evidence *ev, const char *threshold, bool ok,
+    const char *error)
+{
+	struct evidence_record *r = evidence_record_new(EVIDENCE_NOTICE);
+
+	evidence_record_text(r, "device", "copier");
+	evidence_record_text(r, "sunset", "2026-12-10");
+	evidence_record_text(r, "threshold", threshold);
+	evidence_record_text(r, "owner", "facilities@example.org");
+	if (ok)
+		evidence_record_num(r, "sent", (long long)time(NULL));
+	evidence_record_text(r, "error", error);
+	evidence_submit(ev, r);
+	evidence_flush(ev);
+}
+
+/* A notice row counts attempts and keeps the last error; once sent it
+ * stays sent, and register_notice_state reads it so. */
+START_TEST(test_notice_rows)
+{
+	char *dir = tmpdir_make();
+	struct evidence *ev = evidence_start(dir, 400);
+	struct notice_key k = { "copier", "2026-12-10", "7" };
+	int32_t today = date_today(time(NULL));
+	sqlite3 *db;
+	char *error;
+
+	evidence_flush(ev);
+	db = db_open(dir);
+	ck_assert_int_eq(register_notice_state(db, &k, today), NOTICE_UNSENT);
+	notice_submit(ev, "7", false, "451 4.3.0 try later");
+	ck_assert_int_eq(register_notice_state(db, &k, today),
+	    NOTICE_TRIED_TODAY);
+	ck_assert_int_eq(register_notice_state(db, &k, today + 1),
+	    NOTICE_UNSENT);
+	notice_submit(ev, "7", true, NULL);
+	notice_submit(ev, "7", false, "421 4.4.2 lost");
+	ck_assert_int_eq(register_notice_state(db, &k, today + 1),
+	    NOTICE_SENT);
+	ck_assert_int_eq(db_int(db, "SELECT attempts FROM notices"), 3);
+	error = db_text(db, "SELECT last_error FROM notices");
+	ck_assert_str_eq(error, "421 4.4.2 lost");
+	free(error);
+	notice_submit(ev, "1", false, "550 5.7.1 no");
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM notices"), 2);
+	sqlite3_close(db);
+	evidence_stop(ev);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 /* The evidence store suite. */
 Suite *
 evidence_suite(void)
@@ -382,6 +437,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_corrupt_moved_aside);
 	tcase_add_test(tc, test_unwritable_dir);
 	tcase_add_test(tc, test_offered_rank);
+	tcase_add_test(tc, test_notice_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }

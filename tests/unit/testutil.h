@@ -1,5 +1,5 @@
-/* Fixtures shared by the unit suites: time zone, stderr capture, and a
- * key with its self-signed certificate. */
+/* Fixtures shared by the unit suites: time zone, stderr capture, a key
+ * with its self-signed certificate, and configuration texts. */
 #ifndef TLSRELAY_TESTUTIL_H
 #define TLSRELAY_TESTUTIL_H
 
@@ -35,5 +35,18 @@ void	cred_make(struct cred *c);
 void	cred_write(struct cred *c);
 /* Free the key and certificate and remove their directory. */
 void	cred_free(struct cred *c);
+
+/* A main configuration text with one SMTP listener and upstream, its
+ * devices file "relay.devices", and an oauth2 section to add to it. */
+#define TEXT_MAIN	\
+	"server_name = \"relay.example.org\";\n" \
+	"devices_file = \"relay.devices\";\n" \
+	"listeners = ( { name = \"smtp\"; protocol = \"smtp\"; " \
+	"address = \"0.0.0.0\"; port = 25; } );\n" \
+	"upstreams = { smtp = { host = \"smtp.office365.com\"; " \
+	"port = 587; tls = \"starttls\"; }; };\n"
+#define TEXT_OAUTH2	\
+	"oauth2 = { tenant = \"example.org\"; client_id = \"app\"; " \
+	"client_secret_file = \"/etc/tlsrelay/secret\"; };\n"
 
 #endif

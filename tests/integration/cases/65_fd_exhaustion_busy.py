@@ -1,13 +1,15 @@
 """Out of descriptors: a client is answered at once with the temporary
 refusal (421 4.7.0 ... out of resources) from the reserve descriptor
-instead of waiting in the kernel's backlog, and as soon as a session ends
-the next client is served, without a fixed pause."""
+instead of waiting in the kernel's backlog, and counted in /metrics as a
+refusal with reason out_of_descriptors; as soon as a session ends the
+next client is served, without a fixed pause."""
 
 import os
 import resource
 import time
 
 from harness.case import Case
+from harness.metrics import add_metrics, http, parse, promtool_check, value
 from harness.relay import device
 
 
@@ -23,7 +25,8 @@ def greeting(ctx, timeout=3):
 def client(ctx):
     pid = ctx.relay.proc.pid
     limit = open_fds(pid) + 1		# room for one more session
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+    saved = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, saved[1]))
     first, (code, lines) = greeting(ctx)
     ctx.check(code == 220, "first client within the limit: %r" % lines)
     started = time.monotonic()
@@ -48,6 +51,15 @@ def client(ctx):
     after.reply(3)
     ctx.check(any("answered busy" in l for l in ctx.relay.lines()),
               "no log line about the connection answered busy")
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, saved)
+    status, page = http(ctx.relay, "/metrics")
+    ok, out = promtool_check(page)
+    ctx.check(status == 200 and ok is not False,
+              "/metrics %s, promtool: %s" % (status, out))
+    shed = value(parse(page), "tlsrelayd_refusals_total", protocol="smtp",
+                 reason="out_of_descriptors")
+    ctx.check(shed == 1, "refusals_total{out_of_descriptors} is %s, want 1"
+              % shed)
 
 
 CASE = Case(
@@ -57,5 +69,6 @@ CASE = Case(
     upstream="counting",
     devices=[device("scanner-1", "127.0.0.1", plaintext_auth=True)],
     upstream_connections=0,
+    settings=add_metrics,
     log=None,
 )

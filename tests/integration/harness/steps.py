@@ -5,10 +5,14 @@ import imaplib
 import poplib
 import smtplib
 
+import time
+
 from .case import CaseFailure
-from .clients import TIMEOUT, auth_plain, legacy_context
+from .clients import TIMEOUT, auth_plain, client_hello, legacy_context
 from .dovecot import USER
 from .imap import connect as imap_connect
+from .metrics import add_metrics, http, parse, value
+from .register import wait_row
 
 MAILBOX = USER			# the one mailbox the OAuth2 Dovecot knows
 DEVICE_SECRET = "Dev1ce-Secret-7f3a"	# what oauth_device() hashes
@@ -57,6 +61,84 @@ def refused_greeting(ctx, source=None, listener="smtp"):
     closed, rest = c.wait_closed(10)
     ctx.check(closed, "relay did not close the refused connection")
     return text
+
+
+TLS_RSA_WITH_AES_128_CBC_SHA = 0x002F
+HELLO_WAIT = 3		# HELLO_SNIFF_TIMEOUT: the relay's wait for a hello
+
+
+def refused_before_handshake(ctx, listener, source=None):
+    """Send a TLS 1.0 ClientHello to an implicit-TLS listener as a client
+    the allow-list refuses: the relay must close the connection without
+    sending a byte (no ServerHello), before its hello wait runs out."""
+    c = ctx.raw(listener, source=source)
+    started = time.monotonic()
+    c.send(client_hello([TLS_RSA_WITH_AES_128_CBC_SHA]))
+    closed, got = c.wait_closed(HELLO_WAIT + 2)
+    took = time.monotonic() - started
+    ctx.check(closed and got == b"", "%s from %s: expected a close without "
+              "a ServerHello, got closed=%r and %d bytes %r"
+              % (listener, source, closed, len(got), got[:16]))
+    ctx.check(took < HELLO_WAIT, "%s from %s: closed %.1f s after the "
+              "ClientHello" % (listener, source, took))
+
+
+def refused_device_takes_no_slot(ctx, source, listener="smtps"):
+    """With limits.max_sessions 1: a refused device's silent connections
+    wait for a hello outside the limit while the registered device (the
+    default source, plaintext_auth) is served, and its ClientHello sent
+    while that session holds the one slot is closed unhandshaken."""
+    silent = [ctx.raw(listener, source=source) for _ in range(2)]
+    s, greeting = ctx.smtp(listener)
+    ctx.expect_code(greeting, 220, "registered device's greeting while "
+                    "the refused device's connections wait")
+    ctx.ehlo(s)
+    ctx.expect_code(ctx_auth_plain(ctx, s), 235, "AUTH PLAIN")
+    refused_before_handshake(ctx, listener, source)
+    ctx.send(s)
+    ctx.expect_code(s.docmd("QUIT"), 221, "QUIT")
+    for c in silent:
+        closed, got = c.wait_closed(HELLO_WAIT + 2)
+        ctx.check(closed and got == b"", "a silent connection from %s: "
+                  "closed=%r, got %r" % (source, closed, got[:16]))
+
+
+def one_session_with_metrics(s):
+    """Settings: limits.max_sessions 1 and a metrics listener."""
+    s["limits"]["max_sessions"] = 1
+    add_metrics(s)
+
+
+def refused_at_accept(ctx, source, name, reason):
+    """With one_session_with_metrics: device name at source, refused for
+    reason on SMTPS, takes no slot (refused_device_takes_no_slot) and is
+    logged, counted and registered (check_judged_at_accept)."""
+    refused_device_takes_no_slot(ctx, source)
+    check_judged_at_accept(ctx, name, reason, 3)
+
+
+def check_judged_at_accept(ctx, name, reason, count, listener="smtps"):
+    """After refused_device_takes_no_slot: count refused lines for device
+    name with reason (each with its sunset), as many refusals in /metrics
+    and one LAN handshake (the registered device's), and the device's
+    refused session in the register with the TLS 1.0 it offered."""
+    lines = ctx.relay.wait_sessions(count, event="refused", reason=reason,
+                                    device=name, listener=listener)
+    ctx.check(len(lines) == count, "%d refused lines for %s, want %d"
+              % (len(lines), name, count))
+    for fields in lines:
+        ctx.check_sunset(fields)
+    m = parse(http(ctx.relay, "/metrics")[1])
+    ctx.check(value(m, "tlsrelayd_refusals_total", protocol="smtp",
+                    reason=reason) == count,
+              "refusals_total{%s} is not %d" % (reason, count))
+    handshakes = sum(v for (k, _), v in m.items()
+                     if k == "tlsrelayd_lan_tls_handshakes_total")
+    ctx.check(handshakes == 1, "%s LAN handshakes, want 1 (the registered "
+              "device's)" % handshakes)
+    wait_row(ctx, name, "smtp", lambda r: r.get("last_refused") and
+             r.get("best_offered") == "TLSv1",
+             "a refused session of %s offering TLSv1" % name)
 
 
 def auth_tempfails(ctx):
