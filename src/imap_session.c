@@ -568,17 +568,11 @@ static enum step
 imap_up_line(struct session *s)
 {
 	struct imap_response r;
+	enum step step;
 	size_t len, size;
 
-	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a line over the length limit", NULL);
-	case LINE_OK:
-		break;
-	}
+	if ((step = login_read_upstream(s, &len)) != STEP_MORE)
+		return step;
 	if (!imap_parse_response(s->line, len, &r))
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
 		    "upstream sent an invalid response", s->line);

@@ -438,6 +438,24 @@ login_upstream_failed(struct session *s, enum session_result r,
 		s->ops->upstream_failed(s, r, reason);
 }
 
+/* Read one upstream line; one over the limit is an upstream failure. */
+enum step
+login_read_upstream(struct session *s, size_t *len)
+{
+	switch (side_read_line(&s->up, s->line, s->line_size, len)) {
+	case LINE_OK:
+		return STEP_MORE;
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
+		    "upstream sent a line over the length limit");
+		return STEP_GONE;
+	default:
+		fatalx("session %s: bad line status", s->id);
+	}
+}
+
 /* The upstream answered out of turn in the login dialogue. */
 void
 login_unexpected_reply(struct session *s, const char *text)

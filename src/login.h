@@ -59,6 +59,10 @@ void	login_token_refused(struct session *s, const char *text, char *why,
  * temporary reply; after it, ops->upstream_failed decides. */
 void	login_upstream_failed(struct session *s, enum session_result r,
 	    const char *reason);
+/* Read one upstream line into s->line: STEP_MORE with its length in len,
+ * STEP_WAIT for more input; a line over the limit fails the upstream
+ * (login_upstream_failed) and gives STEP_GONE. */
+enum step login_read_upstream(struct session *s, size_t *len);
 /* The upstream sent text (escaped) where its login dialogue wanted
  * something else: fail as an upstream error. */
 void	login_unexpected_reply(struct session *s, const char *text);

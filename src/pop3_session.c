@@ -514,21 +514,9 @@ pop3_up_step(struct session *s)
 {
 	size_t len;
 
-	for (;;) {
-		switch (side_read_line(&s->up, s->line, s->line_size,
-		    &len)) {
-		case LINE_NONE:
-			return;
-		case LINE_TOO_LONG:
-			login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
-			    "upstream sent a line over the length limit");
-			return;
-		case LINE_OK:
-			break;
-		}
+	while (login_read_upstream(s, &len) == STEP_MORE)
 		if (pop3_up_login_line(s, len) != STEP_MORE)
 			return;
-	}
 }
 
 /* Act on one upstream line during the login. */
@@ -882,18 +870,11 @@ pop3_relay_status(struct session *s)
 	enum pop3_status status;
 	const char *text;
 	char why[400];
+	enum step step;
 	size_t len;
 
-	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a line over the length limit");
-		return STEP_GONE;
-	case LINE_OK:
-		break;
-	}
+	if ((step = login_read_upstream(s, &len)) != STEP_MORE)
+		return step;
 	status = pop3_parse_status(s->line, &text);
 	log_escape(st->reply_text, sizeof(st->reply_text), s->line, len);
 	if (status != POP3_STATUS_OK && status != POP3_STATUS_ERR) {
