@@ -62,8 +62,6 @@ typedef enum step (*imap_lan_handler)(struct session *,
 		    const struct imap_command *);
 
 static bool	imap_at_line_start(const struct imap *st);
-static enum step imap_auth_collected(struct session *s);
-static enum step imap_auth_line(struct session *s);
 static void	imap_bye(struct session *s, const char *text);
 static void	imap_capability_list(const struct session *s, char *dst,
 		    size_t len);
@@ -88,28 +86,18 @@ static enum step imap_error(struct session *s, const char *tag,
 static void	imap_free(struct session *s);
 static void	imap_keep_tail(struct imap *st, struct evbuffer *in);
 static enum step imap_lan_command(struct session *s);
-static void	imap_lan_eof(struct session *s);
-static enum step imap_lan_step(struct session *s);
-static void	imap_lan_tls_ready(struct session *s);
 static enum step imap_literal_refused(struct session *s, bool nonsync,
 		    const char *why);
 static void	imap_logged_in(struct session *s,
 		    const struct imap_response *r);
 static bool	imap_login_allowed(const struct session *s);
 static enum step imap_login_error(struct session *s, const char *text);
-static enum step imap_bare_cr(struct session *s);
 static enum step imap_login_refused(struct session *s, const char *tag);
-static void	imap_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	imap_login_reset(struct session *s);
 static enum step imap_read_command(struct session *s);
 static enum step imap_read_literal(struct session *s);
 static enum step imap_relay_lan(struct session *s);
 static void	imap_relay_up(struct session *s);
-static void	imap_shutdown(struct session *s);
-static bool	imap_start(struct session *s);
 static bool	imap_starttls_offered(const struct session *s);
-static void	imap_timeout(struct session *s, enum session_timer t);
 static enum step imap_up_auth_result(struct session *s,
 		    const struct imap_response *r);
 static void	imap_up_command(struct session *s, const char *fmt, ...)
@@ -130,43 +118,31 @@ static enum step imap_up_tagged(struct session *s,
 		    const struct imap_response *r);
 static enum step imap_up_xoauth2_challenge(struct session *s,
 		    const struct imap_response *r);
-static void	imap_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	imap_upstream_input(struct session *s);
 static void	imap_upstream_ready(struct session *s);
 
-/* The names of the states, for the debug log. */
-static const char *const imap_state_names[] = {
-	IMAP_STATES(STATE_NAME)
-};
+/* IMAP for the generic session and login.c: the names of its states, its
+ * replies and its hooks. */
+PROTO_OPS(imap, PROTO_IMAP, IMAP_STATES,
+    .refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
+    .counts_mailbox = true,
+    .login_replies = LOGIN_REPLIES("NO [UNAVAILABLE] ", "NO [UNAVAILABLE] ",
+	"NO [AUTHENTICATIONFAILED] Authentication failed.", "NO [INUSE] "),
+    .explain = EXPLAIN_IMAP,
+    .explain_prefix = "NO ",
+    .sasl_prompt = "+ ",
+    .sasl_replies = SASL_REPLIES("BAD ", "BAD "),
+    .lan_error = imap_login_error,
+    .free = imap_free);
 
-const struct proto_ops imap_ops = {
-	.proto = PROTO_IMAP,
-	.refusal = { "* BYE ", "* BYE [UNAVAILABLE] " },
-	.counts_mailbox = true,
-	.login_replies = LOGIN_REPLIES("NO [UNAVAILABLE] ", "NO [UNAVAILABLE] ",
-	    "NO [AUTHENTICATIONFAILED] Authentication failed.", "NO [INUSE] "),
-	.explain = EXPLAIN_IMAP,
-	.explain_prefix = "NO ",
-	.sasl_prompt = "+ ",
-	.sasl_replies = SASL_REPLIES("BAD ", "BAD "),
-	PROTO_HOOKS(imap),
-	.lan_error = imap_login_error,
-	.free = imap_free,
-};
-
-/* Commands of the LAN phase, answered by the relay itself. */
-static const struct {
-	enum imap_verb		verb;
-	imap_lan_handler	handler;
-} imap_lan_commands[] = {
-	{ IMAP_VERB_CAPABILITY, imap_cmd_capability },
-	{ IMAP_VERB_NOOP, imap_cmd_noop },
-	{ IMAP_VERB_LOGOUT, imap_cmd_logout },
-	{ IMAP_VERB_ID, imap_cmd_id },
-	{ IMAP_VERB_STARTTLS, imap_cmd_starttls },
-	{ IMAP_VERB_LOGIN, imap_cmd_login },
-	{ IMAP_VERB_AUTHENTICATE, imap_cmd_authenticate },
+/* Commands of the LAN phase, answered by the relay itself, by verb. */
+static const imap_lan_handler imap_lan_commands[] = {
+	[IMAP_VERB_CAPABILITY] = imap_cmd_capability,
+	[IMAP_VERB_NOOP] = imap_cmd_noop,
+	[IMAP_VERB_LOGOUT] = imap_cmd_logout,
+	[IMAP_VERB_ID] = imap_cmd_id,
+	[IMAP_VERB_STARTTLS] = imap_cmd_starttls,
+	[IMAP_VERB_LOGIN] = imap_cmd_login,
+	[IMAP_VERB_AUTHENTICATE] = imap_cmd_authenticate,
 };
 
 /* Allocate the command buffers and greet the device with the
@@ -234,7 +210,7 @@ imap_lan_step(struct session *s)
 	case IMAP_LAN_LITERAL:
 		return imap_read_literal(s);
 	case IMAP_LAN_AUTH:
-		return imap_auth_line(s);
+		return login_sasl_read(s, "* BYE Authentication line too long");
 	case IMAP_RELAY:
 		return imap_relay_lan(s);
 	default:
@@ -373,13 +349,12 @@ imap_lan_command(struct session *s)
 static enum step
 imap_dispatch(struct session *s, const struct imap_command *cmd)
 {
-	size_t i;
+	imap_lan_handler handler = LAN_HANDLER(imap_lan_commands, cmd->verb);
 
-	for (i = 0; i < nitems(imap_lan_commands); i++)
-		if (imap_lan_commands[i].verb == cmd->verb)
-			return imap_lan_commands[i].handler(s, cmd);
-	return imap_error(s, cmd->tag, "BAD Unknown command or not allowed "
-	    "before login");
+	if (handler == NULL)
+		return imap_error(s, cmd->tag, "BAD Unknown command or not "
+		    "allowed before login");
+	return handler(s, cmd);
 }
 
 /* Count a bad command; answer it, or end the session after too many. */
@@ -419,12 +394,13 @@ imap_cmd_noop(struct session *s, const struct imap_command *cmd)
 static enum step
 imap_cmd_logout(struct session *s, const struct imap_command *cmd)
 {
+	char done[IMAP_TAG_MAX + 32];
+
 	if (cmd->nargs != 0)
 		return imap_error(s, cmd->tag, "BAD LOGOUT takes no arguments");
 	side_printf(&s->lan, "* BYE Logging out");
-	side_printf(&s->lan, "%s OK Logout completed.", cmd->tag);
-	session_quit_before_login(s, "logout before login");
-	return STEP_GONE;
+	snprintf(done, sizeof(done), "%s OK Logout completed.", cmd->tag);
+	return session_quit_before_login(s, done, "logout before login");
 }
 
 /* ID (RFC 2971): NIL or a parameter list; the relay names itself. */
@@ -536,19 +512,6 @@ imap_login_refused(struct session *s, const char *tag)
 	    "allowed: connect with TLS");
 }
 
-/* Read one line of an AUTHENTICATE exchange. */
-static enum step
-imap_auth_line(struct session *s)
-{
-	enum step step;
-	size_t len;
-
-	if ((step = session_read_command(s, s->line, s->line_size, &len,
-	    "* BYE Authentication line too long")) != STEP_MORE)
-		return step;
-	return login_sasl_line(s, s->line);
-}
-
 /* A bad command during a login, answered under its command's tag. */
 static enum step
 imap_login_error(struct session *s, const char *text)
@@ -605,17 +568,11 @@ static enum step
 imap_up_line(struct session *s)
 {
 	struct imap_response r;
+	enum step step;
 	size_t len, size;
 
-	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a line over the length limit", NULL);
-	case LINE_OK:
-		break;
-	}
+	if ((step = login_read_upstream(s, &len)) != STEP_MORE)
+		return step;
 	if (!imap_parse_response(s->line, len, &r))
 		return imap_up_fail(s, RESULT_UPSTREAM_ERROR,
 		    "upstream sent an invalid response", s->line);

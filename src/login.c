@@ -74,6 +74,19 @@ login_sasl_start(struct session *s, enum sasl_wait first, const char *ir)
 	return STEP_MORE;
 }
 
+/* Read the device's next SASL answer and take it. */
+enum step
+login_sasl_read(struct session *s, const char *too_long)
+{
+	enum step step;
+	size_t len;
+
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
+	    too_long)) != STEP_MORE)
+		return step;
+	return login_sasl_line(s, s->line);
+}
+
 /* One SASL answer of the device in an AUTH exchange. */
 enum step
 login_sasl_line(struct session *s, const char *line)
@@ -423,6 +436,24 @@ login_upstream_failed(struct session *s, enum session_result r,
 		    reason);
 	else
 		s->ops->upstream_failed(s, r, reason);
+}
+
+/* Read one upstream line; one over the limit is an upstream failure. */
+enum step
+login_read_upstream(struct session *s, size_t *len)
+{
+	switch (side_read_line(&s->up, s->line, s->line_size, len)) {
+	case LINE_OK:
+		return STEP_MORE;
+	case LINE_NONE:
+		return STEP_WAIT;
+	case LINE_TOO_LONG:
+		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
+		    "upstream sent a line over the length limit");
+		return STEP_GONE;
+	default:
+		fatalx("session %s: bad line status", s->id);
+	}
 }
 
 /* The upstream answered out of turn in the login dialogue. */

@@ -11,13 +11,17 @@
 /* Start an AUTH exchange: first is SASL_WAIT_PLAIN or SASL_WAIT_USER
  * (LOGIN); with an initial response ir (or NULL) answered at once, else
  * the protocol's prompt. The protocol reads the next answers (while
- * s->sasl is not SASL_WAIT_NONE) and hands each to login_sasl_line. */
+ * s->sasl is not SASL_WAIT_NONE) with login_sasl_read. */
 enum step login_sasl_start(struct session *s, enum sasl_wait first,
 	    const char *ir);
 /* One SASL answer of the device: "*" cancels, a bad one ends the exchange
  * (ops->login_reset, ops->lan_error), the last one completes s->creds
  * (ops->auth_collected). s->line is wiped afterwards. */
 enum step login_sasl_line(struct session *s, const char *line);
+/* Read the device's next SASL answer into s->line and take it
+ * (login_sasl_line); a line over the limit gets too_long and ends the
+ * session. */
+enum step login_sasl_read(struct session *s, const char *too_long);
 
 /*
  * The device's credentials are in s->creds. Pass-through: take a place
@@ -55,6 +59,10 @@ void	login_token_refused(struct session *s, const char *text, char *why,
  * temporary reply; after it, ops->upstream_failed decides. */
 void	login_upstream_failed(struct session *s, enum session_result r,
 	    const char *reason);
+/* Read one upstream line into s->line: STEP_MORE with its length in len,
+ * STEP_WAIT for more input; a line over the limit fails the upstream
+ * (login_upstream_failed) and gives STEP_GONE. */
+enum step login_read_upstream(struct session *s, size_t *len);
 /* The upstream sent text (escaped) where its login dialogue wanted
  * something else: fail as an upstream error. */
 void	login_unexpected_reply(struct session *s, const char *text);

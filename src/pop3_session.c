@@ -16,6 +16,9 @@
 #include "session.h"
 #include "util.h"
 
+/* The reply to a device line over the length limit. */
+#define POP3_TOO_LONG	"-ERR Line too long"
+
 /* The states of the dialogue, listed once for the enum and the names in
  * the debug log; login.c's own state says which of them are part of a
  * login. */
@@ -58,7 +61,6 @@ typedef enum step (*pop3_lan_handler)(struct session *,
     const struct pop3_cmd *);
 
 static bool	pop3_auth_allowed(const struct session *s);
-static enum step pop3_auth_collected(struct session *s);
 static enum step pop3_auth_refused(struct session *s);
 static enum step pop3_bad_command(struct session *s,
 		    enum pop3_cmd_status status, enum pop3_verb verb);
@@ -79,18 +81,12 @@ static enum step pop3_cmd_stls(struct session *s,
 static enum step pop3_cmd_user(struct session *s,
 		    const struct pop3_cmd *cmd);
 static enum step pop3_error(struct session *s, const char *reply);
-static enum step pop3_bare_cr(struct session *s);
 static enum step pop3_lan_command(struct session *s, size_t len);
-static void	pop3_lan_eof(struct session *s);
-static enum step pop3_lan_step(struct session *s);
-static void	pop3_lan_tls_ready(struct session *s);
 static void	pop3_logged_in(struct session *s);
 static enum step pop3_login_refused(struct session *s,
 		    const char *text);
-static void	pop3_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	pop3_login_reset(struct session *s);
 static void	pop3_policy(const struct session *s, struct pop3_policy *p);
+static enum step pop3_read_command(struct session *s);
 static enum step pop3_relay_body(struct session *s);
 static enum step pop3_relay_command(struct session *s, size_t len);
 static enum step pop3_relay_done(struct session *s, bool body);
@@ -98,9 +94,6 @@ static void	pop3_relay_idle(struct session *s);
 static void	pop3_relay_input(struct session *s);
 static enum step pop3_relay_status(struct session *s);
 static void	pop3_send_capa(struct session *s);
-static void	pop3_shutdown(struct session *s);
-static bool	pop3_start(struct session *s);
-static void	pop3_timeout(struct session *s, enum session_timer t);
 static enum step pop3_up_capa_line(struct session *s);
 static enum step pop3_up_login_line(struct session *s, size_t len);
 static enum step pop3_up_send_login(struct session *s);
@@ -109,51 +102,39 @@ static enum step pop3_up_send_xoauth2(struct session *s);
 static void	pop3_up_step(struct session *s);
 static enum step pop3_up_xoauth2_line(struct session *s,
 		    enum pop3_status status, const char *text);
-static void	pop3_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	pop3_upstream_input(struct session *s);
 static void	pop3_upstream_ready(struct session *s);
 
-/* The names of the states, for the debug log. */
-static const char *const pop3_state_names[] = {
-	POP3_STATES(STATE_NAME)
-};
+/* POP3 for the generic session and login.c: the names of its states, its
+ * replies and its hooks. */
+PROTO_OPS(pop3, PROTO_POP3, POP3_STATES,
+    .refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
+    .counts_mailbox = true,
+    .login_replies = LOGIN_REPLIES("-ERR [SYS/TEMP] ", "-ERR [SYS/TEMP] ",
+	"-ERR [AUTH] Authentication failed", "-ERR [IN-USE] "),
+    .explain = EXPLAIN_POP3,
+    .explain_prefix = "-ERR ",
+    .sasl_prompt = "+ ",
+    .sasl_replies = SASL_REPLIES("-ERR ", "-ERR "),
+    .lan_error = pop3_error,
+    .free = NULL);
 
-const struct proto_ops pop3_ops = {
-	.proto = PROTO_POP3,
-	.refusal = { "-ERR ", "-ERR [SYS/TEMP] " },
-	.counts_mailbox = true,
-	.login_replies = LOGIN_REPLIES("-ERR [SYS/TEMP] ", "-ERR [SYS/TEMP] ",
-	    "-ERR [AUTH] Authentication failed", "-ERR [IN-USE] "),
-	.explain = EXPLAIN_POP3,
-	.explain_prefix = "-ERR ",
-	.sasl_prompt = "+ ",
-	.sasl_replies = SASL_REPLIES("-ERR ", "-ERR "),
-	PROTO_HOOKS(pop3),
-	.lan_error = pop3_error,
-	.free = NULL,
-};
-
-/* Commands of the LAN phase, answered by the relay itself. */
-static const struct {
-	enum pop3_verb		verb;
-	pop3_lan_handler	handler;
-} pop3_lan_commands[] = {
-	{ POP3_VERB_CAPA, pop3_cmd_capa },
-	{ POP3_VERB_STLS, pop3_cmd_stls },
-	{ POP3_VERB_USER, pop3_cmd_user },
-	{ POP3_VERB_PASS, pop3_cmd_pass },
-	{ POP3_VERB_AUTH, pop3_cmd_auth },
-	{ POP3_VERB_APOP, pop3_cmd_apop },
-	{ POP3_VERB_QUIT, pop3_cmd_quit },
-	{ POP3_VERB_STAT, pop3_cmd_need_auth },
-	{ POP3_VERB_LIST, pop3_cmd_need_auth },
-	{ POP3_VERB_RETR, pop3_cmd_need_auth },
-	{ POP3_VERB_DELE, pop3_cmd_need_auth },
-	{ POP3_VERB_NOOP, pop3_cmd_need_auth },
-	{ POP3_VERB_RSET, pop3_cmd_need_auth },
-	{ POP3_VERB_TOP, pop3_cmd_need_auth },
-	{ POP3_VERB_UIDL, pop3_cmd_need_auth },
+/* Commands of the LAN phase, answered by the relay itself, by verb. */
+static const pop3_lan_handler pop3_lan_commands[] = {
+	[POP3_VERB_CAPA] = pop3_cmd_capa,
+	[POP3_VERB_STLS] = pop3_cmd_stls,
+	[POP3_VERB_USER] = pop3_cmd_user,
+	[POP3_VERB_PASS] = pop3_cmd_pass,
+	[POP3_VERB_AUTH] = pop3_cmd_auth,
+	[POP3_VERB_APOP] = pop3_cmd_apop,
+	[POP3_VERB_QUIT] = pop3_cmd_quit,
+	[POP3_VERB_STAT] = pop3_cmd_need_auth,
+	[POP3_VERB_LIST] = pop3_cmd_need_auth,
+	[POP3_VERB_RETR] = pop3_cmd_need_auth,
+	[POP3_VERB_DELE] = pop3_cmd_need_auth,
+	[POP3_VERB_NOOP] = pop3_cmd_need_auth,
+	[POP3_VERB_RSET] = pop3_cmd_need_auth,
+	[POP3_VERB_TOP] = pop3_cmd_need_auth,
+	[POP3_VERB_UIDL] = pop3_cmd_need_auth,
 };
 
 /* Upstream login refusals that are not about the credentials: the
@@ -182,28 +163,33 @@ pop3_start(struct session *s)
 static enum step
 pop3_lan_step(struct session *s)
 {
-	enum step step;
-	size_t len;
-
 	switch (s->state) {
-	case POP3_RELAY_COMMAND:
-		/* Answers the device has not read yet hold its next command. */
-		if (s->lan.congested || side_congested(&s->lan))
-			return STEP_WAIT;
-		/* FALLTHROUGH */
 	case POP3_LAN_COMMAND:
+	case POP3_RELAY_COMMAND:
+		return pop3_read_command(s);
 	case POP3_LAN_AUTH:
-		if ((step = session_read_command(s, s->line, s->line_size,
-		    &len, "-ERR Line too long")) != STEP_MORE)
-			return step;
-		if (s->state == POP3_LAN_COMMAND)
-			return pop3_lan_command(s, len);
-		if (s->state == POP3_RELAY_COMMAND)
-			return pop3_relay_command(s, len);
-		return login_sasl_line(s, s->line);
+		return login_sasl_read(s, POP3_TOO_LONG);
 	default:
 		return STEP_WAIT;	/* the upstream's turn */
 	}
+}
+
+/* Read one device command: answered here before login, relayed after it
+ * once the device has read the answers before it. */
+static enum step
+pop3_read_command(struct session *s)
+{
+	enum step step;
+	size_t len;
+
+	if (s->state == POP3_RELAY_COMMAND &&
+	    (s->lan.congested || side_congested(&s->lan)))
+		return STEP_WAIT;
+	if ((step = session_read_command(s, s->line, s->line_size, &len,
+	    POP3_TOO_LONG)) != STEP_MORE)
+		return step;
+	return s->state == POP3_LAN_COMMAND ? pop3_lan_command(s, len) :
+	    pop3_relay_command(s, len);
 }
 
 /* The device closed its side: end now unless an upstream answer is due. */
@@ -295,15 +281,14 @@ pop3_lan_command(struct session *s, size_t len)
 {
 	struct pop3_cmd cmd;
 	enum pop3_cmd_status status;
-	size_t i;
+	pop3_lan_handler handler;
 
 	status = pop3_parse_command(s->line, len, &cmd);
 	if (status != POP3_CMD_OK)
 		return pop3_bad_command(s, status, cmd.verb);
-	for (i = 0; i < nitems(pop3_lan_commands); i++)
-		if (pop3_lan_commands[i].verb == cmd.verb)
-			return pop3_lan_commands[i].handler(s, &cmd);
-	fatalx("pop3: no LAN handler for verb %d", cmd.verb);
+	if ((handler = LAN_HANDLER(pop3_lan_commands, cmd.verb)) == NULL)
+		fatalx("pop3: no LAN handler for verb %d", cmd.verb);
+	return handler(s, &cmd);
 }
 
 /* CAPA: the relay's own list, never the upstream's. */
@@ -469,9 +454,7 @@ static enum step
 pop3_cmd_quit(struct session *s, const struct pop3_cmd *cmd)
 {
 	(void)cmd;
-	side_printf(&s->lan, "+OK Bye");
-	session_quit_before_login(s, "quit before login");
-	return STEP_GONE;
+	return session_quit_before_login(s, "+OK Bye", "quit before login");
 }
 
 /* The upstream connection (or its TLS) is up. */
@@ -480,14 +463,13 @@ pop3_upstream_ready(struct session *s)
 {
 	struct pop3 *st = s->proto_state;
 
-	if (s->state == POP3_UP_TLS) {
-		side_printf(&s->up, "CAPA");
-		session_enter_state(s, POP3_UP_CAPA_TLS);
-	} else {
-		memset(&st->up_caps, 0, sizeof(st->up_caps));
-		session_enter_state(s, POP3_UP_GREETING);
-	}
 	session_set_timer(s, TIMER_UPSTREAM);
+	if (s->state == POP3_UP_TLS) {
+		session_up_send(s, POP3_UP_CAPA_TLS, "CAPA");
+		return;
+	}
+	memset(&st->up_caps, 0, sizeof(st->up_caps));
+	session_enter_state(s, POP3_UP_GREETING);
 }
 
 /* Upstream input: lines drive the login, then the relay. */
@@ -532,21 +514,9 @@ pop3_up_step(struct session *s)
 {
 	size_t len;
 
-	for (;;) {
-		switch (side_read_line(&s->up, s->line, s->line_size,
-		    &len)) {
-		case LINE_NONE:
-			return;
-		case LINE_TOO_LONG:
-			login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
-			    "upstream sent a line over the length limit");
-			return;
-		case LINE_OK:
-			break;
-		}
+	while (login_read_upstream(s, &len) == STEP_MORE)
 		if (pop3_up_login_line(s, len) != STEP_MORE)
 			return;
-	}
 }
 
 /* Act on one upstream line during the login. */
@@ -568,11 +538,10 @@ pop3_up_login_line(struct session *s, size_t len)
 	case POP3_UP_CAPA_TLS:
 		if (status != POP3_STATUS_OK)
 			break;
-		if (s->state == POP3_UP_GREETING) {
-			side_printf(&s->up, "CAPA");
-			session_enter_state(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
-			    POP3_UP_CAPA);
-		} else {
+		if (s->state == POP3_UP_GREETING)
+			session_up_send(s, s->up.tls_up ? POP3_UP_CAPA_TLS :
+			    POP3_UP_CAPA, "CAPA");
+		else {
 			memset(&st->up_caps, 0, sizeof(st->up_caps));
 			st->up_listing = true;
 		}
@@ -593,8 +562,7 @@ pop3_up_login_line(struct session *s, size_t len)
 			return pop3_login_refused(s, text);
 		if (status != POP3_STATUS_OK)
 			break;
-		side_printf(&s->up, "PASS %s", s->creds.pass);
-		session_enter_state(s, POP3_UP_AUTH);
+		session_up_send(s, POP3_UP_AUTH, "PASS %s", s->creds.pass);
 		return STEP_MORE;
 	case POP3_UP_AUTH_PLAIN:
 		if (status == POP3_STATUS_ERR)
@@ -644,8 +612,7 @@ pop3_up_capa_line(struct session *s)
 		    "upstream does not offer STLS");
 		return STEP_GONE;
 	}
-	side_printf(&s->up, "STLS");
-	session_enter_state(s, POP3_UP_STLS);
+	session_up_send(s, POP3_UP_STLS, "STLS");
 	return STEP_MORE;
 }
 
@@ -661,16 +628,13 @@ pop3_up_send_login(struct session *s)
 		    "upstream does not offer SASL XOAUTH2");
 		return STEP_GONE;
 	}
-	if (s->dev->auth != AUTH_PASSTHROUGH) {
-		side_printf(&s->up, "AUTH XOAUTH2");
-		session_enter_state(s, POP3_UP_XOAUTH2);
-	} else if (st->up_caps.sasl_plain) {
-		side_printf(&s->up, "AUTH PLAIN");
-		session_enter_state(s, POP3_UP_AUTH_PLAIN);
-	} else if (st->up_caps.user) {
-		side_printf(&s->up, "USER %s", s->creds.user);
-		session_enter_state(s, POP3_UP_USER);
-	} else {
+	if (s->dev->auth != AUTH_PASSTHROUGH)
+		session_up_send(s, POP3_UP_XOAUTH2, "AUTH XOAUTH2");
+	else if (st->up_caps.sasl_plain)
+		session_up_send(s, POP3_UP_AUTH_PLAIN, "AUTH PLAIN");
+	else if (st->up_caps.user)
+		session_up_send(s, POP3_UP_USER, "USER %s", s->creds.user);
+	else {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream offers neither SASL PLAIN nor USER");
 		return STEP_GONE;
@@ -685,9 +649,8 @@ pop3_up_send_plain(struct session *s)
 	char b64[SASL_FIELD_MAX * 3];
 
 	sasl_plain_encode(&s->creds, b64, sizeof(b64));
-	side_printf(&s->up, "%s", b64);
+	session_up_send(s, POP3_UP_AUTH, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
-	session_enter_state(s, POP3_UP_AUTH);
 	return STEP_MORE;
 }
 
@@ -699,9 +662,8 @@ pop3_up_send_xoauth2(struct session *s)
 
 	if ((ir = login_xoauth2(s)) == NULL)
 		return STEP_GONE;
-	side_printf(&s->up, "%s", ir);
+	session_up_send(s, POP3_UP_XOAUTH2_TOKEN, "%s", ir);
 	OPENSSL_clear_free(ir, strlen(ir));
-	session_enter_state(s, POP3_UP_XOAUTH2_TOKEN);
 	return STEP_MORE;
 }
 
@@ -724,8 +686,7 @@ pop3_up_xoauth2_line(struct session *s, enum pop3_status status,
 			return STEP_GONE;
 		}
 		login_challenge(s, text);
-		side_printf(&s->up, "%s", "");
-		session_enter_state(s, POP3_UP_XOAUTH2_ERROR);
+		session_up_send(s, POP3_UP_XOAUTH2_ERROR, "%s", "");
 		return STEP_MORE;
 	default:
 		fatalx("pop3: bad XOAUTH2 answer status %d", status);
@@ -909,18 +870,11 @@ pop3_relay_status(struct session *s)
 	enum pop3_status status;
 	const char *text;
 	char why[400];
+	enum step step;
 	size_t len;
 
-	switch (side_read_line(&s->up, s->line, s->line_size, &len)) {
-	case LINE_NONE:
-		return STEP_WAIT;
-	case LINE_TOO_LONG:
-		pop3_upstream_failed(s, RESULT_UPSTREAM_ERROR,
-		    "upstream sent a line over the length limit");
-		return STEP_GONE;
-	case LINE_OK:
-		break;
-	}
+	if ((step = login_read_upstream(s, &len)) != STEP_MORE)
+		return step;
 	status = pop3_parse_status(s->line, &text);
 	log_escape(st->reply_text, sizeof(st->reply_text), s->line, len);
 	if (status != POP3_STATUS_OK && status != POP3_STATUS_ERR) {

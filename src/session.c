@@ -16,7 +16,6 @@
 #include <openssl/rand.h>
 
 #include "date.h"
-#include "hello_sniff.h"
 #include "log.h"
 #include "mailboxes.h"
 #include "metrics.h"
@@ -58,35 +57,15 @@ static const char *const result_names[] = {
 	[RESULT_NO_MEMORY] = "no_memory",
 };
 
-/* The MESSAGE_ID of each refusal by the allow-list. */
-static const char *const refusal_msgids[] = {
-	[DEVICE_UNKNOWN] = MSGID_REFUSED_UNKNOWN,
-	[DEVICE_EXPIRED] = MSGID_REFUSED_EXPIRED,
-	[DEVICE_PROTO_DENIED] = MSGID_REFUSED_PROTOCOL,
-};
-
 static void	session_make_id(char *id, size_t len);
 static void	session_format_client(struct session *s);
-static void	session_identify(struct session *s);
-static void	session_refuse(struct session *s, enum device_verdict v);
-static void	session_refuse_judged(struct session *s);
-static void	session_log_refusal(struct session *s, enum device_verdict v);
-static void	session_refusal(struct session *s, bool temporary,
-		    const char *why);
-static bool	session_over_limits(struct session *s);
-static void	session_log_start(struct session *s);
 static void	session_log_end(struct session *s);
 static const char *session_end_msgid(enum session_result r);
-static int	session_days_left(const struct session *s, char *sunset,
-		    size_t len);
 static bool	session_accept_alloc(struct session *s,
 		    const struct listener_conf *lc);
 static void	session_env_add(struct session_env *env, struct session *s);
 static void	session_env_remove(struct session_env *env, struct session *s);
-static unsigned	session_device_count(const struct session_env *env,
-		    const struct device *dev);
 static void	session_log_no_memory(struct session *s, const char *what);
-static void	session_lan_swap_to_tls(struct session *s);
 static void	session_lan_tls_failed(struct session *s);
 static void	session_lan_event(struct side *side, enum side_event ev,
 		    void *arg);
@@ -188,36 +167,6 @@ session_busy_close(const struct config *cfg, const struct listener_conf *lc,
 	close(fd);
 }
 
-/* Refuse a client judged at accept (after its ClientHello was sniffed),
- * naming its device if it has one. */
-static void
-session_refuse_judged(struct session *s)
-{
-	s->dev = devices_lookup(s->cfg, (struct sockaddr *)&s->peer);
-	session_refuse(s, s->verdict);
-}
-
-/* Judge the client's address: refused ones (unknown, expired, protocol
- * not allowed) never get a TLS handshake, only a short wait for their
- * ClientHello, for the census and the register. */
-void
-session_admit(struct session *s)
-{
-	if (s->lan_mode != LAN_TLS_IMPLICIT) {
-		session_identify(s);
-		return;
-	}
-	s->verdict = devices_check(s->cfg, (struct sockaddr *)&s->peer,
-	    s->ops->proto, time(NULL), NULL);
-	if (s->verdict != DEVICE_ALLOWED) {
-		if (!hello_sniff_start(s, session_refuse_judged))
-			session_refuse_judged(s);
-		return;
-	}
-	session_set_timer(s, TIMER_PRELOGIN);
-	session_lan_swap_to_tls(s);
-}
-
 /* Register a new session with the daemon. */
 static void
 session_env_add(struct session_env *env, struct session *s)
@@ -238,19 +187,6 @@ session_env_remove(struct session_env *env, struct session *s)
 		env->descriptors_freed(env);
 	if (env->draining && env->nsessions == 0)
 		event_base_loopexit(env->base, NULL);
-}
-
-/* Count live sessions of a device (by name: it survives reloads). */
-static unsigned
-session_device_count(const struct session_env *env, const struct device *dev)
-{
-	const struct session *s;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(s, &env->sessions, entry)
-		if (s->dev != NULL && strcmp(s->dev->name, dev->name) == 0)
-			n++;
-	return n;
 }
 
 /* Allocate what a new session needs; on failure log it, end the session
@@ -309,156 +245,12 @@ session_format_client(struct session *s)
 	    s->client, sizeof(s->client));
 }
 
-/* Check the allow-list and limits, then greet or refuse the device. */
-static void
-session_identify(struct session *s)
-{
-	enum device_verdict v;
-
-	v = devices_check(s->cfg, (struct sockaddr *)&s->peer, s->ops->proto,
-	    time(NULL), &s->dev);
-	if (v != DEVICE_ALLOWED) {
-		session_refuse(s, v);
-		return;
-	}
-	if (session_over_limits(s))
-		return;
-	session_log_start(s);
-	session_set_timer(s, TIMER_PRELOGIN);
-	s->proto_state = calloc(1, s->ops->state_size);
-	if (s->proto_state == NULL || !s->ops->start(s))
-		session_no_memory(s, "protocol state");
-}
-
-/* Refuse a device the allow-list does not admit now, and log why; on an
- * implicit-TLS listener before any handshake, just close. */
-static void
-session_refuse(struct session *s, enum device_verdict v)
-{
-	char why[256], sunset[16];
-	const char *name = s->dev != NULL ? s->dev->name : NULL;
-
-	session_log_refusal(s, v);
-	metrics_count_refusal(s->ops->proto, device_verdict_name(v));
-	if (s->lan.bev == NULL) {
-		session_close(s, RESULT_REFUSED, device_verdict_name(v));
-		return;
-	}
-	if (s->dev != NULL)
-		date_format(s->dev->sunset, sunset, sizeof(sunset));
-	if (v == DEVICE_UNKNOWN)
-		snprintf(why, sizeof(why), "%s is not an allowed device",
-		    s->client);
-	else if (v == DEVICE_EXPIRED)
-		snprintf(why, sizeof(why), "access for device %s ended on %s "
-		    "(sunset date)", name, sunset);
-	else
-		snprintf(why, sizeof(why), "device %s may not use %s", name,
-		    proto_name(s->ops->proto));
-	session_refusal(s, false, why);
-	session_close_after_flush(s, RESULT_REFUSED, device_verdict_name(v));
-}
-
-/* Log a refusal by the allow-list; an unknown address's at most once a
- * minute, with the count of those not logged since. */
-static void
-session_log_refusal(struct session *s, enum device_verdict v)
-{
-	char sunset[16], days[16], count[16];
-	unsigned suppressed = 0;
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "refused" },
-		{ "reason", device_verdict_name(v) }, { "client", s->client },
-		{ "protocol", proto_name(s->ops->proto) },
-		{ "listener", s->listener_name },
-		{ "device", s->dev != NULL ? s->dev->name : NULL },
-		{ "sunset", NULL }, { "days_left", NULL },
-		{ "suppressed", NULL }, { "proxy", s->proxy },
-	};
-
-	if (v == DEVICE_UNKNOWN && !refusals_log_due(&s->env->refusals,
-	    s->client, time(NULL), &suppressed))
-		return;
-	if (s->dev != NULL) {
-		snprintf(days, sizeof(days), "%d",
-		    session_days_left(s, sunset, sizeof(sunset)));
-		f[7].value = sunset;
-		f[8].value = days;
-	}
-	snprintf(count, sizeof(count), "%u", suppressed);
-	f[9].value = suppressed > 0 ? count : NULL;
-	log_event(LOG_WARNING, refusal_msgids[v], f, nitems(f));
-}
-
-/* Send the protocol's refusal: permanent, or temporary (try again). */
-static void
-session_refusal(struct session *s, bool temporary, const char *why)
-{
-	side_printf(&s->lan, "%s%s %s%s", s->ops->refusal[temporary],
-	    s->cfg->server_name, why, temporary ? ", try again later" : "");
-}
-
-/* Refuse with a temporary error when the session limits are reached. */
-static bool
-session_over_limits(struct session *s)
-{
-	const struct limits *lim = &s->cfg->limits;
-	const char *why;
-	char sunset[16], days[16];
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "refused" },
-		{ "reason", "busy" }, { "client", s->client },
-		{ "protocol", proto_name(s->ops->proto) },
-		{ "listener", s->listener_name }, { "device", s->dev->name },
-		{ "detail", NULL }, { "sunset", sunset }, { "days_left", days },
-		{ "proxy", s->proxy },
-	};
-
-	if (s->env->nsessions - s->env->nsniffing > lim->max_sessions)
-		why = "too many sessions";
-	else if (session_device_count(s->env, s->dev) >
-	    lim->max_sessions_per_device)
-		why = "too many sessions for this device";
-	else
-		return false;
-	f[7].value = why;
-	snprintf(days, sizeof(days), "%d",
-	    session_days_left(s, sunset, sizeof(sunset)));
-	log_event(LOG_WARNING, MSGID_REFUSED_BUSY, f, nitems(f));
-	metrics_count_refusal(s->ops->proto, "busy");
-	session_refusal(s, true, why);
-	session_close_after_flush(s, RESULT_REFUSED, "busy");
-	return true;
-}
-
 /* Days left for the session's device; fills the sunset date text. */
-static int
+int
 session_days_left(const struct session *s, char *sunset, size_t len)
 {
 	date_format(s->dev->sunset, sunset, len);
 	return (int)device_days_left(s->dev, time(NULL));
-}
-
-/* Log the session start line with the device and its sunset. */
-static void
-session_log_start(struct session *s)
-{
-	char sunset[16], days[16];
-	int left = session_days_left(s, sunset, sizeof(sunset));
-	struct log_field f[] = {
-		{ "session", s->id }, { "event", "start" },
-		{ "device", s->dev->name }, { "client", s->client },
-		{ "proxy", s->proxy },
-		{ "protocol", proto_name(s->ops->proto) },
-		{ "listener", s->listener_name },
-		{ "lan_tls", side_tls_version(&s->lan) },
-		{ "sunset", sunset }, { "days_left", days },
-	};
-
-	snprintf(days, sizeof(days), "%d", left);
-	log_fields(left <= (int)s->cfg->warn_days ? LOG_WARNING : LOG_INFO,
-	    f, nitems(f));
-	metrics_note_device_seen(s->dev->name, s->ops->proto);
 }
 
 /* Log the one summary line of a session that got past identification. */
@@ -518,7 +310,7 @@ session_end_msgid(enum session_result r)
 }
 
 /* Replace the LAN bufferevent by a TLS one on the same socket. */
-static void
+void
 session_lan_swap_to_tls(struct session *s)
 {
 	if (!side_start_tls(&s->lan, tls_lan_new(s->cfg), true))
@@ -696,6 +488,18 @@ session_enter_state(struct session *s, int next)
 	log_debug("session=%s %s %s -> %s", s->id, proto_name(s->ops->proto),
 	    session_state_name(s, s->state), session_state_name(s, next));
 	s->state = next;
+}
+
+/* Send a command upstream and wait for its answer in state next. */
+void
+session_up_send(struct session *s, int next, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	side_vprintf(&s->up, fmt, ap);
+	va_end(ap);
+	session_enter_state(s, next);
 }
 
 /* The name of one of the protocol's states; an unknown one is a bug. */
@@ -918,14 +722,16 @@ session_login_succeeded(struct session *s)
 	s->login_reason = NULL;
 }
 
-/* End after the goodbye of a device that quit before logging in. */
-void
-session_quit_before_login(struct session *s, const char *why)
+/* Say goodbye to a device that quit before logging in, and end. */
+enum step
+session_quit_before_login(struct session *s, const char *bye, const char *why)
 {
+	side_printf(&s->lan, "%s", bye);
 	if (s->login_result != RESULT_OK)
 		session_close_after_flush(s, s->login_result, s->login_reason);
 	else
 		session_close_after_flush(s, RESULT_OK, why);
+	return STEP_GONE;
 }
 
 /* End now: the device closed before logging in. */
@@ -996,7 +802,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	s->reason = why;
 	s->result = r;
 	session_dial_cancel(s);
-	hello_sniff_end(s);
+	session_admit_end(s);
 	if (s->verify != NULL)
 		verifier_cancel(s->env->verifier, s->verify);
 	if (s->dev != NULL && r != RESULT_REFUSED)

@@ -202,6 +202,45 @@ struct proto_ops {
 	.timeout = p##_timeout,						\
 	.shutdown = p##_shutdown
 
+/* The static prototypes of protocol p's hooks of the naming rule, which
+ * its file defines (all but p_upstream_ready, which it may keep in a file
+ * of its own). */
+#define PROTO_HOOKS_DECLARE(p)						\
+	static bool	 p##_start(struct session *);			\
+	static enum step p##_lan_step(struct session *);		\
+	static void	 p##_lan_eof(struct session *);			\
+	static void	 p##_lan_tls_ready(struct session *);		\
+	static void	 p##_upstream_input(struct session *);		\
+	static void	 p##_upstream_failed(struct session *,		\
+			    enum session_result, const char *);		\
+	static enum step p##_bare_cr(struct session *);			\
+	static enum step p##_auth_collected(struct session *);		\
+	static void	 p##_login_reset(struct session *);		\
+	static void	 p##_login_reply(struct session *, char *, size_t, \
+			    const char *);				\
+	static void	 p##_timeout(struct session *, enum session_timer); \
+	static void	 p##_shutdown(struct session *)
+
+/* Define protocol p's proto_ops, p_ops, for protocol proto: its hooks of
+ * the naming rule (declared here), the names of its states from its list
+ * (states, as FOO_STATES), and the entries that follow (its replies,
+ * .lan_error and .free). */
+#define PROTO_OPS(p, proto_, states, ...)				\
+	PROTO_HOOKS_DECLARE(p);						\
+	static const char *const p##_state_names[] = {			\
+		states(STATE_NAME)					\
+	};								\
+	const struct proto_ops p##_ops = {				\
+		.proto = proto_,					\
+		PROTO_HOOKS(p),						\
+		__VA_ARGS__						\
+	}
+
+/* The handler of verb in a protocol's table of the commands it answers
+ * itself (an array indexed by its verb enum), or NULL if it has none. */
+#define LAN_HANDLER(table, verb)					\
+	((size_t)(verb) < nitems(table) ? (table)[verb] : NULL)
+
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	char			 id[17];
@@ -269,6 +308,13 @@ void	session_accept(struct session_env *env, struct config *cfg,
  * handshake, and an allowed one gets the handshake and is identified
  * after it. */
 void	session_admit(struct session *s);
+/* Check the allow-list and the session limits for the client (after its
+ * handshake, on an implicit-TLS listener): start the protocol, or refuse. */
+void	session_identify(struct session *s);
+/* Stop what admission still waits for, if anything (at teardown). */
+void	session_admit_end(struct session *s);
+/* Days left before the device's sunset; writes the date to sunset. */
+int	session_days_left(const struct session *s, char *sunset, size_t len);
 
 /* A connection taken with the reserve descriptor when out of descriptors:
  * send a plain listener's protocol its temporary refusal, and close. */
@@ -277,6 +323,8 @@ void	session_busy_close(const struct config *cfg,
 
 /* Start TLS on the LAN side once everything queued so far is flushed. */
 void	session_lan_start_tls(struct session *s);
+/* Start the LAN side's TLS handshake now (nothing is queued). */
+void	session_lan_swap_to_tls(struct session *s);
 /* Abandon the dial in progress, if any. */
 void	session_dial_cancel(struct session *s);
 
@@ -291,6 +339,10 @@ enum step session_read_command(struct session *s, char *buf, size_t size,
 	    size_t *len, const char *too_long);
 /* Change the protocol's state in one place, with a debug trace. */
 void	session_enter_state(struct session *s, int next);
+/* Send a formatted command line (CRLF added) upstream and enter next, the
+ * state that waits for its answer. */
+void	session_up_send(struct session *s, int next, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* The name of one of the protocol's states. */
 const char *session_state_name(const struct session *s, int state);
 /* STARTTLS or STLS (verb) was accepted: end the session if the device
@@ -338,9 +390,10 @@ void	session_login_failure_keep(struct session *s, enum session_result r,
 	    const char *reason);
 /* The login succeeded: forget the failures before it. */
 void	session_login_succeeded(struct session *s);
-/* The device quit before logging in: end once the goodbye is flushed,
- * with the last failed login's result, or RESULT_OK and why. */
-void	session_quit_before_login(struct session *s, const char *why);
+/* The device quit before logging in: send bye, end once it is flushed,
+ * with the last failed login's result, or RESULT_OK and why. STEP_GONE. */
+enum step session_quit_before_login(struct session *s, const char *bye,
+	    const char *why);
 /* The device closed before logging in: end now, with the last failed
  * login's result, or r and reason. */
 void	session_close_before_login(struct session *s, enum session_result r,

@@ -190,12 +190,20 @@ side_write(struct side *side, const void *data, size_t len)
 void
 side_printf(struct side *side, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(side->bev);
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	side_vprintf(side, fmt, ap);
 	va_end(ap);
+}
+
+/* Queue a formatted line (CRLF added) from a va_list. */
+void
+side_vprintf(struct side *side, const char *fmt, va_list ap)
+{
+	struct evbuffer *out = bufferevent_get_output(side->bev);
+
+	evbuffer_add_vprintf(out, fmt, ap);
 	evbuffer_add(out, "\r\n", 2);
 }
 

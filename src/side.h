@@ -3,6 +3,7 @@
 #ifndef TLSRELAY_SIDE_H
 #define TLSRELAY_SIDE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,8 @@ void	side_close(struct side *side);
 void	side_write(struct side *side, const void *data, size_t len);
 void	side_printf(struct side *side, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	side_vprintf(struct side *side, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 /* Read one line (LF or CRLF terminated) into buf of size bytes: the line,
  * its terminator included, may be at most size - 1 bytes long. */
 enum line_status side_read_line(struct side *side, char *buf, size_t size,

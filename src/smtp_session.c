@@ -20,12 +20,14 @@
 #include "smtp_parse.h"
 #include "util.h"
 
+/* The reply to a device line over the length limit. */
+#define SMTP_TOO_LONG	"500 5.5.2 Line too long"
+
 typedef enum step (*smtp_lan_handler)(struct session *, const char *);
 
 static enum step smtp_abandoned_command(struct session *s,
 		    const char *line);
 static bool	smtp_auth_allowed(const struct session *s);
-static enum step smtp_auth_collected(struct session *s);
 static bool	smtp_auth_offered(const struct session *s);
 static void	smtp_body_add(struct session *s, const char *text);
 static void	smtp_body_end(struct session *s);
@@ -50,71 +52,49 @@ static enum step smtp_cmd_starttls(struct session *s, const char *arg);
 static enum step smtp_cmd_vrfy(struct session *s, const char *arg);
 static bool	smtp_device_authenticates(const struct session *s);
 static enum step smtp_error(struct session *s, const char *reply);
-static enum step smtp_bare_cr(struct session *s);
 static void	smtp_free(struct session *s);
 static enum step smtp_lan_command(struct session *s, const char *line);
-static void	smtp_lan_eof(struct session *s);
-static enum step smtp_lan_step(struct session *s);
-static void	smtp_lan_tls_ready(struct session *s);
 static void	smtp_log_message(struct session *s, int code);
-static void	smtp_login_reply(struct session *s, char *dst, size_t len,
-		    const char *text);
-static void	smtp_login_reset(struct session *s);
 static enum step smtp_relay_command(struct session *s, const char *line);
 static void	smtp_relay_reply(struct session *s);
 static void	smtp_send_ehlo_reply(struct session *s, bool logged_in);
 static bool	smtp_sender_check(struct session *s, const char *arg,
 		    enum step *step);
-static void	smtp_shutdown(struct session *s);
-static bool	smtp_start(struct session *s);
-static void	smtp_timeout(struct session *s, enum session_timer t);
-static void	smtp_upstream_failed(struct session *s, enum session_result r,
-		    const char *reason);
-static void	smtp_upstream_input(struct session *s);
 static bool	smtp_outcome_unknown(struct session *s);
 static void	smtp_message_unconfirmed(struct session *s,
 		    enum session_result r, const char *reason);
 static bool	smtp_waiting_upstream(enum smtp_state state);
 
-/* The names of the states, for the debug log. */
-static const char *const smtp_state_names[] = {
-	SMTP_STATES(STATE_NAME)
-};
+/* SMTP for the generic session and login.c: the names of its states, its
+ * replies and its hooks. */
+PROTO_OPS(smtp, PROTO_SMTP, SMTP_STATES,
+    .refusal = { "554 5.7.1 ", "421 4.7.0 " },
+    .counts_mailbox = false,
+    .login_replies = LOGIN_REPLIES("454 4.7.0 ", "454 4.7.0 ",
+	"535 5.7.8 Authentication credentials invalid", "454 4.7.0 "),
+    .explain = EXPLAIN_SMTP,
+    .explain_prefix = "",
+    .sasl_prompt = "334 ",
+    .sasl_replies = SASL_REPLIES("501 5.0.0 ", "501 5.5.2 "),
+    .lan_error = smtp_error,
+    .free = smtp_free);
 
-const struct proto_ops smtp_ops = {
-	.proto = PROTO_SMTP,
-	.refusal = { "554 5.7.1 ", "421 4.7.0 " },
-	.counts_mailbox = false,
-	.login_replies = LOGIN_REPLIES("454 4.7.0 ", "454 4.7.0 ",
-	    "535 5.7.8 Authentication credentials invalid", "454 4.7.0 "),
-	.explain = EXPLAIN_SMTP,
-	.explain_prefix = "",
-	.sasl_prompt = "334 ",
-	.sasl_replies = SASL_REPLIES("501 5.0.0 ", "501 5.5.2 "),
-	PROTO_HOOKS(smtp),
-	.lan_error = smtp_error,
-	.free = smtp_free,
-};
-
-/* Commands of the LAN phase, answered by the relay itself. */
-static const struct {
-	enum smtp_verb		verb;
-	smtp_lan_handler	handler;
-} smtp_lan_commands[] = {
-	{ SMTP_VERB_HELO, smtp_cmd_helo },
-	{ SMTP_VERB_EHLO, smtp_cmd_ehlo },
-	{ SMTP_VERB_STARTTLS, smtp_cmd_starttls },
-	{ SMTP_VERB_AUTH, smtp_cmd_auth },
-	{ SMTP_VERB_MAIL, smtp_cmd_mail },
-	{ SMTP_VERB_RCPT, smtp_cmd_need_auth },
-	{ SMTP_VERB_DATA, smtp_cmd_need_auth },
-	{ SMTP_VERB_BDAT, smtp_cmd_need_auth },
-	{ SMTP_VERB_RSET, smtp_cmd_rset },
-	{ SMTP_VERB_NOOP, smtp_cmd_rset },
-	{ SMTP_VERB_HELP, smtp_cmd_help },
-	{ SMTP_VERB_VRFY, smtp_cmd_vrfy },
-	{ SMTP_VERB_EXPN, smtp_cmd_vrfy },
-	{ SMTP_VERB_QUIT, smtp_cmd_quit },
+/* Commands of the LAN phase, answered by the relay itself, by verb. */
+static const smtp_lan_handler smtp_lan_commands[] = {
+	[SMTP_VERB_HELO] = smtp_cmd_helo,
+	[SMTP_VERB_EHLO] = smtp_cmd_ehlo,
+	[SMTP_VERB_STARTTLS] = smtp_cmd_starttls,
+	[SMTP_VERB_AUTH] = smtp_cmd_auth,
+	[SMTP_VERB_MAIL] = smtp_cmd_mail,
+	[SMTP_VERB_RCPT] = smtp_cmd_need_auth,
+	[SMTP_VERB_DATA] = smtp_cmd_need_auth,
+	[SMTP_VERB_BDAT] = smtp_cmd_need_auth,
+	[SMTP_VERB_RSET] = smtp_cmd_rset,
+	[SMTP_VERB_NOOP] = smtp_cmd_rset,
+	[SMTP_VERB_HELP] = smtp_cmd_help,
+	[SMTP_VERB_VRFY] = smtp_cmd_vrfy,
+	[SMTP_VERB_EXPN] = smtp_cmd_vrfy,
+	[SMTP_VERB_QUIT] = smtp_cmd_quit,
 };
 
 /* Greet the device. */
@@ -144,20 +124,19 @@ smtp_lan_step(struct session *s)
 	size_t len;
 
 	switch (s->state) {
-	case SMTP_LAN_COMMAND:
 	case SMTP_LAN_AUTH:
+		return login_sasl_read(s, SMTP_TOO_LONG);
+	case SMTP_LAN_COMMAND:
 	case SMTP_RELAY_COMMAND:
 	case SMTP_RELAY_ABANDONED:
 		if ((step = session_read_command(s, s->line, s->line_size,
-		    &len, "500 5.5.2 Line too long")) != STEP_MORE)
+		    &len, SMTP_TOO_LONG)) != STEP_MORE)
 			return step;
 		if (s->state == SMTP_LAN_COMMAND)
 			return smtp_lan_command(s, line);
 		if (s->state == SMTP_RELAY_COMMAND)
 			return smtp_relay_command(s, line);
-		if (s->state == SMTP_RELAY_ABANDONED)
-			return smtp_abandoned_command(s, line);
-		return login_sasl_line(s, line);
+		return smtp_abandoned_command(s, line);
 	case SMTP_RELAY_BODY:
 	case SMTP_RELAY_BODY_DISCARD:
 		if (!s->lan.eof)
@@ -226,12 +205,11 @@ smtp_lan_command(struct session *s, const char *line)
 {
 	const char *arg;
 	enum smtp_verb verb = smtp_parse_verb(line, &arg);
-	size_t i;
+	smtp_lan_handler handler = LAN_HANDLER(smtp_lan_commands, verb);
 
-	for (i = 0; i < nitems(smtp_lan_commands); i++)
-		if (smtp_lan_commands[i].verb == verb)
-			return smtp_lan_commands[i].handler(s, arg);
-	return smtp_error(s, "500 5.5.2 Command not recognized");
+	if (handler == NULL)
+		return smtp_error(s, "500 5.5.2 Command not recognized");
+	return handler(s, arg);
 }
 
 /* HELO: accept any name (or none); the relay uses its own upstream. */
@@ -496,9 +474,8 @@ static enum step
 smtp_cmd_quit(struct session *s, const char *arg)
 {
 	(void)arg;
-	side_printf(&s->lan, "221 2.0.0 Bye");
-	session_quit_before_login(s, "quit before login");
-	return STEP_GONE;
+	return session_quit_before_login(s, "221 2.0.0 Bye",
+	    "quit before login");
 }
 
 /* Upstream input: complete replies drive the login or the relay. */

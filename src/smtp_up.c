@@ -29,14 +29,14 @@ smtp_upstream_ready(struct session *s)
 {
 	struct smtp *st = s->proto_state;
 
-	if (s->state == SMTP_UP_TLS) {
-		side_printf(&s->up, "EHLO %s", s->cfg->server_name);
-		session_enter_state(s, SMTP_UP_EHLO_TLS);
-	} else {
-		memset(&st->up, 0, sizeof(st->up));
-		session_enter_state(s, SMTP_UP_GREETING);
-	}
 	session_set_timer(s, TIMER_UPSTREAM);
+	if (s->state == SMTP_UP_TLS) {
+		session_up_send(s, SMTP_UP_EHLO_TLS, "EHLO %s",
+		    s->cfg->server_name);
+		return;
+	}
+	memset(&st->up, 0, sizeof(st->up));
+	session_enter_state(s, SMTP_UP_GREETING);
 }
 
 /* Read one upstream reply; forward its lines to the device if asked. */
@@ -136,9 +136,8 @@ smtp_up_login_reply(struct session *s, int code)
 	case SMTP_UP_GREETING:
 		if (code != 220)
 			break;
-		side_printf(&s->up, "EHLO %s", s->cfg->server_name);
-		session_enter_state(s, s->up.tls_up ? SMTP_UP_EHLO_TLS :
-		    SMTP_UP_EHLO);
+		session_up_send(s, s->up.tls_up ? SMTP_UP_EHLO_TLS :
+		    SMTP_UP_EHLO, "EHLO %s", s->cfg->server_name);
 		return;
 	case SMTP_UP_EHLO:
 		if (code != 250)
@@ -149,8 +148,7 @@ smtp_up_login_reply(struct session *s, int code)
 			return;
 		}
 		st->up.plain = st->up.login = false;
-		side_printf(&s->up, "STARTTLS");
-		session_enter_state(s, SMTP_UP_STARTTLS);
+		session_up_send(s, SMTP_UP_STARTTLS, "STARTTLS");
 		return;
 	case SMTP_UP_STARTTLS:
 		if (code != 220)
@@ -225,12 +223,10 @@ smtp_up_send_auth(struct session *s)
 		}
 		if (st->up.plain) {
 			sasl_plain_encode(&s->creds, b64, sizeof(b64));
-			side_printf(&s->up, "AUTH PLAIN %s", b64);
-			session_enter_state(s, SMTP_UP_AUTH);
-		} else if (st->up.login) {
-			side_printf(&s->up, "AUTH LOGIN");
-			session_enter_state(s, SMTP_UP_AUTH_LOGIN);
-		} else {
+			session_up_send(s, SMTP_UP_AUTH, "AUTH PLAIN %s", b64);
+		} else if (st->up.login)
+			session_up_send(s, SMTP_UP_AUTH_LOGIN, "AUTH LOGIN");
+		else {
 			login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 			    "upstream offers neither AUTH PLAIN nor LOGIN");
 			return;
@@ -239,14 +235,12 @@ smtp_up_send_auth(struct session *s)
 	case SMTP_UP_AUTH_LOGIN:
 		sasl_b64_encode(s->creds.user, strlen(s->creds.user), b64,
 		    sizeof(b64));
-		side_printf(&s->up, "%s", b64);
-		session_enter_state(s, SMTP_UP_AUTH_USER);
+		session_up_send(s, SMTP_UP_AUTH_USER, "%s", b64);
 		break;
 	case SMTP_UP_AUTH_USER:
 		sasl_b64_encode(s->creds.pass, strlen(s->creds.pass), b64,
 		    sizeof(b64));
-		side_printf(&s->up, "%s", b64);
-		session_enter_state(s, SMTP_UP_AUTH);
+		session_up_send(s, SMTP_UP_AUTH, "%s", b64);
 		break;
 	default:
 		fatalx("smtp: AUTH step in state %s",
@@ -295,8 +289,7 @@ smtp_up_xoauth2_challenge(struct session *s)
 
 	if (smtp_parse_reply_line(s->line, strlen(s->line), &rl))
 		login_challenge(s, rl.text);
-	side_printf(&s->up, "%s", "");
-	session_enter_state(s, SMTP_UP_XOAUTH2_ERROR);
+	session_up_send(s, SMTP_UP_XOAUTH2_ERROR, "%s", "");
 }
 
 /* The upstream's verdict on the token: a permanent refusal drops it from

@@ -45,6 +45,7 @@ static void	fake_side_event(struct side *side, enum side_event ev,
 static void	fake_timercb(evutil_socket_t fd, short what, void *arg);
 static void	fake_upstream_failed(struct session *s, enum session_result r,
 		    const char *reason);
+static int	upstream_sends(const char *bytes, size_t len);
 
 static const char *const fake_state_names[] = { "FAKE_LAN" };
 
@@ -242,6 +243,60 @@ START_TEST(test_upstream_failure_after_login_is_the_protocols)
 }
 END_TEST
 
+/* Attach the upstream side to a socket pair, send it bytes from the far
+ * end and run the loop until they have all arrived; the far end's fd. */
+static int
+upstream_sends(const char *bytes, size_t len)
+{
+	struct evbuffer *in;
+	int sv[2], i;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert(side_attach(&fx.s.up, sv[0]));
+	ck_assert_int_eq(write(sv[1], bytes, len), (ssize_t)len);
+	in = bufferevent_get_input(fx.s.up.bev);
+	for (i = 0; i < 100 && evbuffer_get_length(in) < len; i++)
+		event_base_loop(fx.base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(evbuffer_get_length(in), len);
+	return sv[1];
+}
+
+START_TEST(test_read_upstream_line_and_overlong_line)
+{
+	char bytes[600];
+	size_t len = 0;
+	int far;
+
+	memset(bytes, 'x', sizeof(bytes));
+	memcpy(bytes, "+OK ready\r\n", 11);
+	bytes[sizeof(bytes) - 1] = '\n';	/* 589 bytes: over line_size */
+	fx.s.logged_in = true;
+	far = upstream_sends(bytes, sizeof(bytes));
+	ck_assert_int_eq(login_read_upstream(&fx.s, &len), STEP_MORE);
+	ck_assert_str_eq(fx.s.line, "+OK ready");
+	ck_assert_uint_eq(len, 9);
+	ck_assert_uint_eq(fx.up_failures, 0);
+	ck_assert_int_eq(login_read_upstream(&fx.s, &len), STEP_GONE);
+	ck_assert_uint_eq(fx.up_failures, 1);
+	ck_assert_int_eq(fx.up_result, RESULT_UPSTREAM_ERROR);
+	side_close(&fx.s.up);
+	close(far);
+}
+END_TEST
+
+START_TEST(test_read_upstream_waits_for_a_whole_line)
+{
+	size_t len = 0;
+	int far;
+
+	far = upstream_sends("+OK no end yet", 14);
+	ck_assert_int_eq(login_read_upstream(&fx.s, &len), STEP_WAIT);
+	ck_assert_uint_eq(fx.up_failures, 0);
+	side_close(&fx.s.up);
+	close(far);
+}
+END_TEST
+
 START_TEST(test_refused_credentials_are_permanent)
 {
 	fx.s.login = LOGIN_UPSTREAM;
@@ -341,6 +396,8 @@ login_suite(void)
 	tcase_add_test(tc, test_upstream_failure_in_login_is_temporary);
 	tcase_add_test(tc, test_upstream_failure_after_login_is_the_protocols);
 	tcase_add_test(tc, test_refused_credentials_are_permanent);
+	tcase_add_test(tc, test_read_upstream_line_and_overlong_line);
+	tcase_add_test(tc, test_read_upstream_waits_for_a_whole_line);
 	tcase_add_loop_test(tc, test_upstream_timeout_in_login, 0,
 	    (int)nitems(timeouts));
 	tcase_add_test(tc, test_device_timer_is_left_to_the_protocol);
