@@ -382,7 +382,7 @@ evidence_mailbox(const struct session *s, const struct device *dev)
 {
 	if (dev->mailbox != NULL)
 		return dev->mailbox;
-	return s->user[0] != '\0' ? s->user : NULL;
+	return s->user;
 }
 
 /* How many SELECT and EXAMINE commands succeeded. */

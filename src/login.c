@@ -422,8 +422,10 @@ login_token_refused(struct session *s, const char *text, char *why,
 {
 	oauth_token_reject(s->env->tokens, s->cfg, s->token);
 	snprintf(why, len, "upstream refused the token for %s (check the "
-	    "service principal's mailbox permission): %s%s%s", s->user, text,
-	    s->challenge[0] != '\0' ? "; " : "", s->challenge);
+	    "service principal's mailbox permission): %s%s%s",
+	    s->user != NULL ? s->user : "", text,
+	    s->challenge != NULL ? "; " : "",
+	    s->challenge != NULL ? s->challenge : "");
 }
 
 /* The upstream failed: the login's temporary reply, or the protocol's. */
@@ -490,7 +492,8 @@ login_xoauth2(struct session *s)
 {
 	char *ir = sasl_xoauth2_encode(s->dev->mailbox, s->token);
 
-	s->challenge[0] = '\0';
+	free(s->challenge);
+	s->challenge = NULL;
 	if (ir == NULL)
 		session_no_memory(s, "XOAUTH2 response");
 	return ir;
@@ -500,5 +503,9 @@ login_xoauth2(struct session *s)
 void
 login_challenge(struct session *s, const char *text)
 {
-	sasl_xoauth2_challenge(s->challenge, sizeof(s->challenge), text);
+	char esc[256];
+
+	sasl_xoauth2_challenge(esc, sizeof(esc), text);
+	free(s->challenge);
+	s->challenge = strdup(esc);
 }

@@ -272,7 +272,7 @@ session_log_end(struct session *s)
 		{ "upstream", upstream },
 		{ "upstream_tls", s->up_tls_version },
 		{ "upstream_cipher", s->up_tls_cipher },
-		{ "user", s->user[0] != '\0' ? s->user : NULL },
+		{ "user", s->user },
 		{ "result", session_result_name(s->result) },
 		{ "reason", s->reason },
 		{ "bytes_in", in }, { "bytes_out", out },
@@ -636,11 +636,16 @@ session_lan_send_delayed(struct session *s)
 	session_lan_input(s);
 }
 
-/* Record the authenticated user (escaped) for the log. */
+/* Record the authenticated user (escaped) for the log; held only once
+ * known, not inline in every session (left out of the log if no memory). */
 void
 session_set_user(struct session *s, const char *user)
 {
-	log_escape(s->user, sizeof(s->user), user, strlen(user));
+	char esc[SASL_FIELD_MAX * 4];
+
+	log_escape(esc, sizeof(esc), user, strlen(user));
+	free(s->user);
+	s->user = strdup(esc);
 }
 
 /* Count the session for mailbox, or log that the mailbox is busy and keep
@@ -695,7 +700,7 @@ session_login_failed(struct session *s, enum session_result r,
 	struct log_field f[] = {
 		{ "session", s->id }, { "event", "login_failed" },
 		{ "device", s->dev->name },
-		{ "user", s->user[0] != '\0' ? s->user : NULL },
+		{ "user", s->user },
 		{ "result", session_result_name(r) }, { "reason", reason },
 	};
 
@@ -831,5 +836,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	free(s->reason);
 	free(s->login_reason);
 	free(s->delayed);
+	free(s->user);
+	free(s->challenge);
 	free(s);
 }

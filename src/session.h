@@ -267,7 +267,7 @@ struct session {
 	enum sasl_wait		 sasl;	/* changed only by login.c */
 	bool			 logged_in; /* the upstream took a login */
 	struct sasl_creds	 creds;	/* the device's, until used */
-	char			 challenge[256]; /* XOAUTH2 error, escaped */
+	char			*challenge; /* XOAUTH2 error, escaped, or NULL */
 	unsigned		 errors;	/* bad commands so far */
 	char			*line;	/* one device or upstream line */
 	size_t			 line_size; /* limits.line_length + 1 */
@@ -286,7 +286,7 @@ struct session {
 	char			*login_reason;
 	char			*delayed;	/* reply held back, or NULL */
 
-	char			 user[SASL_FIELD_MAX * 4]; /* escaped, for logs */
+	char			*user;	/* escaped, for logs, or NULL */
 	char			*mailbox; /* counted in env->mailboxes */
 	unsigned		 messages;
 	struct session_evidence	*evidence; /* evidence_session.c's */

@@ -27,6 +27,7 @@ static int	 tls_hello_cb(SSL *ssl, int *alert, void *arg);
 static int	 tls_hello_max_version(SSL *ssl);
 static void	 tls_hello_append_ciphers(SSL *ssl, char *buf, size_t len);
 static int	 tls_session_new_cb(SSL *ssl, SSL_SESSION *sess);
+static void	 tls_session_offer(SSL *ssl, SSL_CTX *ctx);
 static void	 tls_free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 		    int idx, long argl, void *argp);
 static void	 tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
@@ -257,7 +258,6 @@ tls_upstream_new(const struct config *cfg, enum route route)
 	const struct upstream_conf *up = &cfg->upstreams[route];
 	SSL_CTX *ctx = cfg->upstream_ctx[route];
 	unsigned char ip[16];
-	SSL_SESSION *cached;
 	SSL *ssl;
 
 	if ((ssl = SSL_new(ctx)) == NULL)
@@ -270,21 +270,37 @@ tls_upstream_new(const struct config *cfg, enum route route)
 		SSL_free(ssl);
 		return NULL;
 	}
-	cached = SSL_CTX_get_ex_data(ctx, session_index);
-	if (cached != NULL)
-		SSL_set_session(ssl, cached);
+	tls_session_offer(ssl, ctx);
 	return ssl;
 }
 
-/* Keep the newest upstream session so the next connection can resume. */
+/* Offer the route's newest session to resume. A copy, as the connection
+ * that uses a session marks it not resumable if it is freed before it sent
+ * close_notify (the upstream closed first, as after QUIT). */
+static void
+tls_session_offer(SSL *ssl, SSL_CTX *ctx)
+{
+	SSL_SESSION *copy = SSL_CTX_get_ex_data(ctx, session_index);
+
+	if (copy == NULL || (copy = SSL_SESSION_dup(copy)) == NULL)
+		return;
+	SSL_set_session(ssl, copy);
+	SSL_SESSION_free(copy);
+}
+
+/* Keep a copy of the newest upstream session (sess stays the connection's,
+ * which may mark it not resumable) so the next connection can resume. */
 static int
 tls_session_new_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+	SSL_SESSION *copy = SSL_SESSION_dup(sess);
 
+	if (copy == NULL)
+		return 0;
 	SSL_SESSION_free(SSL_CTX_get_ex_data(ctx, session_index));
-	SSL_CTX_set_ex_data(ctx, session_index, sess);
-	return 1;
+	SSL_CTX_set_ex_data(ctx, session_index, copy);
+	return 0;
 }
 
 /* Describe why an upstream certificate failed verification, or NULL. */
