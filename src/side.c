@@ -6,6 +6,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 
@@ -21,6 +22,7 @@ static void	side_count_out(struct evbuffer *buf,
 static void	side_readcb(struct bufferevent *bev, void *arg);
 static void	side_writecb(struct bufferevent *bev, void *arg);
 static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
+static void	side_read_pending(struct side *side);
 
 /* Set a side up unconnected, with its peer and its owner's callback. */
 void
@@ -125,9 +127,15 @@ side_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct side *side = arg;
+	size_t high;
 
 	(void)buf;
 	side->bytes_in += info->n_added;
+	if (info->n_deleted == 0 || side->ssl == NULL)
+		return;
+	bufferevent_getwatermark(side->bev, EV_READ, NULL, &high);
+	if (high != 0 && info->orig_size >= high)
+		side_read_pending(side);	/* reading resumes */
 }
 
 /* Count bytes queued to the peer host. */
@@ -141,14 +149,31 @@ side_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	side->bytes_out += info->n_added;
 }
 
-/* Bytes arrived: tell the owner. */
+/* Bytes arrived: have what OpenSSL holds read too, and tell the owner
+ * (who may free the side). */
 static void
 side_readcb(struct bufferevent *bev, void *arg)
 {
 	struct side *side = arg;
 
 	(void)bev;
+	if (side->ssl != NULL)
+		side_read_pending(side);
 	side->cb(side, SIDE_INPUT, side->arg);
+}
+
+/*
+ * OpenSSL reads ahead: whole records may wait in its buffer after the
+ * socket has nothing more to signal, and libevent 2.1 reads on only while
+ * SSL_pending (the current record) is not zero. Run the bufferevent's own
+ * read callback again from the loop while reading is on.
+ */
+static void
+side_read_pending(struct side *side)
+{
+	if (side->tls_up && SSL_has_pending(side->ssl) &&
+	    (bufferevent_get_enabled(side->bev) & EV_READ))
+		event_active(&side->bev->ev_read, EV_READ, 1);
 }
 
 /* Output went below the low-water mark: tell the owner. */
@@ -170,6 +195,8 @@ side_eventcb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		side->tls_up = side->ssl != NULL;
+		if (side->tls_up)
+			side_read_pending(side);	/* read with the handshake */
 		side->cb(side, SIDE_CONNECTED, side->arg);
 	} else if (what & BEV_EVENT_EOF)
 		side->cb(side, SIDE_EOF, side->arg);
@@ -263,8 +290,11 @@ side_pause(struct side *side, bool paused)
 		return;
 	if (paused)
 		bufferevent_disable(side->bev, EV_READ);
-	else
+	else {
 		bufferevent_enable(side->bev, EV_READ);
+		if (side->ssl != NULL)
+			side_read_pending(side);
+	}
 }
 
 /* Pause the peer while this side's output is over the high-water mark. */
