@@ -32,6 +32,7 @@ struct side {
 	int			 fd;
 	struct bufferevent	*bev;
 	SSL			*ssl;	/* owned by bev once TLS has started */
+	struct event		*flush_ev; /* TLS: sends the rest of a flush */
 	bool			 tls_up; /* handshake completed */
 	bool			 eof;	/* peer closed its end */
 	bool			 congested; /* output full: peer paused */
@@ -78,7 +79,8 @@ void	side_printf(struct side *side, const char *fmt, ...)
  * its terminator included, may be at most size - 1 bytes long. */
 enum line_status side_read_line(struct side *side, char *buf, size_t size,
 	    size_t *len);
-/* Bytes of input not read yet, and of output not sent yet. */
+/* Bytes of input not read yet, and of output not sent yet (TLS records
+ * kept in the write buffer included). */
 size_t	side_input_length(const struct side *side);
 size_t	side_output_length(const struct side *side);
 /* Drop all unread input. */
