@@ -19,6 +19,7 @@
 static void	side_setup(struct side *side);
 static bool	side_set_bio(struct side *side);
 static void	side_flush(struct side *side);
+static void	side_write_now(struct side *side);
 static void	side_flushcb(evutil_socket_t fd, short what, void *arg);
 static void	side_count_in(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
@@ -28,6 +29,22 @@ static void	side_readcb(struct bufferevent *bev, void *arg);
 static void	side_writecb(struct bufferevent *bev, void *arg);
 static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
 static void	side_read_pending(struct side *side);
+
+/* The event loop for sides, epoll changes batched per loop turn (no
+ * descriptor is dup()ed, the one case libevent warns about). */
+struct event_base *
+side_base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
 
 /* Set a side up unconnected, with its peer and its owner's callback. */
 void
@@ -179,8 +196,8 @@ side_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		side_read_pending(side);	/* reading resumes */
 }
 
-/* Count bytes queued to the peer host; once TLS has taken all of them,
- * send its records. */
+/* Count bytes queued to the peer host; have TLS take new output in this
+ * loop turn, and once it has taken all of it, send its records. */
 static void
 side_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
@@ -188,9 +205,25 @@ side_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct side *side = arg;
 
 	side->bytes_out += info->n_added;
+	if (info->n_added > 0 && info->orig_size == 0 && side->tls_up)
+		side_write_now(side);
 	if (info->n_deleted > 0 && side->ssl != NULL &&
 	    evbuffer_get_length(buf) == 0)
 		side_flush(side);
+}
+
+/*
+ * libevent 2.1 writes TLS output only once epoll says the socket is
+ * writable: an epoll_ctl() to watch for it and one to stop, and a loop
+ * turn, per reply. Run its write callback in this turn instead; with the
+ * changelist (side_base_new) the watch it adds and drops costs nothing.
+ * The event is added first: libevent does not add an active event.
+ */
+static void
+side_write_now(struct side *side)
+{
+	event_add(&side->bev->ev_write, NULL);
+	event_active(&side->bev->ev_write, EV_WRITE, 1);
 }
 
 /* Send the records kept in the write buffer; what the socket does not

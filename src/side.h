@@ -52,6 +52,10 @@ enum line_status {
 	LINE_TOO_LONG,	/* longer than the limit: caller ends the session */
 };
 
+/* The event loop sides run best on: epoll changes batched per loop turn,
+ * so that output queued and sent in the same turn costs no epoll_ctl();
+ * NULL if out of memory. */
+struct event_base *side_base_new(void);
 /* Set a side up unconnected, with its peer and its owner's callback. */
 void	side_init(struct side *side, struct event_base *base,
 	    struct side *peer, size_t read_max, side_cb cb, void *arg);
