@@ -86,7 +86,7 @@ server_init(struct server *srv, const char *config_path)
 	srv->config_path = xstrdup(config_path);
 	if ((srv->env.cfg = server_load(config_path)) == NULL)
 		return false;
-	if ((srv->env.base = event_base_new()) == NULL)
+	if ((srv->env.base = side_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	srv->env.dns = evdns_base_new(srv->env.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (srv->env.dns == NULL) {

@@ -1,19 +1,26 @@
 /* One connection half, the device's or the upstream's: TLS, lines, pipe,
  * backpressure. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 
 #include "log.h"
 #include "side.h"
 #include "tls.h"
+#include "tls_wbuf.h"
 
 static void	side_setup(struct side *side);
+static bool	side_set_bio(struct side *side);
+static void	side_flush(struct side *side);
+static void	side_write_now(struct side *side);
+static void	side_flushcb(evutil_socket_t fd, short what, void *arg);
 static void	side_count_in(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
 static void	side_count_out(struct evbuffer *buf,
@@ -21,6 +28,23 @@ static void	side_count_out(struct evbuffer *buf,
 static void	side_readcb(struct bufferevent *bev, void *arg);
 static void	side_writecb(struct bufferevent *bev, void *arg);
 static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
+static void	side_read_pending(struct side *side);
+
+/* The event loop for sides, epoll changes batched per loop turn (no
+ * descriptor is dup()ed, the one case libevent warns about). */
+struct event_base *
+side_base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
 
 /* Set a side up unconnected, with its peer and its owner's callback. */
 void
@@ -49,15 +73,22 @@ side_start_tls(struct side *side, SSL *ssl, bool accepting)
 	if (side->bev != NULL)
 		bufferevent_free(side->bev);	/* plain: keeps the socket */
 	side->bev = NULL;
-	if (ssl != NULL)
+	side->ssl = ssl;
+	if (ssl != NULL && (side->fd == -1 || side_set_bio(side)) &&
+	    (side->flush_ev = event_new(side->base, side->fd, EV_WRITE,
+	    side_flushcb, side)) != NULL)
 		side->bev = bufferevent_openssl_socket_new(side->base,
 		    side->fd, ssl, accepting ? BUFFEREVENT_SSL_ACCEPTING :
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (side->bev == NULL) {
+		if (side->flush_ev != NULL)
+			event_free(side->flush_ev);
+		side->flush_ev = NULL;
 		SSL_free(ssl);
+		side->ssl = NULL;
 		return false;
 	}
-	side->ssl = ssl;
+	bufferevent_set_max_single_write(side->bev, TLS_WBUF_MAX);
 	bufferevent_openssl_set_allow_dirty_shutdown(side->bev, 1);
 	side_setup(side);
 	return true;
@@ -82,6 +113,30 @@ side_connect(struct side *side, const struct sockaddr *sa, socklen_t len)
 	if (bufferevent_socket_connect(side->bev, sa, len) != 0)
 		return false;
 	side->fd = bufferevent_getfd(side->bev);
+	if (side->ssl == NULL)
+		return true;
+	event_assign(side->flush_ev, side->base, side->fd, EV_WRITE,
+	    side_flushcb, side);
+	if (side_set_bio(side))		/* libevent put a plain socket BIO */
+		return true;
+	errno = ENOMEM;
+	return false;
+}
+
+/* Read TLS from the side's socket and write through a write buffer, so
+ * that the records of one flush leave in one writev(). */
+static bool
+side_set_bio(struct side *side)
+{
+	BIO *rbio, *wbio;
+
+	if ((rbio = BIO_new_socket(side->fd, BIO_NOCLOSE)) == NULL)
+		return false;
+	if ((wbio = tls_wbuf_new(side->fd)) == NULL) {
+		BIO_free(rbio);
+		return false;
+	}
+	SSL_set_bio(side->ssl, rbio, wbio);
 	return true;
 }
 
@@ -104,8 +159,12 @@ void
 side_close(struct side *side)
 {
 	if (side->ssl != NULL) {
-		if (side->tls_up && !side->eof)
+		if (side->tls_up && !side->eof) {
 			SSL_shutdown(side->ssl);
+			(void)BIO_flush(SSL_get_wbio(side->ssl));
+		}
+		if (side->flush_ev != NULL)
+			event_free(side->flush_ev);
 		bufferevent_free(side->bev);	/* frees ssl and fd too */
 	} else {
 		if (side->bev != NULL)
@@ -116,6 +175,7 @@ side_close(struct side *side)
 	side->fd = -1;
 	side->bev = NULL;
 	side->ssl = NULL;
+	side->flush_ev = NULL;
 	side->tls_up = side->eof = side->congested = false;
 }
 
@@ -125,40 +185,119 @@ side_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct side *side = arg;
+	size_t high;
 
 	(void)buf;
 	side->bytes_in += info->n_added;
+	if (info->n_deleted == 0 || side->ssl == NULL)
+		return;
+	bufferevent_getwatermark(side->bev, EV_READ, NULL, &high);
+	if (high != 0 && info->orig_size >= high)
+		side_read_pending(side);	/* reading resumes */
 }
 
-/* Count bytes queued to the peer host. */
+/* Count bytes queued to the peer host; have TLS take new output in this
+ * loop turn, and once it has taken all of it, send its records. */
 static void
 side_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct side *side = arg;
 
-	(void)buf;
 	side->bytes_out += info->n_added;
+	if (info->n_added > 0 && info->orig_size == 0 && side->tls_up)
+		side_write_now(side);
+	if (info->n_deleted > 0 && side->ssl != NULL &&
+	    evbuffer_get_length(buf) == 0)
+		side_flush(side);
 }
 
-/* Bytes arrived: tell the owner. */
+/*
+ * libevent 2.1 writes TLS output only once epoll says the socket is
+ * writable: an epoll_ctl() to watch for it and one to stop, and a loop
+ * turn, per reply. Run its write callback in this turn instead; with the
+ * changelist (side_base_new) the watch it adds and drops costs nothing.
+ * The event is added first: libevent does not add an active event.
+ */
+static void
+side_write_now(struct side *side)
+{
+	event_add(&side->bev->ev_write, NULL);
+	event_active(&side->bev->ev_write, EV_WRITE, 1);
+}
+
+/* Send the records kept in the write buffer; what the socket does not
+ * take now goes when it is writable (side_flushcb). */
+static void
+side_flush(struct side *side)
+{
+	BIO *wbio = SSL_get_wbio(side->ssl);
+
+	if (BIO_wpending(wbio) > 0 && BIO_flush(wbio) != 1)
+		event_active(side->flush_ev, EV_WRITE, 1);
+}
+
+/* Go on sending the write buffer; when it is empty, tell the owner the
+ * output drained, as libevent's write callback would have. */
+static void
+side_flushcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct side *side = arg;
+	BIO *wbio = SSL_get_wbio(side->ssl);
+	size_t low;
+
+	(void)fd;
+	(void)what;
+	if (BIO_flush(wbio) != 1) {
+		if (BIO_should_retry(wbio))
+			event_add(side->flush_ev, NULL);
+		else
+			side->cb(side, SIDE_ERROR, side->arg);
+		return;
+	}
+	bufferevent_getwatermark(side->bev, EV_WRITE, &low, NULL);
+	if (side_output_length(side) <= low)
+		side->cb(side, SIDE_FLUSHED, side->arg);
+}
+
+/* Bytes arrived: have what OpenSSL holds read too, and tell the owner
+ * (who may free the side). */
 static void
 side_readcb(struct bufferevent *bev, void *arg)
 {
 	struct side *side = arg;
 
 	(void)bev;
+	if (side->ssl != NULL)
+		side_read_pending(side);
 	side->cb(side, SIDE_INPUT, side->arg);
 }
 
-/* Output went below the low-water mark: tell the owner. */
+/*
+ * OpenSSL reads ahead: whole records may wait in its buffer after the
+ * socket has nothing more to signal, and libevent 2.1 reads on only while
+ * SSL_pending (the current record) is not zero. Run the bufferevent's own
+ * read callback again from the loop while reading is on.
+ */
+static void
+side_read_pending(struct side *side)
+{
+	if (side->tls_up && SSL_has_pending(side->ssl) &&
+	    (bufferevent_get_enabled(side->bev) & EV_READ))
+		event_active(&side->bev->ev_read, EV_READ, 1);
+}
+
+/* Output went below the low-water mark: tell the owner, unless records
+ * kept in the write buffer still count (side_flushcb tells it then). */
 static void
 side_writecb(struct bufferevent *bev, void *arg)
 {
 	struct side *side = arg;
+	size_t low;
 
-	(void)bev;
-	side->cb(side, SIDE_FLUSHED, side->arg);
+	bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
+	if (side_output_length(side) <= low)
+		side->cb(side, SIDE_FLUSHED, side->arg);
 }
 
 /* Connected, handshake done, EOF or error: tell the owner. */
@@ -170,6 +309,8 @@ side_eventcb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		side->tls_up = side->ssl != NULL;
+		if (side->tls_up)
+			side_read_pending(side);	/* read with the handshake */
 		side->cb(side, SIDE_CONNECTED, side->arg);
 	} else if (what & BEV_EVENT_EOF)
 		side->cb(side, SIDE_EOF, side->arg);
@@ -242,7 +383,11 @@ side_input_length(const struct side *side)
 size_t
 side_output_length(const struct side *side)
 {
-	return evbuffer_get_length(bufferevent_get_output(side->bev));
+	size_t kept = 0;
+
+	if (side->ssl != NULL)
+		kept = (size_t)BIO_wpending(SSL_get_wbio(side->ssl));
+	return evbuffer_get_length(bufferevent_get_output(side->bev)) + kept;
 }
 
 /* Drop all unread input. */
@@ -271,8 +416,11 @@ side_pause(struct side *side, bool paused)
 		return;
 	if (paused)
 		bufferevent_disable(side->bev, EV_READ);
-	else
+	else {
 		bufferevent_enable(side->bev, EV_READ);
+		if (side->ssl != NULL)
+			side_read_pending(side);
+	}
 }
 
 /* Pause the peer while this side's output is over the high-water mark. */

@@ -33,6 +33,7 @@ struct side {
 	int			 fd;
 	struct bufferevent	*bev;
 	SSL			*ssl;	/* owned by bev once TLS has started */
+	struct event		*flush_ev; /* TLS: sends the rest of a flush */
 	bool			 tls_up; /* handshake completed */
 	bool			 eof;	/* peer closed its end */
 	bool			 congested; /* output full: peer paused */
@@ -52,6 +53,10 @@ enum line_status {
 	LINE_TOO_LONG,	/* longer than the limit: caller ends the session */
 };
 
+/* The event loop sides run best on: epoll changes batched per loop turn,
+ * so that output queued and sent in the same turn costs no epoll_ctl();
+ * NULL if out of memory. */
+struct event_base *side_base_new(void);
 /* Set a side up unconnected, with its peer and its owner's callback. */
 void	side_init(struct side *side, struct event_base *base,
 	    struct side *peer, size_t read_max, side_cb cb, void *arg);
@@ -81,7 +86,8 @@ void	side_vprintf(struct side *side, const char *fmt, va_list ap)
  * its terminator included, may be at most size - 1 bytes long. */
 enum line_status side_read_line(struct side *side, char *buf, size_t size,
 	    size_t *len);
-/* Bytes of input not read yet, and of output not sent yet. */
+/* Bytes of input not read yet, and of output not sent yet (TLS records
+ * kept in the write buffer included). */
 size_t	side_input_length(const struct side *side);
 size_t	side_output_length(const struct side *side);
 /* Drop all unread input. */

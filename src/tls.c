@@ -33,6 +33,7 @@ static void	 tls_free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 static void	 tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 		    int idx, long argl, void *argp);
 static void	 tls_init_indexes(void);
+static void	 tls_ctx_set_io(SSL_CTX *ctx);
 
 static int hello_index = -1;	/* SSL ex_data: ClientHello summary */
 static int session_index = -1;	/* SSL_CTX ex_data: last upstream session */
@@ -114,7 +115,7 @@ tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
 	SSL_CTX_set_min_proto_version(ctx, lt->min_version);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	tls_ctx_set_io(ctx);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tlsrelayd",
 	    9);
 	SSL_CTX_set_client_hello_cb(ctx, tls_hello_cb, NULL);
@@ -140,6 +141,19 @@ tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
 	return NULL;
 }
 
+/*
+ * Buffers of both contexts: released while a connection is idle, and
+ * read ahead, so that one read() takes in several records rather than a
+ * header and a body per record (side.c reads what is left in the buffer).
+ */
+static void
+tls_ctx_set_io(SSL_CTX *ctx)
+{
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_AHEAD);
+}
+
 /* An upstream context: TLS 1.2+, chain verified, client-side resumption. */
 static SSL_CTX *
 tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
@@ -153,7 +167,7 @@ tls_upstream_ctx_new(const struct config *cfg, const struct upstream_conf *up,
 		fatalx("SSL_CTX_new: %s", tls_error_string(err, sizeof(err)));
 	SSL_CTX_set_min_proto_version(ctx, up->min_version);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	tls_ctx_set_io(ctx);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#define TLS_READ_AHEAD	(64 * 1024)	/* bytes one read() may take in */
+
 /* Build cfg's LAN and upstream contexts; false with errors on failure
  * (unreadable files, key not matching certificate, bad cipher list). */
 bool	tls_config_load(struct config *cfg, struct config_errors *errs);

@@ -1,4 +1,7 @@
-/* Unit tests for side.c: lines, piping and backpressure between halves. */
+/* Unit tests for side.c: lines, piping and backpressure between halves;
+ * and for the TLS write buffer under a side (tls_wbuf.c). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,6 +12,7 @@
 
 #include "side.h"
 #include "suites.h"
+#include "tls_wbuf.h"
 
 /* Two connected halves over socketpairs, and what their owners heard. */
 struct pair {
@@ -209,6 +213,85 @@ START_TEST(test_pipe_into_full_peer)
 }
 END_TEST
 
+/* A write buffer on one end of a non-blocking socketpair. */
+static BIO *
+wbuf_open(int sv[2])
+{
+	BIO *b;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	b = tls_wbuf_new(sv[0]);
+	ck_assert_ptr_nonnull(b);
+	return b;
+}
+
+/* Writes are kept until a flush, which sends them in order. */
+START_TEST(test_wbuf_keeps_until_flush)
+{
+	char got[16];
+	int sv[2];
+	BIO *b = wbuf_open(sv);
+
+	ck_assert_int_eq(BIO_get_fd(b, NULL), sv[0]);
+	ck_assert_int_eq(BIO_write(b, "abc", 3), 3);
+	ck_assert_int_eq(BIO_write(b, "defg", 4), 4);
+	ck_assert_int_eq(BIO_wpending(b), 7);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(BIO_flush(b), 1);
+	ck_assert_int_eq(BIO_wpending(b), 0);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 7);
+	ck_assert_int_eq(memcmp(got, "abcdefg", 7), 0);
+	BIO_free(b);
+	ck_assert_int_eq(write(sv[0], "x", 1), 1);	/* fd still open */
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* Past TLS_WBUF_MAX kept bytes a write sends them first; with the socket
+ * full it asks to be retried, and nothing is lost or reordered. */
+START_TEST(test_wbuf_full_retries)
+{
+	static unsigned char out[8 * TLS_WBUF_MAX], in[sizeof(out)];
+	size_t sent = 0, got = 0, retries = 0, i;
+	ssize_t r;
+	int sv[2], n;
+	BIO *b = wbuf_open(sv);
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (unsigned char)(i * 7 + i / 251);
+	while (sent < sizeof(out)) {
+		n = BIO_write(b, out + sent, 1000 < sizeof(out) - sent ?
+		    1000 : (int)(sizeof(out) - sent));
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		ck_assert(BIO_should_retry(b));
+		ck_assert_int_ge(BIO_wpending(b), TLS_WBUF_MAX);
+		retries++;
+		while ((r = read(sv[1], in + got, sizeof(in) - got)) > 0)
+			got += (size_t)r;
+	}
+	while (BIO_flush(b) != 1) {
+		ck_assert(BIO_should_retry(b));
+		while ((r = read(sv[1], in + got, sizeof(in) - got)) > 0)
+			got += (size_t)r;
+	}
+	while ((r = read(sv[1], in + got, sizeof(in) - got)) > 0)
+		got += (size_t)r;
+	ck_assert_uint_gt(retries, 0);
+	ck_assert_uint_eq(got, sizeof(out));
+	ck_assert_int_eq(memcmp(in, out, sizeof(out)), 0);
+	BIO_free(b);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 /* The side tests. */
 Suite *
 side_suite(void)
@@ -224,6 +307,10 @@ side_suite(void)
 	tcase_add_test(tc, test_pipe);
 	tcase_add_test(tc, test_congested_drained);
 	tcase_add_test(tc, test_pipe_into_full_peer);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tls_wbuf");
+	tcase_add_test(tc, test_wbuf_keeps_until_flush);
+	tcase_add_test(tc, test_wbuf_full_retries);
 	suite_add_tcase(s, tc);
 	return s;
 }
