@@ -1,6 +1,8 @@
 /* One connection half, the device's or the upstream's: TLS, lines, pipe,
  * backpressure. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include "tls_wbuf.h"
 
 static void	side_setup(struct side *side);
+static void	side_set_nodelay(int fd);
 static bool	side_set_bio(struct side *side);
 static void	side_flush(struct side *side);
 static void	side_write_now(struct side *side);
@@ -113,6 +116,7 @@ side_connect(struct side *side, const struct sockaddr *sa, socklen_t len)
 	if (bufferevent_socket_connect(side->bev, sa, len) != 0)
 		return false;
 	side->fd = bufferevent_getfd(side->bev);
+	side_set_nodelay(side->fd);
 	if (side->ssl == NULL)
 		return true;
 	event_assign(side->flush_ev, side->base, side->fd, EV_WRITE,
@@ -152,6 +156,24 @@ side_setup(struct side *side)
 	evbuffer_add_cb(bufferevent_get_output(bev), side_count_out, side);
 	bufferevent_setwatermark(bev, EV_READ, 0, side->read_max);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (side->fd != -1)
+		side_set_nodelay(side->fd);
+}
+
+/*
+ * Send small segments at once. Every write is a whole reply or a whole
+ * flush of TLS records, so Nagle's algorithm only holds a reply back
+ * until the peer acknowledges the one before it: a greeting written just
+ * after the handshake's last flight waited for the device's delayed ACK
+ * (40 ms on Linux). On a socket that is not TCP (the unit tests'
+ * socketpairs) the call fails and nothing changes.
+ */
+static void
+side_set_nodelay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /* Close the connection (close_notify first if TLS is up) and reset it. */
