@@ -32,6 +32,7 @@ static void	side_readcb(struct bufferevent *bev, void *arg);
 static void	side_writecb(struct bufferevent *bev, void *arg);
 static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
 static void	side_read_pending(struct side *side);
+static bool	side_read_ahead(struct side *side);
 
 /* The event loop for sides, epoll changes batched per loop turn (no
  * descriptor is dup()ed, the one case libevent warns about). */
@@ -198,7 +199,7 @@ side_close(struct side *side)
 	side->bev = NULL;
 	side->ssl = NULL;
 	side->flush_ev = NULL;
-	side->tls_up = side->eof = side->congested = false;
+	side->tls_up = side->eof = side->congested = side->bulk = false;
 }
 
 /* Count bytes read from the peer host. */
@@ -290,9 +291,34 @@ side_readcb(struct bufferevent *bev, void *arg)
 	struct side *side = arg;
 
 	(void)bev;
+	if (side->ssl != NULL && side_read_ahead(side))
+		return;		/* the owner hears of it all at once */
 	if (side->ssl != NULL)
 		side_read_pending(side);
 	side->cb(side, SIDE_INPUT, side->arg);
+}
+
+/*
+ * Relaying bulk, read all the records OpenSSL holds before telling the
+ * owner: libevent reads one record per round, and an upstream that
+ * writes small records (Dovecot's are 4 KiB) would otherwise be moved,
+ * encrypted and sent a few KiB at a time. True if a read is scheduled;
+ * never when the input is full, or libevent would read nothing and not
+ * call back. If OpenSSL holds only the start of a record, the owner hears
+ * of the input when the rest of that record arrives.
+ */
+static bool
+side_read_ahead(struct side *side)
+{
+	size_t high;
+
+	bufferevent_getwatermark(side->bev, EV_READ, NULL, &high);
+	if (!side->bulk || !side->tls_up || !SSL_has_pending(side->ssl) ||
+	    !(bufferevent_get_enabled(side->bev) & EV_READ) ||
+	    side_input_length(side) >= high)
+		return false;
+	event_active(&side->bev->ev_read, EV_READ, 1);
+	return true;
 }
 
 /*
@@ -425,6 +451,7 @@ side_drop_input(struct side *side)
 void
 side_read_bulk(struct side *side, bool bulk)
 {
+	side->bulk = bulk;
 	if (side->bev != NULL)
 		bufferevent_setwatermark(side->bev, EV_READ, 0,
 		    bulk ? SIDE_BULK_READ : side->read_max);

@@ -37,6 +37,7 @@ struct side {
 	bool			 tls_up; /* handshake completed */
 	bool			 eof;	/* peer closed its end */
 	bool			 congested; /* output full: peer paused */
+	bool			 bulk;	/* relaying bulk (side_read_bulk) */
 	struct side		*peer;	/* the other half of the session */
 	struct event_base	*base;
 	size_t			 read_max; /* input kept before reading stops */
