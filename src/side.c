@@ -302,10 +302,11 @@ side_readcb(struct bufferevent *bev, void *arg)
  * Relaying bulk, read all the records OpenSSL holds before telling the
  * owner: libevent reads one record per round, and an upstream that
  * writes small records (Dovecot's are 4 KiB) would otherwise be moved,
- * encrypted and sent a few KiB at a time. True if a read is scheduled;
- * never when the input is full, or libevent would read nothing and not
- * call back. If OpenSSL holds only the start of a record, the owner hears
- * of the input when the rest of that record arrives.
+ * encrypted and sent a few KiB at a time. True if a read is scheduled.
+ * It stops once one more round (at most two records) could fill the
+ * input: full, libevent would stop reading and start again when the owner
+ * drains it, an epoll_ctl() each time. If OpenSSL holds only the start of
+ * a record, the owner hears of the input when the rest of it arrives.
  */
 static bool
 side_read_ahead(struct side *side)
@@ -315,7 +316,7 @@ side_read_ahead(struct side *side)
 	bufferevent_getwatermark(side->bev, EV_READ, NULL, &high);
 	if (!side->bulk || !side->tls_up || !SSL_has_pending(side->ssl) ||
 	    !(bufferevent_get_enabled(side->bev) & EV_READ) ||
-	    side_input_length(side) >= high)
+	    side_input_length(side) + 2 * SIDE_RECORD >= high)
 		return false;
 	event_active(&side->bev->ev_read, EV_READ, 1);
 	return true;
