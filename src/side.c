@@ -1,6 +1,8 @@
 /* One connection half, the device's or the upstream's: TLS, lines, pipe,
  * backpressure. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include "tls_wbuf.h"
 
 static void	side_setup(struct side *side);
+static void	side_set_nodelay(int fd);
 static bool	side_set_bio(struct side *side);
 static void	side_flush(struct side *side);
 static void	side_write_now(struct side *side);
@@ -29,6 +32,7 @@ static void	side_readcb(struct bufferevent *bev, void *arg);
 static void	side_writecb(struct bufferevent *bev, void *arg);
 static void	side_eventcb(struct bufferevent *bev, short what, void *arg);
 static void	side_read_pending(struct side *side);
+static bool	side_read_ahead(struct side *side);
 
 /* The event loop for sides, epoll changes batched per loop turn (no
  * descriptor is dup()ed, the one case libevent warns about). */
@@ -113,6 +117,7 @@ side_connect(struct side *side, const struct sockaddr *sa, socklen_t len)
 	if (bufferevent_socket_connect(side->bev, sa, len) != 0)
 		return false;
 	side->fd = bufferevent_getfd(side->bev);
+	side_set_nodelay(side->fd);
 	if (side->ssl == NULL)
 		return true;
 	event_assign(side->flush_ev, side->base, side->fd, EV_WRITE,
@@ -152,6 +157,24 @@ side_setup(struct side *side)
 	evbuffer_add_cb(bufferevent_get_output(bev), side_count_out, side);
 	bufferevent_setwatermark(bev, EV_READ, 0, side->read_max);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (side->fd != -1)
+		side_set_nodelay(side->fd);
+}
+
+/*
+ * Send small segments at once. Every write is a whole reply or a whole
+ * flush of TLS records, so Nagle's algorithm only holds a reply back
+ * until the peer acknowledges the one before it: a greeting written just
+ * after the handshake's last flight waited for the device's delayed ACK
+ * (40 ms on Linux). On a socket that is not TCP (the unit tests'
+ * socketpairs) the call fails and nothing changes.
+ */
+static void
+side_set_nodelay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /* Close the connection (close_notify first if TLS is up) and reset it. */
@@ -176,7 +199,7 @@ side_close(struct side *side)
 	side->bev = NULL;
 	side->ssl = NULL;
 	side->flush_ev = NULL;
-	side->tls_up = side->eof = side->congested = false;
+	side->tls_up = side->eof = side->congested = side->bulk = false;
 }
 
 /* Count bytes read from the peer host. */
@@ -268,9 +291,35 @@ side_readcb(struct bufferevent *bev, void *arg)
 	struct side *side = arg;
 
 	(void)bev;
+	if (side->ssl != NULL && side_read_ahead(side))
+		return;		/* the owner hears of it all at once */
 	if (side->ssl != NULL)
 		side_read_pending(side);
 	side->cb(side, SIDE_INPUT, side->arg);
+}
+
+/*
+ * Relaying bulk, read all the records OpenSSL holds before telling the
+ * owner: libevent reads one record per round, and an upstream that
+ * writes small records (Dovecot's are 4 KiB) would otherwise be moved,
+ * encrypted and sent a few KiB at a time. True if a read is scheduled.
+ * It stops once one more round (at most two records) could fill the
+ * input: full, libevent would stop reading and start again when the owner
+ * drains it, an epoll_ctl() each time. If OpenSSL holds only the start of
+ * a record, the owner hears of the input when the rest of it arrives.
+ */
+static bool
+side_read_ahead(struct side *side)
+{
+	size_t high;
+
+	bufferevent_getwatermark(side->bev, EV_READ, NULL, &high);
+	if (!side->bulk || !side->tls_up || !SSL_has_pending(side->ssl) ||
+	    !(bufferevent_get_enabled(side->bev) & EV_READ) ||
+	    side_input_length(side) + 2 * SIDE_RECORD >= high)
+		return false;
+	event_active(&side->bev->ev_read, EV_READ, 1);
+	return true;
 }
 
 /*
@@ -403,6 +452,7 @@ side_drop_input(struct side *side)
 void
 side_read_bulk(struct side *side, bool bulk)
 {
+	side->bulk = bulk;
 	if (side->bev != NULL)
 		bufferevent_setwatermark(side->bev, EV_READ, 0,
 		    bulk ? SIDE_BULK_READ : side->read_max);

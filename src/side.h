@@ -13,7 +13,7 @@
 #include <openssl/ssl.h>
 
 #define SIDE_HIGH_WATER	(256 * 1024)	/* output bytes that pause the peer */
-#define SIDE_BULK_READ	(64 * 1024)	/* input kept while relaying bulk */
+#define SIDE_BULK_READ	(128 * 1024)	/* input kept while relaying bulk */
 #define SIDE_RECORD	16384		/* plaintext in one full TLS record */
 
 /* What happened on a side, for its owner's callback. */
@@ -37,6 +37,7 @@ struct side {
 	bool			 tls_up; /* handshake completed */
 	bool			 eof;	/* peer closed its end */
 	bool			 congested; /* output full: peer paused */
+	bool			 bulk;	/* relaying bulk (side_read_bulk) */
 	struct side		*peer;	/* the other half of the session */
 	struct event_base	*base;
 	size_t			 read_max; /* input kept before reading stops */
