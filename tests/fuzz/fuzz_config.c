@@ -47,8 +47,6 @@ struct scanner_fn {
 	uintptr_t	 lo, hi;
 };
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-
 static struct live	live;
 static __thread bool	live_on;	/* noting, in this thread */
 static struct scanner_fn scanner[] = {

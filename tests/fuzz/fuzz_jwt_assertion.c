@@ -46,8 +46,6 @@ struct utf8_form {
 	unsigned char	lead_lo, lead_hi, next_lo, next_hi, len;
 };
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-
 static EVP_PKEY	*fuzz_key;
 static X509	*fuzz_cert;
 static char	 last_jti[JTI_LEN + 1];
@@ -162,8 +160,11 @@ cert_make(struct claims_in *in, const unsigned char *serial, size_t len)
 	int derlen;
 
 	in->cert = X509_dup(fuzz_cert);
+	/* The copy keeps the DER it was made from until its TBS part is
+	 * encoded again: without that the serial would change nothing. */
 	FUZZ_CHECK(ai != NULL && in->cert != NULL &&
-	    X509_set_serialNumber(in->cert, ai) == 1);
+	    X509_set_serialNumber(in->cert, ai) == 1 &&
+	    i2d_re_X509_tbs(in->cert, NULL) > 0);
 	derlen = i2d_X509(in->cert, &der);
 	FUZZ_CHECK(derlen > 0 && EVP_Digest(der, (size_t)derlen, in->thumb,
 	    &mdlen, EVP_sha256(), NULL) == 1 && mdlen == sizeof(in->thumb));
