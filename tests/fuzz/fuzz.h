@@ -12,6 +12,8 @@
 
 /* libFuzzer's entry point, which every target defines. */
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* libFuzzer's start-up hook, which a target may define. */
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* An invariant the target checks: a broken one is a finding, so abort
  * (libFuzzer saves the input as a crash). */

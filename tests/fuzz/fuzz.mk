@@ -12,7 +12,7 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 
 TARGETS = smtp_command smtp_reply pop3_command pop3_reply pop3_body \
 	imap_command imap_response sasl explain token_answer config \
-	smtp_body proxy_header
+	smtp_body proxy_header jwt_assertion
 # The daemon's modules (libtlsrelay.a's sources, passed by "make fuzz"),
 # instrumented; a target links only those it needs from the archive.
 OBJDIR = tests/fuzz/obj
