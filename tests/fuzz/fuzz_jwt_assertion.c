@@ -1,7 +1,8 @@
 /*
  * Fuzz target: the client assertion (oauth_jwt_assertion), which the relay
- * makes rather than reads, so this is a round trip. An RSA 2048 key and a
- * certificate are made once at start-up; the input drives the time, the
+ * makes rather than reads, so this is a round trip. An RSA 1024 key (the
+ * key size is not under test, and 2048 bits halve the runs per second)
+ * and a certificate are made once at start-up; the input drives the time, the
  * client id, the tenant in the token URL and the certificate's serial
  * (hence its thumbprint). The assertion is three base64url parts and
  * nothing else; header and claims decode to JSON with no raw control
@@ -71,7 +72,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_key = EVP_RSA_gen(2048);
+	fuzz_key = EVP_RSA_gen(1024);
 	fuzz_cert = X509_new();
 	FUZZ_CHECK(fuzz_key != NULL && fuzz_cert != NULL);
 	name = X509_get_subject_name(fuzz_cert);
@@ -281,7 +282,8 @@ signature_check(const char *sig, size_t len, const char *jwt, X509 *cert)
 	size_t rawlen;
 
 	raw = b64url_decode(sig, strlen(sig), &rawlen);
-	FUZZ_CHECK(md != NULL && rawlen == 256);
+	FUZZ_CHECK(md != NULL && rawlen ==
+	    (size_t)EVP_PKEY_get_size(X509_get0_pubkey(cert)));
 	FUZZ_CHECK(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
 	    X509_get0_pubkey(cert)) == 1 && EVP_DigestVerify(md, raw, rawlen,
 	    (const unsigned char *)jwt, len) == 1);
