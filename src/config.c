@@ -176,7 +176,7 @@ static const struct key limits_keys[] = {
 	{ "max_mailbox_sessions", KIND_UINT,
 	    AT(struct limits, max_mailbox_sessions), .min = 1, .max = INT_MAX },
 	{ "line_length", KIND_UINT, AT(struct limits, line_length),
-	    .min = 512, .max = 65536 },
+	    .min = 512, .max = LINE_LENGTH_MAX },
 	{ "prelogin_timeout", KIND_UINT, AT(struct limits, prelogin_timeout),
 	    .min = 1, .max = INT_MAX },
 	{ "idle_timeout", KIND_UINT, AT(struct limits, idle_timeout),

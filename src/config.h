@@ -160,6 +160,9 @@ struct lan_tls_conf {
 	int		 line;		/* of the group in the main file */
 };
 
+/* The longest line_length a configuration may set, bytes. */
+#define LINE_LENGTH_MAX	65536
+
 struct limits {
 	unsigned	 max_sessions;
 	unsigned	 max_sessions_per_device;

@@ -20,7 +20,8 @@
 
 #define PEEK_IOVECS	16
 
-/* What one session has observed, by protocol. */
+/* What one session has observed, by protocol: only the member of its
+ * protocol is allocated (evidence_size). */
 struct session_evidence {
 	union {
 		struct smtp_observe	smtp;
@@ -69,12 +70,20 @@ static const bool result_failed[] = {
 	[RESULT_NO_MEMORY] = true,
 };
 
+/* What each protocol's observations take: a session allocates only its
+ * own member of the union (an IMAP session's is 12 KiB, SMTP's 2). */
+static const size_t evidence_size[PROTO_COUNT] = {
+	[PROTO_SMTP] = sizeof(struct smtp_observe),
+	[PROTO_POP3] = sizeof(struct pop3_observe),
+	[PROTO_IMAP] = sizeof(struct imap_observe),
+};
+
 /* The session's observations, allocated at the first hook. */
 static struct session_evidence *
 evidence_of(struct session *s)
 {
 	if (s->evidence == NULL) {
-		s->evidence = xcalloc(1, sizeof(*s->evidence));
+		s->evidence = xcalloc(1, evidence_size[s->ops->proto]);
 		if (s->ops->proto == PROTO_SMTP)
 			smtp_observe_init(&s->evidence->smtp);
 	}

@@ -40,6 +40,13 @@ static const struct proto_ops *const proto_table[PROTO_COUNT] = {
 	[PROTO_POP3] = &pop3_ops,
 };
 
+/*
+ * Every session reads its lines into this one buffer: the event loop runs
+ * one callback at a time and each line is handled before its callback
+ * returns, so an idle session holds no line buffer of its own.
+ */
+static char session_line[LINE_LENGTH_MAX + 1];
+
 static const char *const result_names[] = {
 	[RESULT_OK] = "ok",
 	[RESULT_AUTH_FAILED] = "auth_failed",
@@ -197,8 +204,8 @@ session_accept_alloc(struct session *s, const struct listener_conf *lc)
 	s->listener_name = strdup(lc->name);
 	s->timer = evtimer_new(s->env->base, session_timercb, s);
 	s->line_size = s->cfg->limits.line_length + 1;
-	s->line = calloc(1, s->line_size);
-	if (s->listener_name != NULL && s->timer != NULL && s->line != NULL &&
+	s->line = session_line;
+	if (s->listener_name != NULL && s->timer != NULL &&
 	    (lc->tls == LAN_TLS_IMPLICIT || side_attach(&s->lan, s->lan.fd)))
 		return true;
 	session_log_no_memory(s, "session set-up");
@@ -825,7 +832,6 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	sasl_creds_clear(&s->creds);
 	if (s->line != NULL)
 		OPENSSL_cleanse(s->line, s->line_size);
-	free(s->line);
 	if (s->proto_state != NULL && s->ops->free != NULL)
 		s->ops->free(s);
 	free(s->proto_state);

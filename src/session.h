@@ -269,7 +269,8 @@ struct session {
 	struct sasl_creds	 creds;	/* the device's, until used */
 	char			*challenge; /* XOAUTH2 error, escaped, or NULL */
 	unsigned		 errors;	/* bad commands so far */
-	char			*line;	/* one device or upstream line */
+	char			*line;	/* the daemon's line buffer: valid only
+					 * within the callback that read it */
 	size_t			 line_size; /* limits.line_length + 1 */
 	const char		*up_tls_version; /* last upstream handshake */
 	const char		*up_tls_cipher;
