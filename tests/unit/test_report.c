@@ -48,14 +48,18 @@ rows_setup(void)
 	report_flag(&rows[1], TODAY, NOW);
 }
 
-/* Run a writer into a string (caller frees). */
+/* Run a writer into a string (caller frees). The stream's buffer and
+ * size live in static storage: open_memstream() keeps their addresses. */
 static char *
 capture(void (*fn)(FILE *, const struct report_row *, size_t, int32_t))
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	static char *buf;
+	static size_t len;
+	FILE *f;
 
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
 	fn(f, rows, 2, TODAY);
 	fclose(f);
 	return buf;
