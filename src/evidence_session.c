@@ -254,6 +254,8 @@ evidence_session_end(struct session *s)
 		evidence_census(s);
 	else
 		evidence_session_record(s, dev);
+	if (s->evidence != NULL && s->ops->proto == PROTO_IMAP)
+		imap_observe_free(&s->evidence->imap);
 	free(s->evidence);
 	s->evidence = NULL;
 }

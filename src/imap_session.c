@@ -81,6 +81,7 @@ static enum step imap_cmd_starttls(struct session *s,
 		    const struct imap_command *cmd);
 static enum step imap_dispatch(struct session *s,
 		    const struct imap_command *cmd);
+static void	imap_drop_commands(struct imap *st);
 static enum step imap_error(struct session *s, const char *tag,
 		    const char *text);
 static void	imap_free(struct session *s);
@@ -170,12 +171,20 @@ imap_start(struct session *s)
 static void
 imap_free(struct session *s)
 {
-	struct imap *st = s->proto_state;
+	imap_drop_commands(s->proto_state);
+}
 
+/* Wipe and free the buffers that parse the device's commands: only a
+ * session not yet logged in reads commands; after login bytes are relayed
+ * as they are. Safe to call twice. */
+static void
+imap_drop_commands(struct imap *st)
+{
 	if (st->arena != NULL)
 		OPENSSL_cleanse(st->arena, IMAP_ARENA_SIZE(st->cmd.size));
 	imap_assembly_free(&st->cmd);
 	free(st->arena);
+	st->arena = NULL;
 }
 
 /* May the device log in on this connection? */
@@ -913,6 +922,7 @@ imap_logged_in(struct session *s, const struct imap_response *r)
 	login_done(s);
 	side_printf(&s->lan, "%s %s", st->tag, r->rest);
 	session_enter_state(s, IMAP_RELAY);
+	imap_drop_commands(st);
 	side_read_bulk(&s->up, true);
 	side_read_bulk(&s->lan, true);
 	session_arm_timer(s, TIMER_IDLE, s->cfg->limits.imap_idle_timeout);

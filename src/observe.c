@@ -319,6 +319,17 @@ imap_observe_up(struct imap_observe *o, const char *data, size_t len)
 	imap_lines_feed(o, &o->up, data, len, imap_up_line);
 }
 
+/* Free the commands in flight and the folders. */
+void
+imap_observe_free(struct imap_observe *o)
+{
+	free(o->pending);
+	free(o->folders);
+	o->pending = NULL;
+	o->folders = NULL;
+	o->npending = o->nfolders = 0;
+}
+
 /* Split bytes into lines, skipping literals, and hand each line to fn. */
 static void
 imap_lines_feed(struct imap_observe *o, struct imap_lines *l,
@@ -441,6 +452,9 @@ imap_pending_add(struct imap_observe *o, const char *tag,
 	struct imap_pending *p;
 	const char *end;
 
+	if (o->pending == NULL && (o->pending = calloc(OBSERVE_PENDING,
+	    sizeof(*o->pending))) == NULL)
+		return;
 	if (o->npending == OBSERVE_PENDING)
 		memmove(o->pending, o->pending + 1,
 		    --o->npending * sizeof(*p));
@@ -507,23 +521,29 @@ imap_pending_done(struct imap_observe *o, const char *tag, bool ok)
 	else if (ok)
 		imap_folder_add(o, p);
 	memmove(p, p + 1, (o->npending - i - 1) * sizeof(*p));
-	o->npending--;
+	if (--o->npending == 0) {
+		free(o->pending);
+		o->pending = NULL;
+	}
 }
 
 /* Count a folder selected or examined. */
 static void
 imap_folder_add(struct imap_observe *o, const struct imap_pending *p)
 {
-	struct imap_folder *f = NULL;
+	struct imap_folder *f = NULL, *grown;
 	size_t i;
 
 	for (i = 0; i < o->nfolders && f == NULL; i++)
 		if (strcmp(o->folders[i].name, p->folder) == 0)
 			f = &o->folders[i];
-	if (f == NULL && o->nfolders == OBSERVE_FOLDERS)
-		return;
 	if (f == NULL) {
+		if (o->nfolders == OBSERVE_FOLDERS || (grown = realloc(
+		    o->folders, (o->nfolders + 1) * sizeof(*grown))) == NULL)
+			return;
+		o->folders = grown;
 		f = &o->folders[o->nfolders++];
+		memset(f, 0, sizeof(*f));
 		memcpy(f->name, p->folder, sizeof(f->name));
 	}
 	if (p->kind == IMAP_OBSERVE_SELECT)

@@ -115,14 +115,19 @@ struct imap_folder {
 	unsigned	 selects, examines;
 };
 
-/* An IMAP session after login, both directions. */
+/*
+ * An IMAP session after login, both directions. The commands in flight
+ * are allocated only while there are any (OBSERVE_PENDING of them) and
+ * the folders one at a time, so an idle session holds little; when memory
+ * runs out, a command or folder goes unobserved.
+ */
 struct imap_observe {
 	struct imap_lines lan, up;
-	struct imap_pending pending[OBSERVE_PENDING];
+	struct imap_pending *pending;	/* NULL when none is in flight */
 	size_t		 npending;
 	bool		 up_fetch;	/* the response being read is a FETCH */
 	bool		 lan_folder_literal; /* SELECT's folder is a literal */
-	struct imap_folder folders[OBSERVE_FOLDERS];
+	struct imap_folder *folders;	/* nfolders, at most OBSERVE_FOLDERS */
 	size_t		 nfolders;
 	unsigned	 fetches, appends;
 };
@@ -130,5 +135,7 @@ struct imap_observe {
 /* Bytes the device sent, and bytes the upstream sent. */
 void	imap_observe_lan(struct imap_observe *o, const char *data, size_t len);
 void	imap_observe_up(struct imap_observe *o, const char *data, size_t len);
+/* Free the observer's lists (the struct itself is the caller's). */
+void	imap_observe_free(struct imap_observe *o);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests for observe.c: the Message-ID scanner over any split of the
  * data, the SMTP transaction, POP3 counts and the IMAP stream observer. */
+#include <stdio.h>
 #include <string.h>
 
 #include "observe.h"
@@ -203,6 +204,8 @@ START_TEST(test_imap_select_fetch)
 	ck_assert_uint_eq(o.folders[1].examines, 1);
 	ck_assert_uint_eq(o.fetches, 1);
 	ck_assert_uint_eq(o.npending, 0);
+	ck_assert_ptr_null(o.pending);
+	imap_observe_free(&o);
 }
 END_TEST
 
@@ -223,6 +226,40 @@ START_TEST(test_imap_append_literal)
 	ck_assert_uint_eq(o.appends, 1);
 	ck_assert_uint_eq(o.nfolders, 1);
 	ck_assert_str_eq(o.folders[0].name, "Outbox");
+	imap_observe_free(&o);
+}
+END_TEST
+
+/* IMAP: at most OBSERVE_PENDING commands in flight (the oldest are
+ * forgotten) and OBSERVE_FOLDERS folders; the list of commands in flight
+ * is freed once none is left. */
+START_TEST(test_imap_limits)
+{
+	struct imap_observe o;
+	char line[64];
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line), "t%d SELECT F%d\r\n", i, i);
+		imap_lan(&o, line);
+	}
+	ck_assert_uint_eq(o.npending, OBSERVE_PENDING);
+	for (i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line), "t%d OK done\r\n", i);
+		imap_up(&o, line);
+	}
+	ck_assert_uint_eq(o.nfolders, OBSERVE_FOLDERS);
+	ck_assert_str_eq(o.folders[0].name, "F4");
+	ck_assert_uint_eq(o.npending, 0);
+	ck_assert_ptr_null(o.pending);
+	imap_lan(&o, "u1 SELECT Other\r\nu2 EXAMINE F4\r\n");
+	imap_up(&o, "u1 OK x\r\nu2 OK y\r\n");
+	ck_assert_uint_eq(o.nfolders, OBSERVE_FOLDERS);
+	ck_assert_uint_eq(o.folders[0].selects, 1);
+	ck_assert_uint_eq(o.folders[0].examines, 1);
+	imap_observe_free(&o);
+	ck_assert_ptr_null(o.folders);
 }
 END_TEST
 
@@ -242,6 +279,7 @@ observe_suite(void)
 	tcase_add_test(tc, test_pop3_counts);
 	tcase_add_test(tc, test_imap_select_fetch);
 	tcase_add_test(tc, test_imap_append_literal);
+	tcase_add_test(tc, test_imap_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
