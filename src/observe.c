@@ -205,10 +205,21 @@ smtp_observe_reply(struct smtp_observe *o, int code)
 void
 smtp_observe_data(struct smtp_observe *o, const char *data, size_t len)
 {
-	size_t i;
+	const char *end = data + len, *nl;
+	size_t n;
 
-	for (i = 0; i < len && o->step == SMTP_OBSERVE_BODY; i++)
-		smtp_observe_byte(o, data[i]);
+	while (data < end && o->step == SMTP_OBSERVE_BODY) {
+		if (o->line_start || o->dot || !o->headers.done) {
+			smtp_observe_byte(o, *data++);
+			continue;
+		}
+		/* Within a body line only its end matters: take it whole. */
+		nl = memchr(data, '\n', (size_t)(end - data));
+		n = nl != NULL ? (size_t)(nl + 1 - data) : (size_t)(end - data);
+		o->size += n;
+		o->line_start = nl != NULL;
+		data += n;
+	}
 }
 
 /* One byte of the wire form: a '.' starting a line is stuffing, unless a

@@ -116,6 +116,38 @@ START_TEST(test_smtp_transaction)
 }
 END_TEST
 
+/* Message data in pieces of every size: the same size (stuffing removed,
+ * up to the end marker after a bare LF too), Message-ID and verdict. */
+START_TEST(test_smtp_body_any_split)
+{
+	static const char body[] = "Subject: x\r\nMessage-ID: <m2@x>\r\n\r\n"
+	    "line one. with. dots.\r\n..stuffed\r\n.x\r\nlast\n.\r\nAFTER";
+	static const char unstuffed[] = "Subject: x\r\nMessage-ID: <m2@x>\r\n"
+	    "\r\nline one. with. dots.\r\n.stuffed\r\nx\r\nlast\n";
+	struct smtp_observe o;
+	size_t piece, i, n;
+
+	for (piece = 1; piece < sizeof(body); piece++) {
+		smtp_observe_init(&o);
+		smtp_observe_command(&o, "MAIL FROM:<scan@example.test>");
+		smtp_observe_reply(&o, 250);
+		smtp_observe_command(&o, "RCPT TO:<a@x>");
+		smtp_observe_reply(&o, 250);
+		smtp_observe_command(&o, "DATA");
+		smtp_observe_reply(&o, 354);
+		for (i = 0; i < sizeof(body) - 1; i += n) {
+			n = sizeof(body) - 1 - i < piece ?
+			    sizeof(body) - 1 - i : piece;
+			smtp_observe_data(&o, body + i, n);
+		}
+		ck_assert_uint_eq(o.size, strlen(unstuffed));
+		ck_assert_str_eq(o.headers.message_id, "<m2@x>");
+		ck_assert_int_eq(smtp_observe_reply(&o, 250),
+		    SMTP_OBSERVE_ACCEPTED);
+	}
+}
+END_TEST
+
 /* A refused DATA and a refused message; a refused MAIL keeps no sender. */
 START_TEST(test_smtp_refusals)
 {
@@ -274,6 +306,7 @@ observe_suite(void)
 	tcase_add_test(tc, test_msgid_folded);
 	tcase_add_test(tc, test_msgid_absent_or_last);
 	tcase_add_test(tc, test_smtp_transaction);
+	tcase_add_test(tc, test_smtp_body_any_split);
 	tcase_add_test(tc, test_smtp_refusals);
 	tcase_add_test(tc, test_queue_id);
 	tcase_add_test(tc, test_pop3_counts);
