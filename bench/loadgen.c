@@ -9,6 +9,9 @@
  * The last line on stdout is key=value: sessions/s, p50/p99 latency,
  * payload MB/s and errors by step and kind (err_STEP_KIND=N).
  *
+ * --no-etm leaves encrypt-then-MAC (RFC 7366) out of the TLS 1.0-1.2
+ * handshake, as stacks older than it do.
+ *
  * With --idle N it instead opens N sessions, holds each one at the step
  * --hold names (greeting: TLS done and greeted; login: AUTH accepted),
  * prints "held=N ..." once all are held and keeps them until stdin closes.
@@ -18,6 +21,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +87,7 @@ struct lg_opts {
 	double			 timeout;
 	const char		*user;
 	const char		*password;
+	bool			 no_etm;
 };
 
 /* Counters for the report. */
@@ -198,6 +203,7 @@ lg_parse(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "password", required_argument, NULL, 'P' },
+		{ "no-etm", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const int versions[] = { TLS1_VERSION, TLS1_1_VERSION,
@@ -223,6 +229,7 @@ lg_parse(int argc, char **argv)
 		case 'T': opt.timeout = atof(optarg); break;
 		case 'u': opt.user = optarg; break;
 		case 'P': opt.password = optarg; break;
+		case 'E': opt.no_etm = true; break;
 		default: exit(2);
 		}
 	}
@@ -230,7 +237,8 @@ lg_parse(int argc, char **argv)
 		bench_fatal("usage: loadgen --port P [--tls implicit|starttls|"
 		    "plain] [--tls-version 1.0] [--sessions N] [--duration S]"
 		    " [--concurrency C] [--size BYTES] [--idle N --hold "
-		    "greeting|login] [--timeout S] [--user U --password P]");
+		    "greeting|login] [--timeout S] [--user U --password P]"
+		    " [--no-etm]");
 	if (opt.sessions == 0 && opt.duration == 0)
 		opt.sessions = 100;
 }
@@ -244,6 +252,8 @@ lg_setup(void)
 		bench_fatal("SSL_CTX_new");
 	SSL_CTX_set_min_proto_version(lg_ctx, opt.version);
 	SSL_CTX_set_max_proto_version(lg_ctx, opt.version);
+	if (opt.no_etm)
+		SSL_CTX_set_options(lg_ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
 	SSL_CTX_set_cipher_list(lg_ctx, "DEFAULT:@SECLEVEL=0");
 	SSL_CTX_set_verify(lg_ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(lg_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
