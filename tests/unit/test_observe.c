@@ -10,6 +10,8 @@ static void	feed_split(struct header_scan *h, const char *text,
 		    size_t piece);
 static void	imap_lan(struct imap_observe *o, const char *text);
 static void	imap_up(struct imap_observe *o, const char *text);
+static enum smtp_observe_event say(struct smtp_observe *o,
+		    const char *command, int code);
 
 /* Feed text in pieces of piece bytes. */
 static void
@@ -21,6 +23,14 @@ feed_split(struct header_scan *h, const char *text, size_t piece)
 		n = len - i < piece ? len - i : piece;
 		header_scan_feed(h, text + i, n);
 	}
+}
+
+/* One SMTP command and the upstream's reply code: the observer's event. */
+static enum smtp_observe_event
+say(struct smtp_observe *o, const char *command, int code)
+{
+	smtp_observe_command(o, command);
+	return smtp_observe_reply(o, code);
 }
 
 /* Feed a device text to the IMAP observer. */
@@ -94,16 +104,12 @@ START_TEST(test_smtp_transaction)
 	size_t i;
 
 	smtp_observe_init(&o);
-	smtp_observe_command(&o, "MAIL FROM:<scan@example.test> SIZE=10");
-	ck_assert_int_eq(smtp_observe_reply(&o, 250), SMTP_OBSERVE_NOTHING);
-	smtp_observe_command(&o, "RCPT TO:<a@x>");
-	smtp_observe_reply(&o, 250);
-	smtp_observe_command(&o, "RCPT TO:<b@x>");
-	smtp_observe_reply(&o, 550);
-	smtp_observe_command(&o, "RCPT TO:<c@x>");
-	smtp_observe_reply(&o, 251);
-	smtp_observe_command(&o, "DATA");
-	smtp_observe_reply(&o, 354);
+	ck_assert_int_eq(say(&o, "MAIL FROM:<scan@example.test> SIZE=10", 250),
+	    SMTP_OBSERVE_NOTHING);
+	say(&o, "RCPT TO:<a@x>", 250);
+	say(&o, "RCPT TO:<b@x>", 550);
+	say(&o, "RCPT TO:<c@x>", 251);
+	say(&o, "DATA", 354);
 	for (i = 0; i < sizeof(body) - 1; i++)
 		smtp_observe_data(&o, body + i, 1);
 	ck_assert_str_eq(o.sender, "scan@example.test");
@@ -129,12 +135,9 @@ START_TEST(test_smtp_body_any_split)
 
 	for (piece = 1; piece < sizeof(body); piece++) {
 		smtp_observe_init(&o);
-		smtp_observe_command(&o, "MAIL FROM:<scan@example.test>");
-		smtp_observe_reply(&o, 250);
-		smtp_observe_command(&o, "RCPT TO:<a@x>");
-		smtp_observe_reply(&o, 250);
-		smtp_observe_command(&o, "DATA");
-		smtp_observe_reply(&o, 354);
+		say(&o, "MAIL FROM:<scan@example.test>", 250);
+		say(&o, "RCPT TO:<a@x>", 250);
+		say(&o, "DATA", 354);
 		for (i = 0; i < sizeof(body) - 1; i += n) {
 			n = sizeof(body) - 1 - i < piece ?
 			    sizeof(body) - 1 - i : piece;
@@ -154,15 +157,11 @@ START_TEST(test_smtp_refusals)
 	struct smtp_observe o;
 
 	smtp_observe_init(&o);
-	smtp_observe_command(&o, "MAIL FROM:<x@y>");
-	smtp_observe_reply(&o, 550);
+	say(&o, "MAIL FROM:<x@y>", 550);
 	ck_assert_str_eq(o.sender, "");
-	smtp_observe_command(&o, "DATA");
-	ck_assert_int_eq(smtp_observe_reply(&o, 503), SMTP_OBSERVE_NOTHING);
-	smtp_observe_command(&o, "MAIL FROM:<>");
-	smtp_observe_reply(&o, 250);
-	smtp_observe_command(&o, "DATA");
-	smtp_observe_reply(&o, 354);
+	ck_assert_int_eq(say(&o, "DATA", 503), SMTP_OBSERVE_NOTHING);
+	say(&o, "MAIL FROM:<>", 250);
+	say(&o, "DATA", 354);
 	smtp_observe_data(&o, "x\r\n.\r\n", 6);
 	ck_assert_int_eq(smtp_observe_reply(&o, 554), SMTP_OBSERVE_REJECTED);
 }
