@@ -462,6 +462,7 @@ static enum step
 imap_cmd_login(struct session *s, const struct imap_command *cmd)
 {
 	struct imap *st = s->proto_state;
+	struct sasl_creds *creds;
 	size_t i;
 
 	if (!imap_login_allowed(s))
@@ -476,8 +477,12 @@ imap_cmd_login(struct session *s, const struct imap_command *cmd)
 		    cmd->args[i].len >= SASL_FIELD_MAX)
 			return imap_error(s, cmd->tag, "BAD Invalid user name "
 			    "or password");
-	memcpy(s->creds.user, cmd->args[0].data, cmd->args[0].len + 1);
-	memcpy(s->creds.pass, cmd->args[1].data, cmd->args[1].len + 1);
+	if ((creds = session_creds_fill(s)) == NULL) {
+		session_no_memory(s, "credentials");
+		return STEP_GONE;
+	}
+	memcpy(creds->user, cmd->args[0].data, cmd->args[0].len + 1);
+	memcpy(creds->pass, cmd->args[1].data, cmd->args[1].len + 1);
 	snprintf(st->tag, sizeof(st->tag), "%s", cmd->tag);
 	return imap_auth_collected(s);
 }
@@ -761,7 +766,7 @@ imap_up_send_auth(struct session *s)
 		session_enter_state(s, IMAP_UP_AUTH_CONT);
 		return;
 	}
-	sasl_plain_encode(&s->creds, b64, sizeof(b64));
+	sasl_plain_encode(session_creds(s), b64, sizeof(b64));
 	imap_up_command(s, "AUTHENTICATE PLAIN %s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
 	session_enter_state(s, IMAP_UP_AUTH);
@@ -773,7 +778,7 @@ imap_up_send_plain(struct session *s)
 {
 	char b64[SASL_FIELD_MAX * 3];
 
-	sasl_plain_encode(&s->creds, b64, sizeof(b64));
+	sasl_plain_encode(session_creds(s), b64, sizeof(b64));
 	side_printf(&s->up, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
 }
@@ -825,16 +830,17 @@ imap_up_login_args(struct session *s, int field)
 {
 	struct imap *st = s->proto_state;
 	struct evbuffer *out = bufferevent_get_output(s->up.bev);
+	const struct sasl_creds *creds = session_creds(s);
 	const char *value;
 	char quoted[SASL_FIELD_MAX * 2 + 3];
 	int i;
 
 	if (field >= 0) {
-		value = field == 0 ? s->creds.user : s->creds.pass;
+		value = field == 0 ? creds->user : creds->pass;
 		evbuffer_add(out, value, strlen(value));
 	}
 	for (i = field + 1; i < 2; i++) {
-		value = i == 0 ? s->creds.user : s->creds.pass;
+		value = i == 0 ? creds->user : creds->pass;
 		if (i == 1)
 			evbuffer_add(out, " ", 1);
 		if (imap_quote(value, quoted, sizeof(quoted)))

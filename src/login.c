@@ -92,16 +92,21 @@ enum step
 login_sasl_line(struct session *s, const char *line)
 {
 	size_t len = strlen(line);
+	struct sasl_creds *creds;
 	bool ok;
 
 	if (strcmp(line, "*") == 0)
 		return login_sasl_end(s, SASL_REPLY_CANCELLED);
+	if ((creds = session_creds_fill(s)) == NULL) {
+		session_no_memory(s, "credentials");
+		return STEP_GONE;
+	}
 	switch (s->sasl) {
 	case SASL_WAIT_PLAIN:
-		ok = sasl_plain_decode(line, len, &s->creds);
+		ok = sasl_plain_decode(line, len, creds);
 		break;
 	case SASL_WAIT_USER:
-		if ((ok = sasl_login_decode(line, len, s->creds.user))) {
+		if ((ok = sasl_login_decode(line, len, creds->user))) {
 			side_printf(&s->lan, "%s" LOGIN_PROMPT_PASS,
 			    s->ops->sasl_prompt);
 			s->sasl = SASL_WAIT_PASS;
@@ -109,7 +114,7 @@ login_sasl_line(struct session *s, const char *line)
 		}
 		break;
 	case SASL_WAIT_PASS:
-		ok = sasl_login_decode(line, len, s->creds.pass);
+		ok = sasl_login_decode(line, len, creds->pass);
 		break;
 	default:
 		fatalx("session %s: SASL answer with none due", s->id);
@@ -127,7 +132,7 @@ static enum step
 login_sasl_end(struct session *s, enum sasl_reply reply)
 {
 	s->sasl = SASL_WAIT_NONE;
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	OPENSSL_cleanse(s->line, s->line_size);
 	s->ops->login_reset(s);
 	return s->ops->lan_error(s, s->ops->sasl_replies[reply]);
@@ -138,23 +143,24 @@ enum step
 login_begin(struct session *s)
 {
 	const struct device *dev = s->dev;
+	const struct sasl_creds *creds = session_creds(s);
 
 	if (dev->auth == AUTH_PASSTHROUGH) {
-		session_set_user(s, s->creds.user);
+		session_set_user(s, creds->user);
 		if (s->ops->counts_mailbox &&
-		    !session_mailbox_acquire(s, s->creds.user))
+		    !session_mailbox_acquire(s, creds->user))
 			return login_busy(s);
 		login_dial(s);
 		return STEP_WAIT;
 	}
 	session_set_user(s, dev->mailbox);
 	if (dev->mailbox == NULL ||
-	    strcasecmp(s->creds.user, dev->mailbox) != 0)
+	    strcasecmp(creds->user, dev->mailbox) != 0)
 		return login_device_refused(s, "user is not the device's "
 		    "mailbox");
 	s->verify = verifier_submit(s->env->verifier, dev->secret_hash,
-	    s->creds.pass, login_secret_checked, s);
-	sasl_creds_clear(&s->creds);
+	    creds->pass, login_secret_checked, s);
+	session_creds_drop(s);
 	login_enter_state(s, LOGIN_SECRET);
 	return STEP_WAIT;
 }
@@ -166,7 +172,7 @@ login_device_refused(struct session *s, const char *reason)
 {
 	char reply[512];
 
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	session_login_failed(s, RESULT_AUTH_FAILED, reason);
 	login_enter_state(s, LOGIN_IDLE);
 	s->ops->login_reply(s, reply, sizeof(reply),
@@ -182,7 +188,7 @@ login_device_refused(struct session *s, const char *reason)
 static enum step
 login_busy(struct session *s)
 {
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	login_enter_state(s, LOGIN_IDLE);
 	login_reply(s, s->ops->login_replies[LOGIN_REPLY_BUSY]);
 	s->ops->login_reset(s);
@@ -368,7 +374,7 @@ login_start_tls(struct session *s)
 void
 login_done(struct session *s)
 {
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	session_token_clear(s);
 	session_login_succeeded(s);
 	login_enter_state(s, LOGIN_IDLE);
@@ -381,7 +387,7 @@ login_failed(struct session *s, enum session_result r, const char *reply,
     const char *reason)
 {
 	session_login_failed(s, r, reason);
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	session_token_clear(s);
 	session_dial_cancel(s);
 	side_close(&s->up);

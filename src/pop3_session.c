@@ -338,7 +338,7 @@ pop3_lan_tls_ready(struct session *s)
 	struct pop3 *st = s->proto_state;
 
 	st->have_user = false;
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	session_enter_state(s, POP3_LAN_COMMAND);
 	session_lan_input(s);
 }
@@ -362,10 +362,15 @@ static enum step
 pop3_cmd_user(struct session *s, const struct pop3_cmd *cmd)
 {
 	struct pop3 *st = s->proto_state;
+	struct sasl_creds *creds;
 
 	if (!pop3_auth_allowed(s))
 		return pop3_auth_refused(s);
-	snprintf(s->creds.user, sizeof(s->creds.user), "%s", cmd->arg);
+	if ((creds = session_creds_fill(s)) == NULL) {
+		session_no_memory(s, "credentials");
+		return STEP_GONE;
+	}
+	snprintf(creds->user, sizeof(creds->user), "%s", cmd->arg);
 	st->have_user = true;
 	side_printf(&s->lan, "+OK Send PASS");
 	return STEP_MORE;
@@ -376,12 +381,17 @@ static enum step
 pop3_cmd_pass(struct session *s, const struct pop3_cmd *cmd)
 {
 	struct pop3 *st = s->proto_state;
+	struct sasl_creds *creds;
 
 	if (!pop3_auth_allowed(s))
 		return pop3_auth_refused(s);
 	if (!st->have_user)
 		return pop3_error(s, "-ERR Send USER first");
-	snprintf(s->creds.pass, sizeof(s->creds.pass), "%s", cmd->arg);
+	if ((creds = session_creds_fill(s)) == NULL) {
+		session_no_memory(s, "credentials");
+		return STEP_GONE;
+	}
+	snprintf(creds->pass, sizeof(creds->pass), "%s", cmd->arg);
 	OPENSSL_cleanse(s->line, s->line_size);
 	return pop3_auth_collected(s);
 }
@@ -562,7 +572,8 @@ pop3_up_login_line(struct session *s, size_t len)
 			return pop3_login_refused(s, text);
 		if (status != POP3_STATUS_OK)
 			break;
-		session_up_send(s, POP3_UP_AUTH, "PASS %s", s->creds.pass);
+		session_up_send(s, POP3_UP_AUTH, "PASS %s",
+		    session_creds(s)->pass);
 		return STEP_MORE;
 	case POP3_UP_AUTH_PLAIN:
 		if (status == POP3_STATUS_ERR)
@@ -633,7 +644,8 @@ pop3_up_send_login(struct session *s)
 	else if (st->up_caps.sasl_plain)
 		session_up_send(s, POP3_UP_AUTH_PLAIN, "AUTH PLAIN");
 	else if (st->up_caps.user)
-		session_up_send(s, POP3_UP_USER, "USER %s", s->creds.user);
+		session_up_send(s, POP3_UP_USER, "USER %s",
+		    session_creds(s)->user);
 	else {
 		login_upstream_failed(s, RESULT_UPSTREAM_ERROR,
 		    "upstream offers neither SASL PLAIN nor USER");
@@ -648,7 +660,7 @@ pop3_up_send_plain(struct session *s)
 {
 	char b64[SASL_FIELD_MAX * 3];
 
-	sasl_plain_encode(&s->creds, b64, sizeof(b64));
+	sasl_plain_encode(session_creds(s), b64, sizeof(b64));
 	session_up_send(s, POP3_UP_AUTH, "%s", b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
 	return STEP_MORE;

@@ -771,6 +771,35 @@ session_token_clear(struct session *s)
 	}
 }
 
+/* The device's credentials to fill in, allocated on first use. */
+struct sasl_creds *
+session_creds_fill(struct session *s)
+{
+	if (s->creds == NULL)
+		s->creds = calloc(1, sizeof(*s->creds));
+	return s->creds;
+}
+
+/* The credentials collected, or empty ones. */
+const struct sasl_creds *
+session_creds(const struct session *s)
+{
+	static const struct sasl_creds none;
+
+	return s->creds != NULL ? s->creds : &none;
+}
+
+/* Wipe and free the device's credentials. */
+void
+session_creds_drop(struct session *s)
+{
+	if (s->creds == NULL)
+		return;
+	sasl_creds_clear(s->creds);
+	free(s->creds);
+	s->creds = NULL;
+}
+
 /* End the session once queued output has reached the device. */
 void
 session_close_after_flush(struct session *s, enum session_result r,
@@ -829,7 +858,7 @@ session_close(struct session *s, enum session_result r, const char *reason)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	session_token_clear(s);
-	sasl_creds_clear(&s->creds);
+	session_creds_drop(s);
 	if (s->line != NULL)
 		OPENSSL_cleanse(s->line, s->line_size);
 	if (s->proto_state != NULL && s->ops->free != NULL)

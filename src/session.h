@@ -266,7 +266,8 @@ struct session {
 	enum login_state	 login;	/* changed only by login.c */
 	enum sasl_wait		 sasl;	/* changed only by login.c */
 	bool			 logged_in; /* the upstream took a login */
-	struct sasl_creds	 creds;	/* the device's, until used */
+	struct sasl_creds	*creds;	/* the device's, from the first one
+					 * collected until used, or NULL */
 	char			*challenge; /* XOAUTH2 error, escaped, or NULL */
 	unsigned		 errors;	/* bad commands so far */
 	char			*line;	/* the daemon's line buffer: valid only
@@ -402,6 +403,13 @@ void	session_close_before_login(struct session *s, enum session_result r,
 
 /* Abandon a token request in flight and wipe the token. */
 void	session_token_clear(struct session *s);
+/* The device's credentials to fill in, allocated on first use (an idle
+ * session holds none); NULL if out of memory. */
+struct sasl_creds *session_creds_fill(struct session *s);
+/* The credentials collected, or empty ones if none are held. */
+const struct sasl_creds *session_creds(const struct session *s);
+/* Wipe and free the device's credentials, if any are held. */
+void	session_creds_drop(struct session *s);
 
 /* End the session once queued output has reached the device. */
 void	session_close_after_flush(struct session *s, enum session_result r,

@@ -347,7 +347,7 @@ smtp_auth_collected(struct session *s)
 	struct smtp *st = s->proto_state;
 
 	if (!smtp_device_authenticates(s)) {
-		sasl_creds_clear(&s->creds);
+		session_creds_drop(s);
 		st->auth_ignored = true;
 		session_enter_state(s, SMTP_LAN_COMMAND);
 		side_printf(&s->lan, "235 2.7.0 Authentication successful");

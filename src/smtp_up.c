@@ -213,6 +213,7 @@ static void
 smtp_up_send_auth(struct session *s)
 {
 	struct smtp *st = s->proto_state;
+	const struct sasl_creds *creds = session_creds(s);
 	char b64[SASL_FIELD_MAX * 3];
 
 	switch (s->state) {
@@ -222,7 +223,7 @@ smtp_up_send_auth(struct session *s)
 			return;
 		}
 		if (st->up.plain) {
-			sasl_plain_encode(&s->creds, b64, sizeof(b64));
+			sasl_plain_encode(creds, b64, sizeof(b64));
 			session_up_send(s, SMTP_UP_AUTH, "AUTH PLAIN %s", b64);
 		} else if (st->up.login)
 			session_up_send(s, SMTP_UP_AUTH_LOGIN, "AUTH LOGIN");
@@ -233,12 +234,12 @@ smtp_up_send_auth(struct session *s)
 		}
 		break;
 	case SMTP_UP_AUTH_LOGIN:
-		sasl_b64_encode(s->creds.user, strlen(s->creds.user), b64,
+		sasl_b64_encode(creds->user, strlen(creds->user), b64,
 		    sizeof(b64));
 		session_up_send(s, SMTP_UP_AUTH_USER, "%s", b64);
 		break;
 	case SMTP_UP_AUTH_USER:
-		sasl_b64_encode(s->creds.pass, strlen(s->creds.pass), b64,
+		sasl_b64_encode(creds->pass, strlen(creds->pass), b64,
 		    sizeof(b64));
 		session_up_send(s, SMTP_UP_AUTH, "%s", b64);
 		break;

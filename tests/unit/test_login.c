@@ -189,6 +189,7 @@ fixture_teardown(void)
 	free(fx.s.line);
 	free(fx.s.login_reason);
 	free(fx.s.delayed);
+	session_creds_drop(&fx.s);
 	event_base_free(fx.base);
 }
 
@@ -341,8 +342,8 @@ START_TEST(test_wrong_mailbox_refused_after_a_delay)
 {
 	fx.dev.auth = AUTH_OAUTH2;
 	fx.dev.mailbox = "box@example.com";
-	strcpy(fx.s.creds.user, "other@example.com");
-	strcpy(fx.s.creds.pass, "secret");
+	strcpy(session_creds_fill(&fx.s)->user, "other@example.com");
+	strcpy(fx.s.creds->pass, "secret");
 	ck_assert_int_eq(login_begin(&fx.s), STEP_WAIT);
 	ck_assert_int_eq(fx.s.login, LOGIN_IDLE);
 	ck_assert_ptr_null(fx.s.verify);
@@ -350,7 +351,8 @@ START_TEST(test_wrong_mailbox_refused_after_a_delay)
 	ck_assert_int_eq(fx.s.timer_kind, TIMER_DELAY);
 	ck_assert_int_eq(fx.s.login_result, RESULT_AUTH_FAILED);
 	ck_assert_uint_eq(fx.resets, 1);
-	ck_assert_str_eq(fx.s.creds.pass, "");
+	ck_assert_ptr_null(fx.s.creds);
+	ck_assert_str_eq(session_creds(&fx.s)->pass, "");
 	lan_output_is("");
 }
 END_TEST
@@ -363,9 +365,11 @@ START_TEST(test_sasl_cancel_and_malformed)
 	login_sasl_line(&fx.s, "*");
 	ck_assert_str_eq(fx.lan_error, "C cancelled");
 	ck_assert_int_eq(fx.s.sasl, SASL_WAIT_NONE);
+	ck_assert_ptr_null(fx.s.creds);
 	fx.s.sasl = SASL_WAIT_PLAIN;
 	login_sasl_line(&fx.s, "not base64!");
 	ck_assert_str_eq(fx.lan_error, "M malformed");
+	ck_assert_ptr_null(fx.s.creds);
 	ck_assert_uint_eq(fx.resets, 2);
 	ck_assert_uint_eq(fx.collected, 0);
 }
@@ -379,9 +383,11 @@ START_TEST(test_sasl_login_collects_user_then_password)
 	ck_assert_int_eq(fx.s.sasl, SASL_WAIT_PASS);
 	login_sasl_line(&fx.s, "cGFzcw==");
 	ck_assert_uint_eq(fx.collected, 1);
-	ck_assert_str_eq(fx.s.creds.user, "user");
-	ck_assert_str_eq(fx.s.creds.pass, "pass");
+	ck_assert_str_eq(fx.s.creds->user, "user");
+	ck_assert_str_eq(fx.s.creds->pass, "pass");
 	ck_assert_int_eq(fx.s.sasl, SASL_WAIT_NONE);
+	login_done(&fx.s);
+	ck_assert_ptr_null(fx.s.creds);
 }
 END_TEST
 
