@@ -194,6 +194,9 @@ static const struct key limits_keys[] = {
 static const struct key lan_tls_keys[] = {
 	{ "certificate", KIND_PATH, AT(struct lan_tls_conf, certificate) },
 	{ "key", KIND_PATH, AT(struct lan_tls_conf, key) },
+	{ "ecdsa_certificate", KIND_PATH,
+	    AT(struct lan_tls_conf, ecdsa_certificate) },
+	{ "ecdsa_key", KIND_PATH, AT(struct lan_tls_conf, ecdsa_key) },
 	{ "min_version", KIND_CHOICE, AT(struct lan_tls_conf, min_version),
 	    .choices = tls_versions },
 	{ "ciphers", KIND_STRING, AT(struct lan_tls_conf, ciphers) },
@@ -462,6 +465,8 @@ config_unref(struct config *cfg)
 	free(cfg->metrics.address);
 	free(cfg->lan_tls.certificate);
 	free(cfg->lan_tls.key);
+	free(cfg->lan_tls.ecdsa_certificate);
+	free(cfg->lan_tls.ecdsa_key);
 	free(cfg->lan_tls.ciphers);
 	free(cfg->server_name);
 	free(cfg->user);

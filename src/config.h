@@ -155,6 +155,8 @@ struct notices_conf {
 struct lan_tls_conf {
 	char		*certificate;	/* NULL: no LAN TLS */
 	char		*key;
+	char		*ecdsa_certificate; /* a second one, or NULL */
+	char		*ecdsa_key;
 	int		 min_version;	/* TLS1_VERSION .. TLS1_3_VERSION */
 	char		*ciphers;	/* OpenSSL cipher list for TLS <= 1.2 */
 	int		 line;		/* of the group in the main file */

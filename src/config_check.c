@@ -29,6 +29,9 @@ struct auth_rule {
 	bool	 oauth2;	/* the main file needs an oauth2 section */
 };
 
+static void	 lan_tls_check_pair(struct load *ld,
+		    const config_setting_t *group, const char *cert_name,
+		    const char *cert, const char *key_name, const char *key);
 static void	 oauth2_credentials_check(struct load *ld,
 		    const config_setting_t *group);
 static void	 oauth2_secret_expires_check(struct load *ld,
@@ -91,21 +94,39 @@ upstream_check(struct load *ld, const config_setting_t *group, void *obj)
 		    tls_version_name(up->min_version));
 }
 
-/* A LAN certificate needs its key and a key needs its certificate. */
+/* A LAN certificate needs its key and a key needs its certificate; the
+ * ECDSA certificate is a second one, beside the first. */
 void
 lan_tls_check(struct load *ld, const config_setting_t *group, void *obj)
 {
 	struct lan_tls_conf *lt = obj;
 
 	lt->line = (int)config_setting_source_line(group);
-	if (lt->certificate != NULL && lt->key == NULL)
-		load_error(ld, member_or_self(group, "certificate"),
-		    "'lan_tls.certificate' is set without 'lan_tls.key'; "
-		    "they go together");
-	if (lt->key != NULL && lt->certificate == NULL)
-		load_error(ld, member_or_self(group, "key"),
-		    "'lan_tls.key' is set without 'lan_tls.certificate'; "
-		    "they go together");
+	lan_tls_check_pair(ld, group, "certificate", lt->certificate, "key",
+	    lt->key);
+	lan_tls_check_pair(ld, group, "ecdsa_certificate",
+	    lt->ecdsa_certificate, "ecdsa_key", lt->ecdsa_key);
+	if (lt->ecdsa_certificate != NULL && lt->certificate == NULL)
+		load_error(ld, member_or_self(group, "ecdsa_certificate"),
+		    "'lan_tls.ecdsa_certificate' is a second certificate, for "
+		    "devices that take ECDSA: set 'lan_tls.certificate' (RSA) "
+		    "too, or make this one 'certificate'");
+}
+
+/* One of a certificate and its key is set without the other. */
+static void
+lan_tls_check_pair(struct load *ld, const config_setting_t *group,
+    const char *cert_name, const char *cert, const char *key_name,
+    const char *key)
+{
+	if (cert != NULL && key == NULL)
+		load_error(ld, member_or_self(group, cert_name),
+		    "'lan_tls.%s' is set without 'lan_tls.%s'; they go "
+		    "together", cert_name, key_name);
+	if (key != NULL && cert == NULL)
+		load_error(ld, member_or_self(group, key_name),
+		    "'lan_tls.%s' is set without 'lan_tls.%s'; they go "
+		    "together", key_name, cert_name);
 }
 
 /* The metrics listener: loopback port 9154 unless told otherwise; the

@@ -12,6 +12,7 @@
 #include "date.h"
 #include "log.h"
 #include "msgid.h"
+#include "tls.h"
 #include "util.h"
 
 /* Finds one credential of a config; false when the config has none. */
@@ -31,7 +32,8 @@ struct credential_event {
 };
 
 static credential_finder credential_find_secret, credential_find_oauth2_cert,
-		    credential_find_lan_cert, credential_find_connector_cert;
+		    credential_find_lan_cert, credential_find_connector_cert,
+		    credential_find_lan_ecdsa_cert;
 static bool	 credential_from_cert(struct credential *c, const X509 *cert);
 static const X509 *credential_ctx_cert(const SSL_CTX *ctx);
 static void	 credential_log(const struct credential *c,
@@ -44,6 +46,7 @@ static const struct credential_source sources[] = {
 	{ "oauth2_certificate", credential_find_oauth2_cert },
 	{ "lan_certificate", credential_find_lan_cert },
 	{ "connector_certificate", credential_find_connector_cert },
+	{ "lan_ecdsa_certificate", credential_find_lan_ecdsa_cert },
 };
 
 _Static_assert(nitems(sources) <= CREDENTIALS_MAX, "CREDENTIALS_MAX");
@@ -157,6 +160,15 @@ credential_find_lan_cert(const struct config *cfg, struct credential *c)
 {
 	c->file = cfg->lan_tls.certificate;
 	return credential_from_cert(c, credential_ctx_cert(cfg->lan_ctx));
+}
+
+/* The LAN certificate for devices that take ECDSA, if there is one. */
+static bool
+credential_find_lan_ecdsa_cert(const struct config *cfg,
+    struct credential *c)
+{
+	c->file = cfg->lan_tls.ecdsa_certificate;
+	return credential_from_cert(c, tls_lan_ecdsa_certificate(cfg));
 }
 
 /* The client certificate of the SMTP connector route. */

@@ -13,7 +13,8 @@
 
 #include "config.h"
 
-#define CREDENTIALS_MAX	4	/* secret; oauth2, LAN, connector certificates */
+#define CREDENTIALS_MAX	5	/* secret; oauth2, LAN, connector, LAN ECDSA
+				 * certificates */
 
 /* How near a credential is to its expiry day. */
 enum credential_state {

@@ -15,6 +15,15 @@
 
 static SSL_CTX	*tls_lan_ctx_new(const struct config *cfg,
 		    struct config_errors *errs);
+static bool	 tls_lan_certs_load(SSL_CTX *ctx, const struct config *cfg,
+		    struct config_errors *errs);
+static bool	 tls_lan_ecdsa_load(SSL_CTX *ctx, const struct config *cfg,
+		    struct config_errors *errs);
+static bool	 tls_lan_cert_load(SSL_CTX *ctx, const struct config *cfg,
+		    const char *cert_name, const char *cert,
+		    const char *key_name, const char *key,
+		    struct config_errors *errs);
+static bool	 tls_cert_is_ecdsa(X509 *cert);
 static SSL_CTX	*tls_upstream_ctx_new(const struct config *cfg,
 		    const struct upstream_conf *up, struct config_errors *errs);
 static bool	 tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
@@ -32,11 +41,14 @@ static void	 tls_free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 		    int idx, long argl, void *argp);
 static void	 tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 		    int idx, long argl, void *argp);
+static void	 tls_free_cert(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+		    int idx, long argl, void *argp);
 static void	 tls_init_indexes(void);
 static void	 tls_ctx_set_io(SSL_CTX *ctx);
 
 static int hello_index = -1;	/* SSL ex_data: ClientHello summary */
 static int session_index = -1;	/* SSL_CTX ex_data: last upstream session */
+static int ecdsa_index = -1;	/* SSL_CTX ex_data: LAN ECDSA leaf */
 
 /* Allocate the ex_data indexes once per process. */
 static void
@@ -48,6 +60,9 @@ tls_init_indexes(void)
 	if (session_index == -1)
 		session_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
 		    tls_free_session);
+	if (ecdsa_index == -1)
+		ecdsa_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+		    tls_free_cert);
 }
 
 /* Free a ClientHello summary along with its SSL object. */
@@ -66,6 +81,15 @@ tls_free_session(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 {
 	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
 	SSL_SESSION_free(ptr);
+}
+
+/* Free the reference to the LAN ECDSA leaf along with its context. */
+static void
+tls_free_cert(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	X509_free(ptr);
 }
 
 /* Take the first OpenSSL error as text and clear the queue. */
@@ -100,7 +124,8 @@ tls_config_load(struct config *cfg, struct config_errors *errs)
 	return errs->n == before;
 }
 
-/* The LAN context: TLS 1.0 and up for old devices, renegotiation off. */
+/* The LAN context: TLS 1.0 and up for old devices, renegotiation off;
+ * OpenSSL offers each device the certificate its cipher suite needs. */
 static SSL_CTX *
 tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
 {
@@ -123,22 +148,102 @@ tls_lan_ctx_new(const struct config *cfg, struct config_errors *errs)
 		config_errors_add(errs, "%s:%d: lan_tls.ciphers \"%s\": %s",
 		    cfg->file, lt->line, lt->ciphers,
 		    tls_error_string(err, sizeof(err)));
-	else if (SSL_CTX_use_certificate_chain_file(ctx, lt->certificate) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.certificate %s: %s",
-		    cfg->file, lt->line, lt->certificate,
-		    tls_error_string(err, sizeof(err)));
-	else if (SSL_CTX_use_PrivateKey_file(ctx, lt->key,
-	    SSL_FILETYPE_PEM) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.key %s: %s", cfg->file,
-		    lt->line, lt->key, tls_error_string(err, sizeof(err)));
-	else if (SSL_CTX_check_private_key(ctx) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.key %s does not match "
-		    "certificate %s", cfg->file, lt->line, lt->key,
-		    lt->certificate);
-	else
+	else if (tls_lan_certs_load(ctx, cfg, errs))
 		return ctx;
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* The LAN certificates: the ECDSA one first, if set, so that the main one
+ * is the context's current certificate (the one its expiry is read from). */
+static bool
+tls_lan_certs_load(SSL_CTX *ctx, const struct config *cfg,
+    struct config_errors *errs)
+{
+	const struct lan_tls_conf *lt = &cfg->lan_tls;
+
+	if (lt->ecdsa_certificate != NULL && !tls_lan_ecdsa_load(ctx, cfg,
+	    errs))
+		return false;
+	if (!tls_lan_cert_load(ctx, cfg, "certificate", lt->certificate, "key",
+	    lt->key, errs))
+		return false;
+	if (lt->ecdsa_certificate != NULL &&
+	    tls_cert_is_ecdsa(SSL_CTX_get0_certificate(ctx))) {
+		config_errors_add(errs, "%s:%d: lan_tls.certificate %s has an "
+		    "ECDSA key like ecdsa_certificate: it must be RSA, for the "
+		    "devices that cannot take ECDSA", cfg->file, lt->line,
+		    lt->certificate);
+		return false;
+	}
+	return true;
+}
+
+/* The ECDSA certificate and its key; its leaf is kept for its expiry. */
+static bool
+tls_lan_ecdsa_load(SSL_CTX *ctx, const struct config *cfg,
+    struct config_errors *errs)
+{
+	const struct lan_tls_conf *lt = &cfg->lan_tls;
+	X509 *leaf;
+
+	if (!tls_lan_cert_load(ctx, cfg, "ecdsa_certificate",
+	    lt->ecdsa_certificate, "ecdsa_key", lt->ecdsa_key, errs))
+		return false;
+	leaf = SSL_CTX_get0_certificate(ctx);
+	if (!tls_cert_is_ecdsa(leaf)) {
+		config_errors_add(errs, "%s:%d: lan_tls.ecdsa_certificate %s "
+		    "has no ECDSA key", cfg->file, lt->line,
+		    lt->ecdsa_certificate);
+		return false;
+	}
+	X509_up_ref(leaf);
+	SSL_CTX_set_ex_data(ctx, ecdsa_index, leaf);
+	return true;
+}
+
+/* Load one LAN certificate chain and its key into ctx (the names are the
+ * settings', for errors); false, with an error added, if they cannot be
+ * used. */
+static bool
+tls_lan_cert_load(SSL_CTX *ctx, const struct config *cfg,
+    const char *cert_name, const char *cert, const char *key_name,
+    const char *key, struct config_errors *errs)
+{
+	const struct lan_tls_conf *lt = &cfg->lan_tls;
+	char err[256];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		config_errors_add(errs, "%s:%d: lan_tls.%s %s: %s", cfg->file,
+		    lt->line, cert_name, cert, tls_error_string(err,
+		    sizeof(err)));
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		config_errors_add(errs, "%s:%d: lan_tls.%s %s: %s", cfg->file,
+		    lt->line, key_name, key, tls_error_string(err,
+		    sizeof(err)));
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		config_errors_add(errs, "%s:%d: lan_tls.%s %s does not match "
+		    "%s %s", cfg->file, lt->line, key_name, key, cert_name,
+		    cert);
+	else
+		return true;
+	return false;
+}
+
+/* Does the certificate carry an ECDSA key? */
+static bool
+tls_cert_is_ecdsa(X509 *cert)
+{
+	return EVP_PKEY_get_base_id(X509_get0_pubkey(cert)) == EVP_PKEY_EC;
+}
+
+/* The LAN context's ECDSA leaf certificate, or NULL if it has none. */
+const X509 *
+tls_lan_ecdsa_certificate(const struct config *cfg)
+{
+	if (cfg->lan_ctx == NULL)
+		return NULL;
+	return SSL_CTX_get_ex_data(cfg->lan_ctx, ecdsa_index);
 }
 
 /*

@@ -15,6 +15,9 @@
  * (unreadable files, key not matching certificate, bad cipher list). */
 bool	tls_config_load(struct config *cfg, struct config_errors *errs);
 
+/* The LAN context's ECDSA certificate (lan_tls.ecdsa_certificate's leaf),
+ * or NULL if it has none. */
+const X509 *tls_lan_ecdsa_certificate(const struct config *cfg);
 /* A new LAN-side SSL object, or NULL when no LAN certificate is set. */
 SSL	*tls_lan_new(const struct config *cfg);
 /* A new upstream SSL object for a route: SNI, host name check,

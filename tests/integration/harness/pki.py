@@ -1,6 +1,7 @@
 """Test PKI made with the openssl CLI: a CA and the certificates the cases use.
 
-Every key is RSA 2048 so that TLS 1.0 RSA key exchange suites work.
+Every key is RSA 2048 so that TLS 1.0 RSA key exchange suites work, but
+the second LAN certificate's (ECDSA P-256).
 """
 
 import datetime
@@ -15,7 +16,8 @@ class PKI:
     Attributes are (cert, key) paths: localhost (SAN DNS:localhost,
     IP:127.0.0.1, signed by the CA), wrongname (SAN DNS:wrong.example,
     signed by the CA), selfsigned (localhost, self-signed) and lan (the
-    relay's LAN side). ca is the CA certificate path. client_certificate()
+    relay's LAN side; lan_ecdsa() makes its ECDSA twin). ca is the CA
+    certificate path. client_certificate()
     makes client certificates on demand, also from untrusted_ca() (a
     second CA nothing trusts) and expired ones.
     """
@@ -84,6 +86,28 @@ class PKI:
              "-addext", "subjectAltName=" + san,
              "-addext", "extendedKeyUsage=serverAuth",
              "-out", cert])
+        return cert, key
+
+    def lan_ecdsa(self):
+        """(cert, key) of a second LAN certificate for relay.test with an
+        ECDSA P-256 key, signed by the CA; made on first use."""
+        cert, key = self._path("lan-ecdsa", ".pem"), self._path("lan-ecdsa",
+                                                               ".key")
+        if not os.path.exists(cert):
+            run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-out", key])
+            os.chmod(key, 0o644)
+            csr = self._path("lan-ecdsa", ".csr")
+            ext = write_file(self._path("lan-ecdsa", ".ext"),
+                             "basicConstraints=CA:FALSE\n"
+                             "keyUsage=critical,digitalSignature\n"
+                             "extendedKeyUsage=serverAuth\n"
+                             "subjectAltName=DNS:relay.test,IP:127.0.0.1\n")
+            run(["openssl", "req", "-new", "-key", key, "-subj",
+                 "/CN=relay.test", "-out", csr])
+            run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca,
+                 "-CAkey", self.ca_key, "-CAcreateserial", "-sha256",
+                 "-days", "400", "-extfile", ext, "-out", cert])
         return cert, key
 
     def untrusted_ca(self):
