@@ -95,6 +95,8 @@ static void	pop3_relay_input(struct session *s);
 static enum step pop3_relay_status(struct session *s);
 static void	pop3_send_capa(struct session *s);
 static enum step pop3_up_capa_line(struct session *s);
+static enum step pop3_up_stls_reply(struct session *s,
+		    enum pop3_status status);
 static enum step pop3_up_login_line(struct session *s, size_t len);
 static enum step pop3_up_send_login(struct session *s);
 static enum step pop3_up_send_plain(struct session *s);
@@ -536,7 +538,6 @@ pop3_up_login_line(struct session *s, size_t len)
 	struct pop3 *st = s->proto_state;
 	const char *text;
 	enum pop3_status status;
-	char why[400];
 
 	if (st->up_listing)
 		return pop3_up_capa_line(s);
@@ -557,16 +558,7 @@ pop3_up_login_line(struct session *s, size_t len)
 		}
 		return STEP_MORE;
 	case POP3_UP_STLS:
-		if (status != POP3_STATUS_OK) {
-			snprintf(why, sizeof(why), "upstream refused STLS: %s",
-			    st->reply_text);
-			login_upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED,
-			    why);
-			return STEP_GONE;
-		}
-		session_enter_state(s, POP3_UP_TLS);
-		login_start_tls(s);
-		return STEP_WAIT;
+		return pop3_up_stls_reply(s, status);
 	case POP3_UP_USER:
 		if (status == POP3_STATUS_ERR)
 			return pop3_login_refused(s, text);
@@ -603,6 +595,24 @@ pop3_up_login_line(struct session *s, size_t len)
 	}
 	login_unexpected_reply(s, st->reply_text);
 	return STEP_GONE;
+}
+
+/* The upstream's answer to STLS: the handshake, or the login fails. */
+static enum step
+pop3_up_stls_reply(struct session *s, enum pop3_status status)
+{
+	struct pop3 *st = s->proto_state;
+	char why[400];
+
+	if (status != POP3_STATUS_OK) {
+		snprintf(why, sizeof(why), "upstream refused STLS: %s",
+		    st->reply_text);
+		login_upstream_failed(s, RESULT_UPSTREAM_TLS_FAILED, why);
+		return STEP_GONE;
+	}
+	session_enter_state(s, POP3_UP_TLS);
+	login_start_tls(s);
+	return STEP_WAIT;
 }
 
 /* One line of the upstream's CAPA list; at its end, go on with the login. */

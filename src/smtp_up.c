@@ -18,6 +18,7 @@
 static void	smtp_note_capability(struct session *s, const char *text);
 static void	smtp_reply_first(struct session *s, int code, size_t len);
 static void	smtp_up_login_reply(struct session *s, int code);
+static void	smtp_up_auth_verdict(struct session *s, int code);
 static void	smtp_up_send_auth(struct session *s);
 static void	smtp_up_send_xoauth2(struct session *s);
 static void	smtp_up_xoauth2_challenge(struct session *s);
@@ -125,12 +126,35 @@ smtp_up_step(struct session *s)
 	}
 }
 
+/* The upstream's answer to AUTH PLAIN or LOGIN: logged in, or the device
+ * told why not (permanently for a 5xx). */
+static void
+smtp_up_auth_verdict(struct session *s, int code)
+{
+	struct smtp *st = s->proto_state;
+	char why[400];
+
+	if (code == 235) {
+		smtp_logged_in(s);
+		return;
+	}
+	metrics_count_upstream_auth_failure(s->ops->proto, s->dev->auth,
+	    st->reply_text);
+	snprintf(why, sizeof(why), "upstream refused the login: %s",
+	    st->reply_text);
+	if (code >= 500)
+		login_failed(s, RESULT_AUTH_FAILED,
+		    smtp_ops.login_replies[LOGIN_REPLY_REFUSED], why);
+	else
+		login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 Temporary "
+		    "authentication failure", why);
+}
+
 /* Act on a complete reply during the upstream login. */
 static void
 smtp_up_login_reply(struct session *s, int code)
 {
 	struct smtp *st = s->proto_state;
-	char why[400];
 
 	switch (s->state) {
 	case SMTP_UP_GREETING:
@@ -171,20 +195,7 @@ smtp_up_login_reply(struct session *s, int code)
 		smtp_up_send_auth(s);
 		return;
 	case SMTP_UP_AUTH:
-		if (code == 235) {
-			smtp_logged_in(s);
-			return;
-		}
-		metrics_count_upstream_auth_failure(s->ops->proto,
-		    s->dev->auth, st->reply_text);
-		snprintf(why, sizeof(why), "upstream refused the login: %s",
-		    st->reply_text);
-		if (code >= 500)
-			login_failed(s, RESULT_AUTH_FAILED,
-			    smtp_ops.login_replies[LOGIN_REPLY_REFUSED], why);
-		else
-			login_failed(s, RESULT_UPSTREAM_ERROR, "454 4.7.0 "
-			    "Temporary authentication failure", why);
+		smtp_up_auth_verdict(s, code);
 		return;
 	case SMTP_UP_XOAUTH2_CONT:
 		if (code != 334)
