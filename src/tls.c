@@ -13,16 +13,25 @@
 
 #define HELLO_MAX_CIPHERS	16	/* suites named in a ClientHello summary */
 
+/* A certificate chain file and its key, with their settings' names for
+ * errors ("lan_tls." "certificate"). */
+struct tls_pair {
+	const char	*group;		/* "lan_tls.", "upstreams.connector." */
+	const char	*cert_name;
+	const char	*cert;
+	const char	*key_name;
+	const char	*key;
+	int		 line;		/* of the group in the main file */
+};
+
 static SSL_CTX	*tls_lan_ctx_new(const struct config *cfg,
 		    struct config_errors *errs);
 static bool	 tls_lan_certs_load(SSL_CTX *ctx, const struct config *cfg,
 		    struct config_errors *errs);
 static bool	 tls_lan_ecdsa_load(SSL_CTX *ctx, const struct config *cfg,
 		    struct config_errors *errs);
-static bool	 tls_lan_cert_load(SSL_CTX *ctx, const struct config *cfg,
-		    const char *cert_name, const char *cert,
-		    const char *key_name, const char *key,
-		    struct config_errors *errs);
+static bool	 tls_pair_load(SSL_CTX *ctx, const struct config *cfg,
+		    const struct tls_pair *pair, struct config_errors *errs);
 static bool	 tls_cert_is_ecdsa(X509 *cert);
 static SSL_CTX	*tls_upstream_ctx_new(const struct config *cfg,
 		    const struct upstream_conf *up, struct config_errors *errs);
@@ -161,12 +170,13 @@ tls_lan_certs_load(SSL_CTX *ctx, const struct config *cfg,
     struct config_errors *errs)
 {
 	const struct lan_tls_conf *lt = &cfg->lan_tls;
+	const struct tls_pair pair = { "lan_tls.", "certificate",
+	    lt->certificate, "key", lt->key, lt->line };
 
 	if (lt->ecdsa_certificate != NULL && !tls_lan_ecdsa_load(ctx, cfg,
 	    errs))
 		return false;
-	if (!tls_lan_cert_load(ctx, cfg, "certificate", lt->certificate, "key",
-	    lt->key, errs))
+	if (!tls_pair_load(ctx, cfg, &pair, errs))
 		return false;
 	if (lt->ecdsa_certificate != NULL &&
 	    tls_cert_is_ecdsa(SSL_CTX_get0_certificate(ctx))) {
@@ -185,10 +195,11 @@ tls_lan_ecdsa_load(SSL_CTX *ctx, const struct config *cfg,
     struct config_errors *errs)
 {
 	const struct lan_tls_conf *lt = &cfg->lan_tls;
+	const struct tls_pair pair = { "lan_tls.", "ecdsa_certificate",
+	    lt->ecdsa_certificate, "ecdsa_key", lt->ecdsa_key, lt->line };
 	X509 *leaf;
 
-	if (!tls_lan_cert_load(ctx, cfg, "ecdsa_certificate",
-	    lt->ecdsa_certificate, "ecdsa_key", lt->ecdsa_key, errs))
+	if (!tls_pair_load(ctx, cfg, &pair, errs))
 		return false;
 	leaf = SSL_CTX_get0_certificate(ctx);
 	if (!tls_cert_is_ecdsa(leaf)) {
@@ -202,29 +213,27 @@ tls_lan_ecdsa_load(SSL_CTX *ctx, const struct config *cfg,
 	return true;
 }
 
-/* Load one LAN certificate chain and its key into ctx (the names are the
- * settings', for errors); false, with an error added, if they cannot be
- * used. */
+/* Load a certificate chain and its key into ctx; false, with an error
+ * naming the setting, if they cannot be used. */
 static bool
-tls_lan_cert_load(SSL_CTX *ctx, const struct config *cfg,
-    const char *cert_name, const char *cert, const char *key_name,
-    const char *key, struct config_errors *errs)
+tls_pair_load(SSL_CTX *ctx, const struct config *cfg,
+    const struct tls_pair *pair, struct config_errors *errs)
 {
-	const struct lan_tls_conf *lt = &cfg->lan_tls;
 	char err[256];
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.%s %s: %s", cfg->file,
-		    lt->line, cert_name, cert, tls_error_string(err,
-		    sizeof(err)));
-	else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.%s %s: %s", cfg->file,
-		    lt->line, key_name, key, tls_error_string(err,
-		    sizeof(err)));
+	if (SSL_CTX_use_certificate_chain_file(ctx, pair->cert) != 1)
+		config_errors_add(errs, "%s:%d: %s%s %s: %s", cfg->file,
+		    pair->line, pair->group, pair->cert_name, pair->cert,
+		    tls_error_string(err, sizeof(err)));
+	else if (SSL_CTX_use_PrivateKey_file(ctx, pair->key,
+	    SSL_FILETYPE_PEM) != 1)
+		config_errors_add(errs, "%s:%d: %s%s %s: %s", cfg->file,
+		    pair->line, pair->group, pair->key_name, pair->key,
+		    tls_error_string(err, sizeof(err)));
 	else if (SSL_CTX_check_private_key(ctx) != 1)
-		config_errors_add(errs, "%s:%d: lan_tls.%s %s does not match "
-		    "%s %s", cfg->file, lt->line, key_name, key, cert_name,
-		    cert);
+		config_errors_add(errs, "%s:%d: %s%s %s does not match %s %s",
+		    cfg->file, pair->line, pair->group, pair->key_name,
+		    pair->key, pair->cert_name, pair->cert);
 	else
 		return true;
 	return false;
@@ -303,23 +312,11 @@ static bool
 tls_client_cert_load(SSL_CTX *ctx, const struct config *cfg,
     const struct upstream_conf *up, struct config_errors *errs)
 {
+	const struct tls_pair pair = { "upstreams.connector.", "certificate",
+	    up->client_cert, "key", up->client_key, up->line };
 	size_t before = errs->n;
-	char err[256];
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, up->client_cert) != 1)
-		config_errors_add(errs, "%s:%d: upstreams.connector."
-		    "certificate %s: %s", cfg->file, up->line, up->client_cert,
-		    tls_error_string(err, sizeof(err)));
-	else if (SSL_CTX_use_PrivateKey_file(ctx, up->client_key,
-	    SSL_FILETYPE_PEM) != 1)
-		config_errors_add(errs, "%s:%d: upstreams.connector.key %s: %s",
-		    cfg->file, up->line, up->client_key,
-		    tls_error_string(err, sizeof(err)));
-	else if (SSL_CTX_check_private_key(ctx) != 1)
-		config_errors_add(errs, "%s:%d: upstreams.connector.key %s "
-		    "does not match certificate %s", cfg->file, up->line,
-		    up->client_key, up->client_cert);
-	else
+	if (tls_pair_load(ctx, cfg, &pair, errs))
 		tls_client_cert_check(ctx, cfg, up, errs);
 	ERR_clear_error();
 	return errs->n == before;

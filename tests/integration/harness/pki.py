@@ -42,10 +42,15 @@ class PKI:
         """Path of a file of this PKI."""
         return os.path.join(self.dir, name + ext)
 
-    def _genkey(self, name):
-        """Make an RSA 2048 key readable by the service users."""
+    def _genkey(self, name, ecdsa=False):
+        """Make an RSA 2048 (or ECDSA P-256) key readable by the service
+        users."""
         key = self._path(name, ".key")
-        run(["openssl", "genrsa", "-out", key, "2048"])
+        if ecdsa:
+            run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-out", key])
+        else:
+            run(["openssl", "genrsa", "-out", key, "2048"])
         # Postfix and Dovecot read keys as root; 0644 keeps the test simple
         # and the keys are throwaway.
         os.chmod(key, 0o644)
@@ -60,16 +65,18 @@ class PKI:
              "-addext", "keyUsage=critical,keyCertSign,cRLSign",
              "-out", self.ca])
 
-    def _make_signed(self, name, cn, san):
-        """A server certificate for cn with SAN san, signed by the CA."""
-        key = self._genkey(name)
+    def _make_signed(self, name, cn, san, ecdsa=False):
+        """A server certificate for cn with SAN san, signed by the CA, with
+        an RSA key (or an ECDSA one)."""
+        key = self._genkey(name, ecdsa)
         csr = self._path(name, ".csr")
         cert = self._path(name, ".pem")
+        usage = "digitalSignature" + ("" if ecdsa else ",keyEncipherment")
         ext = write_file(self._path(name, ".ext"),
                          "basicConstraints=CA:FALSE\n"
-                         "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                         "keyUsage=critical,%s\n"
                          "extendedKeyUsage=serverAuth\n"
-                         "subjectAltName=%s\n" % san)
+                         "subjectAltName=%s\n" % (usage, san))
         run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=" + cn,
              "-out", csr])
         run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca,
@@ -94,20 +101,8 @@ class PKI:
         cert, key = self._path("lan-ecdsa", ".pem"), self._path("lan-ecdsa",
                                                                ".key")
         if not os.path.exists(cert):
-            run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-out", key])
-            os.chmod(key, 0o644)
-            csr = self._path("lan-ecdsa", ".csr")
-            ext = write_file(self._path("lan-ecdsa", ".ext"),
-                             "basicConstraints=CA:FALSE\n"
-                             "keyUsage=critical,digitalSignature\n"
-                             "extendedKeyUsage=serverAuth\n"
-                             "subjectAltName=DNS:relay.test,IP:127.0.0.1\n")
-            run(["openssl", "req", "-new", "-key", key, "-subj",
-                 "/CN=relay.test", "-out", csr])
-            run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca,
-                 "-CAkey", self.ca_key, "-CAcreateserial", "-sha256",
-                 "-days", "400", "-extfile", ext, "-out", cert])
+            self._make_signed("lan-ecdsa", "relay.test",
+                              "DNS:relay.test,IP:127.0.0.1", ecdsa=True)
         return cert, key
 
     def untrusted_ca(self):
